@@ -1,0 +1,1 @@
+"""Capacity: power flow, loading flags, open capacity, connection evaluation, exports."""

@@ -1,0 +1,1 @@
+"""Reliability: failure-effect analysis, analytical indices, Monte-Carlo kernel, results, scenarios."""

@@ -1,0 +1,1 @@
+"""Textual terminal UI (the only subpackage that imports textual)."""
