@@ -43,7 +43,26 @@ _LAZY: dict[str, tuple[str, str]] = {
 
 _SUBMODULES = {"grid", "reliability", "capacity", "errors"}
 
-__all__ = ["__version__", *sorted(_LAZY)]
+__all__ = [
+    "CancelledError",
+    "ConfigError",
+    "ConvergenceError",
+    "GridscopeError",
+    "InputError",
+    "NetworkError",
+    "Problem",
+    "Topology",
+    "ValidationError",
+    "__version__",
+    "assess_capacity",
+    "assess_reliability",
+    "build_topology",
+    "builtin_networks",
+    "evaluate_connection",
+    "load_network",
+    "save_network",
+    "validate",
+]
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .capacity.api import assess_capacity

@@ -120,7 +120,7 @@ class Impact:
 
     def component_table(self) -> pd.DataFrame:
         """Components as a table: element, index, name, feeder, lambda_per_yr, repair_h, planned data."""
-        feeder_names = np.asarray(self.feeders + [None], dtype=object)
+        feeder_names = np.asarray([*self.feeders, None], dtype=object)
         return pd.DataFrame({
             "element": self.comp_element,
             "index": self.comp_index,
@@ -144,5 +144,400 @@ class Impact:
         })
 
 
-def build_impact(net: Any, *args: Any, **kwargs: Any) -> Impact:  # replaced below by the real builder
-    raise NotImplementedError
+def _zone_labels(values: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """Zone ids and labels: the classes A+…E first in their order, then any other labels, then 'unzoned'."""
+    from ..grid.defaults import ZONES
+
+    text = values.astype(object).where(values.notna(), "unzoned").astype(str)
+    present = set(text)
+    labels = [z for z in ZONES if z in present] + sorted(present - set(ZONES) - {"unzoned"})
+    if "unzoned" in present:
+        labels.append("unzoned")
+    code = pd.Series(np.arange(len(labels)), index=labels)
+    return code.reindex(text.to_numpy()).to_numpy(dtype=np.int64), labels
+
+
+def _subtree_sizes(n: int, order: np.ndarray, parent: np.ndarray, depth: np.ndarray) -> np.ndarray:
+    """Nodes in each node's subtree (itself included), accumulated level by level from the leaves."""
+    size = np.ones(n, dtype=np.int64)
+    if not order.size:
+        return size
+    d = depth[order]
+    by_depth = order[np.argsort(-d, kind="stable")]
+    dd = depth[by_depth]
+    cuts = np.flatnonzero(np.diff(dd)) + 1
+    for level in np.split(by_depth, cuts):
+        p = parent[level]
+        ok = p >= 0
+        np.add.at(size, p[ok], size[level[ok]])
+    return size
+
+
+def build_impact(
+    net: Any,
+    *,
+    topology: Any = None,
+    tie_capacity: bool | dict[str, float] = False,
+    default_switching_h: float = 1.0,
+) -> Impact:
+    """Failure-effect analysis of ``net`` (DESIGN.md §3): the :class:`Impact` both reliability methods use.
+
+    For every failing component (line, transformer, busbar, switch with a fault rate or planned outages) in
+    the radially operated part of the network:
+
+    1. the nearest protective device (``CB`` or ``FUSE``) upstream of its fault zone clears the fault and
+       every load point below that device is interrupted (with no protective device at all, the whole feeder);
+    2. the fault zone is the component's switch-bounded section (a failing switch: the sections on both of
+       its sides);
+    3. after switching, load points above the fault zone are restored through the reclosed device
+       (``UPSTREAM``) and every block hanging below the fault zone that holds a normally-open tie to a part
+       still supplied is restored through that tie (``TIE``), subject to the optional capacity check;
+    4. the rest (the fault zone itself, blocks without a usable tie) wait for the repair (``REPAIR``).
+
+    The supply (above ``RADIAL_MAX_KV``, main transformers, station busbars) is treated as perfectly
+    reliable, as in the RBTS publications.
+
+    Parameters
+    ----------
+    net : pandapowerNet
+        The network, with the data-contract columns (``gs.load_network`` fills defaults).
+    topology : Topology, optional
+        A prebuilt :func:`gridscope.grid.topology.build_topology` result for ``net``.
+    tie_capacity : bool or dict
+        ``False`` (default): a tie always carries the transferred block, as in the published RBTS results.
+        ``True``: a block is transferred only if the backup feeder's head line has the headroom at peak load
+        (``√3·V·I_max·0.95`` minus the backup feeder's peak demand, ``p_mw × scaling``); otherwise it waits
+        for the repair, and the refusal is recorded in ``Impact.tie_blocked``. A dict gives the headroom in
+        MW per feeder name directly (e.g. from the capacity module's N-1 table).
+    default_switching_h : float
+        Switching time for switches without ``switching_h``.
+
+    Returns
+    -------
+    Impact
+    """
+    from ..grid.topology import EDGE_LINE, EDGE_SWITCH, NO, build_topology
+
+    topo = topology if topology is not None else build_topology(net)
+    n_node = topo.n_node
+    radial = np.zeros(n_node, dtype=bool)
+    radial[topo.order] = True
+
+    # ---------------------------------------------------------------- depth-first preorder of the forest
+    # children lists through a CSR keyed by parent (super-root = n_node for feeder heads)
+    root = n_node
+    kids = topo.order
+    par = np.where(topo.supply_node[np.maximum(topo.parent_node[kids], 0)] | (topo.parent_node[kids] < 0),
+                   root, topo.parent_node[kids])
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import depth_first_order
+
+    g = coo_matrix((np.ones(kids.size, np.int8), (par, kids)), shape=(n_node + 1, n_node + 1)).tocsr()
+    pre_nodes = depth_first_order(g, root, directed=True, return_predecessors=False)[1:]
+    pre = np.full(n_node, NO, dtype=np.int64)
+    pre[pre_nodes] = np.arange(pre_nodes.size)
+    tree_parent = np.full(n_node, NO, dtype=np.int64)
+    tree_parent[kids] = np.where(par == root, NO, par)
+    size = _subtree_sizes(n_node, topo.order, tree_parent, topo.depth)
+
+    # ---------------------------------------------------------------- load positions
+    load = net.load
+    l_in = load["in_service"].fillna(False).to_numpy(dtype=bool) if len(load) else np.zeros(0, bool)
+    l_node = topo.bus_node(load["bus"].to_numpy()) if len(load) else np.zeros(0, np.int64)
+    l_ok_node = np.maximum(l_node, 0)
+    l_radial = l_in & (l_node >= 0) & radial[l_ok_node]
+    l_supply = l_in & (l_node >= 0) & topo.supply_node[l_ok_node]
+    key = np.where(l_radial, pre[l_ok_node], np.iinfo(np.int64).max)
+    rows = np.flatnonzero(l_radial | l_supply)
+    rows = rows[np.argsort(key[rows], kind="stable")]
+    load_pos = np.full(len(load), NO, dtype=np.int64)
+    load_pos[rows] = np.arange(rows.size)
+    tree_keys = np.sort(key[l_radial])  # preorder ranks of the radial loads, in position order
+
+    def lo_of(nodes: np.ndarray) -> np.ndarray:
+        return np.searchsorted(tree_keys, pre[nodes], side="left")
+
+    def hi_of(nodes: np.ndarray) -> np.ndarray:
+        return np.searchsorted(tree_keys, pre[nodes] + size[nodes], side="left")
+
+    customers = load["customers"].to_numpy(dtype=float)[rows] if len(load) else np.zeros(0)
+    p_avg = (load["p_avg_mw"] if "p_avg_mw" in load else load["p_mw"] * load["scaling"]).to_numpy(
+        dtype=float)[rows] if len(load) else np.zeros(0)
+    p_peak_all = (load["p_mw"] * load["scaling"]).to_numpy(dtype=float) if len(load) else np.zeros(0)
+    zone_of_bus = net.bus["zone"] if "zone" in net.bus else pd.Series(None, index=net.bus.index)
+    load_zone, zones = _zone_labels(zone_of_bus.reindex(load["bus"].to_numpy()).reset_index(drop=True)
+                                    .iloc[rows] if len(load) else pd.Series(dtype=object))
+    load_feeder = topo.feeder_of_node[l_ok_node[rows]] if len(load) else np.zeros(0, np.int64)
+    load_feeder = np.where(l_radial[rows], load_feeder, NO)
+
+    # ---------------------------------------------------------------- sections: root, protective device
+    sec = topo.section_of_node
+    n_sec = int(sec.max()) + 1 if n_node else 0
+    rad_nodes = topo.order
+    srt = rad_nodes[np.lexsort((topo.depth[rad_nodes], sec[rad_nodes]))]
+    first = np.ones(srt.size, dtype=bool)
+    first[1:] = sec[srt[1:]] != sec[srt[:-1]]
+    sec_root = np.full(n_sec, NO, dtype=np.int64)
+    sec_root[sec[srt[first]]] = srt[first]
+    touches_supply = np.zeros(n_sec, dtype=bool)
+    touches_supply[sec[topo.supply_node]] = True
+    head_node = topo.feeders["head_node"].to_numpy(dtype=np.int64)
+    # a section that reaches into the supply (no switch at the feeder head) is handled per feeder
+    # from the feeder's head node.
+
+    edge_lower = np.full(topo.n_edge, NO, dtype=np.int64)
+    edge_lower[topo.parent_edge[rad_nodes]] = rad_nodes
+
+    sw_h = np.full(topo.n_edge, default_switching_h, dtype=float)
+    if len(net.switch) and "switching_h" in net.switch:
+        vals = pd.to_numeric(net.switch["switching_h"], errors="coerce").fillna(default_switching_h)
+        sw_h[topo.switch_edge] = vals.to_numpy(dtype=float)
+
+    # boundary nodes: radial section roots whose parent lies in another radial section
+    is_root = sec_root[sec[rad_nodes]] == rad_nodes
+    roots = rad_nodes[is_root]
+    rp = topo.parent_node[roots]
+    below = roots[(rp >= 0) & radial[np.maximum(rp, 0)]]
+    below_parent_sec = sec[topo.parent_node[below]]
+    ob = np.lexsort((lo_of(below), below_parent_sec))
+    below = below[ob]
+    below_parent_sec = below_parent_sec[ob]
+    b_start = np.searchsorted(below_parent_sec, np.arange(n_sec), side="left")
+    b_end = np.searchsorted(below_parent_sec, np.arange(n_sec), side="right")
+
+    # ---------------------------------------------------------------- ties usable per block
+    ties = topo.ties
+    t_a = ties["node_a"].to_numpy(dtype=np.int64)
+    t_b = ties["node_b"].to_numpy(dtype=np.int64)
+    t_sw_h = sw_h[topo.switch_edge[net.switch.index.get_indexer(ties["switch"].to_numpy())]] \
+        if len(ties) else np.zeros(0)
+    t_ends = np.concatenate([t_a, t_b])
+    t_other = np.concatenate([t_b, t_a])
+    t_id = np.concatenate([np.arange(len(ties)), np.arange(len(ties))])
+    t_radial = radial[t_ends] if t_ends.size else np.zeros(0, bool)
+    t_ends, t_other, t_id = t_ends[t_radial], t_other[t_radial], t_id[t_radial]
+    t_order = np.argsort(pre[t_ends], kind="stable")
+    t_ends, t_other, t_id = t_ends[t_order], t_other[t_order], t_id[t_order]
+    t_pre = pre[t_ends]
+
+    feeder_names = topo.feeders["name"].astype(str).tolist()
+    headroom: np.ndarray | None = None
+    load_peak_pos_cum = None
+    if tie_capacity is not False:
+        headroom = np.full(len(feeder_names), np.inf)
+        if isinstance(tie_capacity, dict):
+            unknown = sorted(set(tie_capacity) - set(feeder_names))
+            if unknown:
+                from ..errors import InputError
+
+                raise InputError(f"tie_capacity names unknown feeders: {', '.join(unknown)}")
+            for k, name in enumerate(feeder_names):
+                if name in tie_capacity:
+                    headroom[k] = float(tie_capacity[name])
+        else:
+            f_load = np.bincount(np.maximum(topo.feeder_of_node[l_ok_node], 0),
+                                 weights=np.where(l_radial, p_peak_all, 0.0), minlength=len(feeder_names))
+            for k, e in enumerate(topo.feeders["head_edge"].to_numpy(dtype=np.int64)):
+                # the first line on the feeder's path from its head
+                node = topo.feeders["head_node"].iat[k]
+                cap = np.inf
+                edge = e
+                for _ in range(4):
+                    if topo.edge_kind[edge] == EDGE_LINE:
+                        li = int(topo.edge_element[edge])
+                        row = net.line.loc[li]
+                        i_max = float(row["max_i_ka"]) * float(row.get("df", 1.0)) * float(row.get("parallel", 1))
+                        vn = float(net.bus.at[row["from_bus"], "vn_kv"])
+                        cap = np.sqrt(3.0) * vn * i_max * 0.95
+                        break
+                    child = np.flatnonzero(topo.parent_node == node)
+                    if child.size != 1:
+                        break
+                    node = int(child[0])
+                    edge = int(topo.parent_edge[node])
+                headroom[k] = cap - f_load[k]
+        peak_pos = np.zeros(rows.size)
+        peak_pos[:] = p_peak_all[rows]
+        load_peak_pos_cum = np.concatenate([[0.0], np.cumsum(peak_pos)])
+    blocked: list[dict[str, Any]] = []
+
+    def usable_tie(m: int, r: int) -> tuple[int, float]:
+        """Best tie in the block below ``m`` whose far end is outside the fault subtree of ``r``."""
+        a0 = np.searchsorted(t_pre, pre[m], side="left")
+        a1 = np.searchsorted(t_pre, pre[m] + size[m], side="left")
+        if a1 <= a0:
+            return -1, 0.0
+        best, best_room = -1, -np.inf
+        for j in range(a0, a1):
+            other = t_other[j]
+            if radial[other] and pre[r] <= pre[other] < pre[r] + size[r]:
+                continue
+            room = np.inf
+            if headroom is not None:
+                f_other = topo.feeder_of_node[other]
+                room = headroom[f_other] if f_other >= 0 else np.inf
+            if room > best_room:
+                best, best_room = int(t_id[j]), room
+        return best, best_room
+
+    # ---------------------------------------------------------------- per-section ranges
+    sec_ranges: dict[int, list[tuple[int, int, int, float]]] = {}
+
+    def section_ranges(s_list: tuple[int, ...], comp_label: str) -> list[tuple[int, int, int, float]]:
+        s0 = s_list[0]
+        r = int(sec_root[s0])
+        if r < 0:
+            return []
+        if touches_supply[s0]:
+            f = topo.feeder_of_node[r]
+            r = int(head_node[f]) if f >= 0 else r
+            p_child = r
+        else:
+            p_edge = topo.nearest_protective_edge[r]
+            if p_edge >= 0:
+                p_child = int(edge_lower[p_edge])
+            else:
+                f = topo.feeder_of_node[r]
+                p_child = int(head_node[f])
+        out: list[tuple[int, int, int, float]] = []
+        lo_p, hi_p = int(lo_of(np.array([p_child]))[0]), int(hi_of(np.array([p_child]))[0])
+        lo_r, hi_r = int(lo_of(np.array([r]))[0]), int(hi_of(np.array([r]))[0])
+        iso_edge = topo.parent_edge[r]
+        iso_h = sw_h[iso_edge] if iso_edge >= 0 and topo.edge_kind[iso_edge] == EDGE_SWITCH else default_switching_h
+        if lo_p < lo_r:
+            out.append((lo_p, lo_r, UPSTREAM, float(iso_h)))
+        if hi_r < hi_p:
+            out.append((hi_r, hi_p, UPSTREAM, float(iso_h)))
+        blocks = np.concatenate([below[b_start[s]:b_end[s]] for s in s_list]) if s_list else np.zeros(0, int)
+        blocks = blocks[~np.isin(sec[blocks], s_list)]
+        if blocks.size:
+            blocks = blocks[np.argsort(lo_of(blocks), kind="stable")]
+        cursor = lo_r
+        for m in blocks.tolist():
+            lo_m, hi_m = int(lo_of(np.array([m]))[0]), int(hi_of(np.array([m]))[0])
+            if lo_m > cursor:
+                out.append((cursor, lo_m, REPAIR, 0.0))
+            if hi_m > lo_m:
+                t, room = usable_tie(m, r)
+                if t >= 0 and load_peak_pos_cum is not None:
+                    need = load_peak_pos_cum[hi_m] - load_peak_pos_cum[lo_m]
+                    if need > room:
+                        blocked.append({"component": comp_label, "tie_switch": int(ties["switch"].iat[t]),
+                                        "transfer_mw": float(need), "headroom_mw": float(room)})
+                        t = -1
+                if t >= 0:
+                    sw_block = topo.parent_edge[m]
+                    out.append((lo_m, hi_m, TIE, float(max(sw_h[sw_block], t_sw_h[t]))))
+                else:
+                    out.append((lo_m, hi_m, REPAIR, 0.0))
+            cursor = max(cursor, hi_m)
+        if cursor < hi_r:
+            out.append((cursor, hi_r, REPAIR, 0.0))
+        # merge adjacent REPAIR ranges
+        merged: list[tuple[int, int, int, float]] = []
+        for rng in sorted(out):
+            if merged and rng[2] == REPAIR and merged[-1][2] == REPAIR and merged[-1][1] == rng[0]:
+                merged[-1] = (merged[-1][0], rng[1], REPAIR, 0.0)
+            else:
+                merged.append(rng)
+        return [x for x in merged if x[1] > x[0]]
+
+    # ---------------------------------------------------------------- components
+    comps: list[pd.DataFrame] = []
+
+    def numeric(df: pd.DataFrame, column: str, default: float = 0.0) -> np.ndarray:
+        if column not in df.columns:
+            return np.full(len(df), default)
+        return pd.to_numeric(df[column], errors="coerce").fillna(default).to_numpy(dtype=float)
+
+    line = net.line
+    if len(line):
+        e = topo.element_edges("line")
+        comps.append(pd.DataFrame({
+            "element": "line", "index": line.index.to_numpy(), "name": line.get("name"),
+            "lam": numeric(line, "lambda_per_km") * line["length_km"].to_numpy(dtype=float),
+            "rep": numeric(line, "repair_h"), "pl": numeric(line, "planned_per_yr"),
+            "plh": numeric(line, "planned_h"), "edge": e, "node": NO}))
+    for table in ("trafo", "trafo3w"):
+        df = net[table]
+        if len(df):
+            comps.append(pd.DataFrame({
+                "element": table, "index": df.index.to_numpy(), "name": df.get("name"),
+                "lam": numeric(df, "lambda_per_yr"), "rep": numeric(df, "repair_h"),
+                "pl": numeric(df, "planned_per_yr"), "plh": numeric(df, "planned_h"),
+                "edge": topo.element_edges(table), "node": NO}))
+    bus = net.bus
+    comps.append(pd.DataFrame({
+        "element": "bus", "index": bus.index.to_numpy(), "name": bus.get("name"),
+        "lam": numeric(bus, "lambda_per_yr"), "rep": numeric(bus, "repair_h"),
+        "pl": numeric(bus, "planned_per_yr"), "plh": numeric(bus, "planned_h"),
+        "edge": NO, "node": np.arange(topo.n_bus)}))
+    if len(net.switch):
+        sw = net.switch
+        comps.append(pd.DataFrame({
+            "element": "switch", "index": sw.index.to_numpy(), "name": sw.get("name"),
+            "lam": numeric(sw, "lambda_per_yr"), "rep": numeric(sw, "repair_h"),
+            "pl": numeric(sw, "planned_per_yr"), "plh": numeric(sw, "planned_h"),
+            "edge": topo.switch_edge, "node": NO}))
+    allc = pd.concat(comps, ignore_index=True)
+    edge = allc["edge"].to_numpy(dtype=np.int64)
+    node = allc["node"].to_numpy(dtype=np.int64)
+    has_edge = edge >= 0
+    # sections of each component (a switch: both sides)
+    s1 = np.full(len(allc), NO, dtype=np.int64)
+    s2 = np.full(len(allc), NO, dtype=np.int64)
+    ef = np.where(has_edge, topo.edge_from[np.maximum(edge, 0)], node)
+    et = np.where(has_edge, topo.edge_to[np.maximum(edge, 0)], node)
+    on_tree = radial[np.maximum(ef, 0)] | radial[np.maximum(et, 0)]
+    is_sw = has_edge & (topo.edge_kind[np.maximum(edge, 0)] == EDGE_SWITCH)
+    closed = np.where(has_edge, topo.edge_closed[np.maximum(edge, 0)], True)
+    not_supply = np.where(has_edge, ~topo.edge_supply[np.maximum(edge, 0)], ~topo.supply_node[np.maximum(node, 0)])
+    # non-switch components: their section
+    s1 = np.where(has_edge & ~is_sw, topo.section_of_edge[np.maximum(edge, 0)], sec[np.maximum(node, 0)])
+    # switch components: upstream-side section first, then the other side
+    up_end = np.where(topo.depth[np.maximum(ef, 0)] <= topo.depth[np.maximum(et, 0)], ef, et)
+    dn_end = np.where(up_end == ef, et, ef)
+    s1 = np.where(is_sw, sec[np.maximum(up_end, 0)], s1)
+    s2 = np.where(is_sw, sec[np.maximum(dn_end, 0)], s2)
+    active = on_tree & closed & not_supply & ((allc["lam"].to_numpy() > 0) | (allc["pl"].to_numpy() > 0))
+    active &= (allc["element"].to_numpy() != "bus") | radial[np.maximum(node, 0)]
+    comp = allc[active].reset_index(drop=True)
+    s1, s2 = s1[active], s2[active]
+
+    ptr = np.zeros(len(comp) + 1, dtype=np.int64)
+    parts: list[np.ndarray] = []
+    for c in range(len(comp)):
+        k = (int(s1[c]), int(s2[c])) if s2[c] >= 0 and s2[c] != s1[c] else (int(s1[c]),)
+        rngs = sec_ranges.get(k) if tie_capacity is False else None
+        if rngs is None:
+            rngs = section_ranges(k, f"{comp['element'].iat[c]} {comp['index'].iat[c]}")
+            if tie_capacity is False:
+                sec_ranges[k] = rngs
+        ptr[c + 1] = ptr[c] + len(rngs)
+        if rngs:
+            parts.append(np.asarray(rngs, dtype=float))
+    iv = np.concatenate(parts) if parts else np.zeros((0, 4))
+    comp_node = np.where(comp["edge"].to_numpy() >= 0,
+                         np.maximum(topo.edge_from[np.maximum(comp["edge"].to_numpy(), 0)],
+                                    0), comp["node"].to_numpy())
+    comp_feeder = topo.feeder_of_node[np.maximum(sec_root[s1], 0)] if len(comp) else np.zeros(0, np.int64)
+    del comp_node
+    return Impact(
+        comp_element=comp["element"].to_numpy(dtype=object),
+        comp_index=comp["index"].to_numpy(dtype=np.int64),
+        comp_name=comp["name"].to_numpy(dtype=object),
+        comp_feeder=np.asarray(comp_feeder, dtype=np.int64),
+        comp_lambda=comp["lam"].to_numpy(dtype=float),
+        comp_repair_h=comp["rep"].to_numpy(dtype=float),
+        comp_planned_per_yr=comp["pl"].to_numpy(dtype=float),
+        comp_planned_h=comp["plh"].to_numpy(dtype=float),
+        ptr=ptr,
+        iv_lo=iv[:, 0].astype(np.int64), iv_hi=iv[:, 1].astype(np.int64),
+        iv_kind=iv[:, 2].astype(np.int8), iv_switch_h=iv[:, 3].astype(float),
+        load_pos=load_pos,
+        load_index=load.index.to_numpy(dtype=np.int64)[rows],
+        load_customers=customers, load_p_avg_mw=p_avg,
+        load_zone=load_zone, load_feeder=np.asarray(load_feeder, dtype=np.int64),
+        zones=zones, feeders=feeder_names,
+        tie_blocked=pd.DataFrame(blocked, columns=["component", "tie_switch", "transfer_mw", "headroom_mw"]),
+    )

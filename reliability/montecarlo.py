@@ -1,0 +1,1027 @@
+"""The Monte-Carlo reliability method: simulated years over the failure-effect ranges of an :class:`Impact`.
+
+:func:`simulate` runs the Numba kernel (:mod:`gridscope.reliability.kernel`) in chunks of years on a thread
+pool and returns a :class:`MonteCarloResult` of plain numpy arrays: the mean of every annual quantity with
+its standard error, percentiles of the annual system and zone indices, the probability that a year misses
+a zone's SAIDI target, per-feeder, per-load-point and per-component values, and optionally every simulated
+year. :func:`expected_values` gives the exact expectation of the same quantities under the same sampling
+model (durations from their distributions, including ``E[min(S, R)]``), the reference the tests hold the
+simulation to.
+
+Model (what one simulated year is)
+----------------------------------
+* Fault events: ``Poisson(Λ)`` per year with ``Λ = Σ λ_c``; each event picks component ``c`` with
+  probability ``λ_c / Λ`` and draws **one** repair time ``R = repair_h_c · X`` and **one** switching
+  multiplier ``M`` (both unit-mean draws from the chosen families), shared by all the ranges the event
+  interrupts: ``REPAIR`` ranges are out for ``R``, ``UPSTREAM``/``TIE`` ranges for ``min(switch_h · M, R)``
+  (switching finishes, or the repair does first). With the default fixed switching ``M = 1``.
+* Planned events: ``Poisson(Σ planned_per_yr_c · (1 − live_work_fraction_c))``; an event of ``c`` lasts
+  ``planned_h_c · X`` (``X = 1`` for the default fixed planned duration) and interrupts only the ``REPAIR``
+  ranges of ``c``: loads that can be fed another way are switched over before the work, without interruption.
+* Every event's whole duration counts in the year it starts; overlapping events are counted independently
+  (as in the analytical method), so the simulated means are unbiased estimates of the analytical sums.
+
+Reproducibility: the years are cut into chunks of ``chunk_years`` (chosen from the network's size, never
+from the thread count); chunk ``i`` seeds its thread's generator with
+``SeedSequence(seed).spawn(...)[i].generate_state(1)[0]`` and chunk accumulators are combined in chunk order,
+so a given ``seed`` and ``chunk_years`` give bit-identical results with any number of threads.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..errors import CancelledError, InputError
+from .impact import REPAIR, Impact
+
+__all__ = [
+    "DISTRIBUTIONS",
+    "INDICES",
+    "KINDS",
+    "METRICS",
+    "PERCENTILES",
+    "ExpectedValues",
+    "MonteCarloResult",
+    "expected_values",
+    "simulate",
+]
+
+#: Distribution families for repair, switching and planned durations (codes of :mod:`.kernel`).
+DISTRIBUTIONS: dict[str, int] = {"fixed": 0, "exponential": 1, "lognormal": 2, "gamma": 3}
+#: Outage kinds (first axis of most arrays).
+KINDS: tuple[str, ...] = ("fault", "planned", "total")
+#: Annual sums accumulated per group: customer interruptions, customer hours, energy not supplied (MWh).
+METRICS: tuple[str, ...] = ("CI", "CH", "ENS")
+#: Indices derived from them: SAIFI = CI / customers, SAIDI = CH / customers, ENS.
+INDICES: tuple[str, ...] = ("SAIFI", "SAIDI", "ENS")
+#: Percentiles of the annual indices that are reported.
+PERCENTILES: tuple[float, ...] = (5.0, 50.0, 95.0)
+
+_DEFAULT_YEARS = 100_000
+_DEFAULT_MAX_YEARS = 10_000_000
+_MIN_YEARS_FOR_COV = 1000
+_CHUNK_MIN, _CHUNK_MAX = 64, 1 << 18
+_CHUNK_WORK = 2.0e7  # target work units per chunk (≈ 30-60 ms of one core), see _default_chunk_years
+
+
+# ----------------------------------------------------------------------------------------------- results
+@dataclass(eq=False)
+class MonteCarloResult:
+    """Statistics of a Monte-Carlo run; plain numpy arrays, turned into an xarray Dataset by the API.
+
+    Axes: ``kind`` = :data:`KINDS` (fault, planned, total); ``group`` = the zones of the impact then
+    ``"system"`` (:attr:`groups`); ``metric`` = :data:`METRICS` (annual CI, CH, ENS in customers,
+    customer-hours, MWh); ``index`` = :data:`INDICES` (SAIFI per customer·yr, SAIDI h per customer·yr, ENS
+    MWh/yr); ``q`` = :data:`PERCENTILES`.
+
+    Attributes
+    ----------
+    years : int
+        Simulated years.
+    converged : bool or None
+        With ``target_cov``: whether the target was met before ``max_years``; ``None`` with fixed ``years``.
+    cancelled : bool
+        True for the partial result attached to a :class:`~gridscope.errors.CancelledError`.
+    seed : int
+        Root entropy of the run (``seed``, or the fresh entropy drawn when ``seed`` was ``None``): passing it
+        back as ``seed`` with the same ``chunk_years`` reproduces the run.
+    chunk_years, n_chunks, threads : int
+        How the run was cut and executed (the results do not depend on ``threads``).
+    groups : list of str
+        Zone labels then ``"system"``.
+    feeders : list of str
+        Feeder names (feeder ids of the impact).
+    load_index : numpy.ndarray of int64
+        pandapower load index at each load position (order of the ``lp_*`` arrays).
+    customers : numpy.ndarray, shape (group,)
+        Customers per group.
+    feeder_customers : numpy.ndarray, shape (feeder,)
+        Customers per feeder.
+    annual_mean, annual_stderr : numpy.ndarray, shape (kind, group, metric)
+        Mean of the annual CI, CH, ENS and its standard error ``s / sqrt(years)``.
+    annual_std : numpy.ndarray, shape (kind, group, metric)
+        Standard deviation of the annual values (year-to-year spread).
+    index_mean, index_stderr, index_cov : numpy.ndarray, shape (kind, group, index)
+        SAIFI, SAIDI, ENS: mean, standard error and coefficient of variation of the mean
+        (``stderr / mean``; NaN where the mean is 0 or the group has no customers for SAIFI/SAIDI).
+    index_percentiles : numpy.ndarray, shape (group, index, q)
+        P5/P50/P95 of the annual total (fault + planned) indices, from log-scale histograms (relative bin
+        width 0.54 %, the value reported is the bin's geometric midpoint clipped to the largest year; exact 0
+        when the quantile falls on years without interruption).
+    annual_max : numpy.ndarray, shape (group, index)
+        Largest annual total index seen.
+    saidi_target_h : numpy.ndarray, shape (group,)
+        SAIDI target per group (NaN: none).
+    p_miss_target : numpy.ndarray, shape (kind, group)
+        Fraction of simulated years whose annual SAIDI of that kind exceeds the group's target (NaN where no
+        target or no customers).
+    feeder_mean, feeder_stderr : numpy.ndarray, shape (kind, feeder, metric)
+        Per-feeder annual CI, CH, ENS.
+    lp_failure_rate : numpy.ndarray, shape (kind, load)
+        Interruptions per year of each load point.
+    lp_unavailability_h : numpy.ndarray, shape (kind, load)
+        Hours interrupted per year.
+    lp_duration_h : numpy.ndarray, shape (kind, load)
+        Mean duration of an interruption (``unavailability / failure rate``; NaN where never interrupted).
+    comp_mean : numpy.ndarray, shape (kind, component, group, metric)
+        Mean annual CI, CH, ENS caused by each component (its contribution; shares via :meth:`comp_share`).
+    samples : numpy.ndarray or None, shape (years, kind, group, metric)
+        Every simulated year's CI, CH, ENS when ``keep_samples=True``.
+    elapsed_s : float
+        Wall time of the simulation (without preparation).
+    years_per_s : float
+        ``years / elapsed_s``.
+    options : dict
+        The sampling options (distributions, live work fraction, stop rule).
+    """
+
+    years: int
+    converged: bool | None
+    cancelled: bool
+    seed: int
+    chunk_years: int
+    n_chunks: int
+    threads: int
+    groups: list[str]
+    feeders: list[str]
+    load_index: np.ndarray
+    customers: np.ndarray
+    feeder_customers: np.ndarray
+    annual_mean: np.ndarray
+    annual_stderr: np.ndarray
+    annual_std: np.ndarray
+    index_mean: np.ndarray
+    index_stderr: np.ndarray
+    index_cov: np.ndarray
+    index_percentiles: np.ndarray
+    annual_max: np.ndarray
+    saidi_target_h: np.ndarray
+    p_miss_target: np.ndarray
+    feeder_mean: np.ndarray
+    feeder_stderr: np.ndarray
+    lp_failure_rate: np.ndarray
+    lp_unavailability_h: np.ndarray
+    lp_duration_h: np.ndarray
+    comp_mean: np.ndarray
+    samples: np.ndarray | None
+    elapsed_s: float
+    years_per_s: float
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def index(self, name: str, kind: str = "total") -> tuple[np.ndarray, np.ndarray]:
+        """Mean and standard error of index ``name`` (SAIFI, SAIDI, ENS) per group for ``kind``."""
+        i, k = INDICES.index(name), KINDS.index(kind)
+        return self.index_mean[k, :, i], self.index_stderr[k, :, i]
+
+    def comp_share(self, metric: str = "CH", kind: str = "total") -> np.ndarray:
+        """Each component's share (0–1) of the group's mean annual ``metric``; shape (component, group).
+
+        ``metric="CH"`` is the share of SAIDI, ``"ENS"`` of ENS, ``"CI"`` of SAIFI.
+        """
+        k, m = KINDS.index(kind), METRICS.index(metric)
+        part = self.comp_mean[k, :, :, m]
+        total = part.sum(axis=0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(total > 0, part / np.where(total > 0, total, 1.0), np.nan)
+
+
+@dataclass(eq=False)
+class ExpectedValues:
+    """Exact expectations under the Monte-Carlo sampling model (see :func:`expected_values`).
+
+    ``annual`` (kind, group, metric); ``feeder`` (kind, feeder, metric); ``lp_failure_rate`` and
+    ``lp_unavailability_h`` (kind, load); ``comp`` (kind, component, group, metric).
+    """
+
+    annual: np.ndarray
+    feeder: np.ndarray
+    lp_failure_rate: np.ndarray
+    lp_unavailability_h: np.ndarray
+    comp: np.ndarray
+    customers: np.ndarray
+
+    @property
+    def index(self) -> np.ndarray:
+        """SAIFI, SAIDI, ENS per (kind, group); NaN for SAIFI/SAIDI of groups without customers."""
+        return _indices(self.annual, self.customers)
+
+
+# ----------------------------------------------------------------------------------------------- options
+@dataclass(frozen=True)
+class _Options:
+    repair_dist: str
+    repair_shape: float
+    switching_dist: str
+    switching_shape: float
+    planned_dist: str
+    planned_shape: float
+    live_work: np.ndarray  # per component
+
+
+def _shape(dist: str, cv: float) -> float:
+    """Shape parameter of the unit-mean draw: σ of the lognormal, k of the gamma (0 otherwise)."""
+    if dist == "lognormal":
+        return math.sqrt(math.log1p(cv * cv))
+    if dist == "gamma":
+        return 1.0 / (cv * cv)
+    return 0.0
+
+
+def _is_int(x: Any) -> bool:
+    return isinstance(x, int | np.integer) and not isinstance(x, bool | np.bool_)
+
+
+def _is_real(x: Any) -> bool:
+    return isinstance(x, int | float | np.integer | np.floating) and not isinstance(x, bool | np.bool_)
+
+
+def _check_dist(problems: list[str], what: str, dist: Any, cv: Any) -> None:
+    if not isinstance(dist, str) or dist not in DISTRIBUTIONS:
+        problems.append(f"{what}_dist must be one of {', '.join(DISTRIBUTIONS)}, got {dist!r}")
+        return
+    if cv is None:
+        return
+    if dist in ("fixed", "exponential"):
+        problems.append(f"{what}_cv applies to the lognormal and gamma distributions only, not {dist!r}")
+    elif not (_is_real(cv) and math.isfinite(cv) and cv > 0):
+        problems.append(f"{what}_cv must be a finite number > 0, got {cv!r}")
+
+
+def _check_options(problems: list[str], impact: Any, live_work_fraction: Any) -> np.ndarray | None:
+    """Validate ``live_work_fraction`` (scalar or per component); returns it per component."""
+    n_comp = impact.n_comp
+    lwf = np.asarray(live_work_fraction, dtype=float) if _is_real(live_work_fraction) or isinstance(
+        live_work_fraction, np.ndarray | Sequence) else None
+    if lwf is None or lwf.ndim > 1 or (lwf.ndim == 1 and lwf.size != n_comp):
+        problems.append(f"live_work_fraction must be a number in [0, 1] or one per component ({n_comp}), "
+                        f"got {live_work_fraction!r}")
+        return None
+    if not np.all(np.isfinite(lwf) & (lwf >= 0) & (lwf <= 1)):
+        problems.append("live_work_fraction must lie in [0, 1]")
+        return None
+    return np.broadcast_to(lwf, (n_comp,)).astype(float)
+
+
+def _check_impact(problems: list[str], impact: Any) -> None:
+    """Minimal consistency of the impact arrays the kernel indexes (the validator checks the data)."""
+    if not isinstance(impact, Impact):
+        problems.append(f"impact must be a gridscope Impact, got {type(impact).__name__}")
+        return
+    n_comp, n_load, n_r = impact.n_comp, impact.n_load, impact.n_ranges
+    ptr = np.asarray(impact.ptr)
+    if ptr.shape != (n_comp + 1,) or ptr[0] != 0 or ptr[-1] != n_r or np.any(np.diff(ptr) < 0):
+        problems.append("impact.ptr is not a CSR pointer over the ranges")
+    lo, hi = np.asarray(impact.iv_lo), np.asarray(impact.iv_hi)
+    if lo.shape != (n_r,) or hi.shape != (n_r,) or np.any(lo < 0) or np.any(hi > n_load) or np.any(lo > hi):
+        problems.append("impact ranges [iv_lo, iv_hi) must satisfy 0 ≤ lo ≤ hi ≤ n_load")
+    for name in ("comp_lambda", "comp_repair_h", "comp_planned_per_yr", "comp_planned_h"):
+        v = np.asarray(getattr(impact, name), dtype=float)
+        if v.shape != (n_comp,) or not np.all(np.isfinite(v) & (v >= 0)):
+            problems.append(f"impact.{name} must hold {n_comp} finite values ≥ 0")
+    sw = np.asarray(impact.iv_switch_h, dtype=float)
+    if sw.shape != (n_r,) or not np.all(np.isfinite(sw) & (sw >= 0)):
+        problems.append(f"impact.iv_switch_h must hold {n_r} finite values ≥ 0")
+    for name in ("load_customers", "load_p_avg_mw"):
+        v = np.asarray(getattr(impact, name), dtype=float)
+        if v.shape != (n_load,) or not np.all(np.isfinite(v) & (v >= 0)):
+            problems.append(f"impact.{name} must hold {n_load} finite values ≥ 0")
+    z = np.asarray(impact.load_zone)
+    if z.shape != (n_load,) or np.any(z < 0) or np.any(z >= len(impact.zones)):
+        problems.append("impact.load_zone must hold zone ids 0 .. len(zones) - 1")
+    f = np.asarray(impact.load_feeder)
+    if f.shape != (n_load,) or np.any(f >= len(impact.feeders)):
+        problems.append("impact.load_feeder must hold feeder ids < len(feeders) (or -1)")
+
+
+def _targets(problems: list[str], impact: Any, saidi_target_h: Any) -> np.ndarray:
+    """SAIDI target per group (zones, system), NaN where none."""
+    n_z = len(impact.zones) if isinstance(impact, Impact) else 0
+    out = np.full(n_z + 1, np.nan)
+    if saidi_target_h is None:
+        return out
+    if isinstance(saidi_target_h, Mapping):
+        labels = [*list(impact.zones), "system"] if isinstance(impact, Impact) else []
+        for key, value in saidi_target_h.items():
+            if key not in labels:
+                problems.append(f"saidi_target_h: unknown zone {key!r} (zones: {', '.join(labels)})")
+            elif value is not None and not (_is_real(value) and (math.isnan(value) or value >= 0)):
+                problems.append(f"saidi_target_h[{key!r}] must be a number ≥ 0 (or NaN/None), got {value!r}")
+            elif value is not None:
+                out[labels.index(key)] = float(value)
+        return out
+    arr = np.asarray(saidi_target_h, dtype=float) if (
+        _is_real(saidi_target_h) or isinstance(saidi_target_h, np.ndarray | Sequence)) else None
+    if arr is None or arr.ndim > 1 or (arr.ndim == 1 and arr.size not in (n_z, n_z + 1)):
+        problems.append(f"saidi_target_h must be a number, one per zone ({n_z}) or per zone + system, "
+                        f"or a mapping zone -> hours, got {saidi_target_h!r}")
+        return out
+    if np.any(arr[~np.isnan(arr)] < 0) or np.any(np.isinf(arr)):
+        problems.append("saidi_target_h must be finite and ≥ 0 (NaN: no target)")
+        return out
+    if arr.ndim == 0:
+        out[:] = float(arr)
+    else:
+        out[: arr.size] = arr
+    return out
+
+
+# ------------------------------------------------------------------------------------------ preparation
+@dataclass(eq=False)
+class _Model:
+    """The kernel's flat arrays for one impact and set of options."""
+
+    ev_rate: np.ndarray
+    ev_comp: np.ndarray
+    ev_prob: np.ndarray
+    ev_alias: np.ndarray
+    ev_n: np.ndarray
+    ev_mean_h: np.ndarray
+    dist: np.ndarray
+    dist_shape: np.ndarray
+    ptr: np.ndarray
+    r_lo: np.ndarray
+    r_hi: np.ndarray
+    r_kind: np.ndarray
+    r_switch_h: np.ndarray
+    r_feeder: np.ndarray
+    r_cust: np.ndarray
+    r_mw: np.ndarray
+    part_ptr: np.ndarray
+    part_zone: np.ndarray
+    part_cust: np.ndarray
+    part_mw: np.ndarray
+    g_cust: np.ndarray
+    g_target_h: np.ndarray
+    g_inv_ref: np.ndarray
+    n_comp: int
+    n_load: int
+    n_feeders: int
+    work_per_year: float
+
+    @property
+    def n_groups(self) -> int:
+        return int(self.g_cust.size)
+
+
+def _range_parts(impact: Impact) -> tuple[np.ndarray, ...]:
+    """Per range: feeder, customers, MW, and its zone parts (CSR over ranges) from prefix sums."""
+    n_load, n_z = impact.n_load, len(impact.zones)
+    lo = np.asarray(impact.iv_lo, dtype=np.int64)
+    hi = np.asarray(impact.iv_hi, dtype=np.int64)
+    cust = np.asarray(impact.load_customers, dtype=float)
+    mw = np.asarray(impact.load_p_avg_mw, dtype=float)
+    zone = np.asarray(impact.load_zone, dtype=np.int64)
+    feeder = np.asarray(impact.load_feeder, dtype=np.int64)
+
+    def prefix(v: np.ndarray) -> np.ndarray:
+        return np.concatenate([[0.0], np.cumsum(v)])
+
+    r_cust = prefix(cust)[hi] - prefix(cust)[lo]
+    r_mw = prefix(mw)[hi] - prefix(mw)[lo]
+    r_feeder = np.where(lo < hi, feeder[np.minimum(lo, max(n_load - 1, 0))] if n_load else -1, -1)
+    # zone parts: counts, customers and MW of each zone inside each range
+    onehot = np.zeros((n_load, max(n_z, 1)))
+    if n_load:
+        onehot[np.arange(n_load), zone] = 1.0
+    pc = np.vstack([np.zeros((1, onehot.shape[1])), np.cumsum(onehot, axis=0)])
+    pcust = np.vstack([np.zeros((1, onehot.shape[1])), np.cumsum(onehot * cust[:, None], axis=0)])
+    pmw = np.vstack([np.zeros((1, onehot.shape[1])), np.cumsum(onehot * mw[:, None], axis=0)])
+    count = pc[hi] - pc[lo]
+    rr, zz = np.nonzero(count > 0.5)  # row-major: by range, then zone
+    part_ptr = np.concatenate([[0], np.cumsum(np.bincount(rr, minlength=lo.size))]).astype(np.int64)
+    part_cust = (pcust[hi] - pcust[lo])[rr, zz]
+    part_mw = (pmw[hi] - pmw[lo])[rr, zz]
+    return (r_feeder.astype(np.int64), r_cust, r_mw, part_ptr, zz.astype(np.int64), part_cust, part_mw)
+
+
+def _default_chunk_years(work_per_year: float, years: int | None) -> int:
+    """Years per chunk: about ``_CHUNK_WORK`` work units, a power of two in [64, 262144].
+
+    A function of the network (and of ``years``: at least 8 chunks when there are enough years), never of the
+    thread count, so the results do not depend on how many threads run the chunks.
+    """
+    c = _CHUNK_WORK / max(work_per_year, 1.0)
+    c = 2 ** round(math.log2(max(c, 1.0)))
+    if years is not None:
+        c = min(c, 2 ** math.ceil(math.log2(max(years / 8, 1.0))))
+    return int(min(max(c, _CHUNK_MIN), _CHUNK_MAX))
+
+
+def _prepare(impact: Impact, opts: _Options, target_h: np.ndarray) -> _Model:
+    n_comp, n_load = impact.n_comp, impact.n_load
+    n_z, n_f = len(impact.zones), len(impact.feeders)
+    ptr = np.asarray(impact.ptr, dtype=np.int64)
+    kind = np.asarray(impact.iv_kind, dtype=np.int64)
+    lo = np.asarray(impact.iv_lo, dtype=np.int64)
+    hi = np.asarray(impact.iv_hi, dtype=np.int64)
+    r_feeder, r_cust, r_mw, part_ptr, part_zone, part_cust, part_mw = _range_parts(impact)
+    comp_of_range = np.repeat(np.arange(n_comp), np.diff(ptr))
+    nonempty = lo < hi
+    has_any = np.bincount(comp_of_range[nonempty], minlength=n_comp) > 0
+    has_repair = np.bincount(comp_of_range[nonempty & (kind == REPAIR)], minlength=n_comp) > 0
+    lam_f = np.asarray(impact.comp_lambda, dtype=float)
+    lam_p = np.asarray(impact.comp_planned_per_yr, dtype=float) * (1.0 - opts.live_work)
+    # events with no effect are thinned out of the Poisson processes (same distribution of the effects)
+    w = [np.where(has_any, lam_f, 0.0), np.where(has_repair, lam_p, 0.0)]
+    from .kernel import build_alias
+
+    tables = []
+    for wk in w:
+        comps = np.flatnonzero(wk > 0).astype(np.int64)
+        prob, alias = build_alias(wk[comps])
+        tables.append((comps, prob, alias, float(wk[comps].sum())))
+    n_slots = max(1, max(t[0].size for t in tables))
+    ev_comp = np.zeros((2, n_slots), np.int64)
+    ev_prob = np.ones((2, n_slots))
+    ev_alias = np.zeros((2, n_slots), np.int64)
+    for k, (comps, prob, alias, _) in enumerate(tables):
+        ev_comp[k, : comps.size] = comps
+        ev_prob[k, : comps.size] = prob
+        ev_alias[k, : comps.size] = alias
+    ev_n = np.array([t[0].size for t in tables], np.int64)
+    ev_rate = np.array([t[3] for t in tables])
+    ev_mean_h = np.vstack([np.asarray(impact.comp_repair_h, float), np.asarray(impact.comp_planned_h, float)])
+    cust = np.asarray(impact.load_customers, dtype=float)
+    zone = np.asarray(impact.load_zone, dtype=np.int64)
+    g_cust = np.append(np.bincount(zone, weights=cust, minlength=n_z)[:n_z], cust.sum())
+    g_target = np.where(np.isnan(target_h), np.inf, target_h)
+    # histogram reference: the expected total annual values (anything > 0 where the expectation is 0)
+    exp = _expected_group_sums(impact, opts)
+    ref = exp[2]
+    g_inv_ref = 1.0 / np.where(ref > 0, ref, 1.0)
+    # work estimate per year, for the chunk size (in units of roughly 5 ns)
+    n_parts = np.diff(part_ptr)
+    per_range = 8.0 + 4.0 * n_parts
+    per_comp = np.bincount(comp_of_range, weights=per_range, minlength=n_comp) + 6.0
+    per_comp_p = np.bincount(comp_of_range, weights=per_range * (kind == REPAIR), minlength=n_comp) + 6.0
+    work = 10.0 + 12.0 * (n_z + 1) + 2.0 * min(n_f, 1.0 + ev_rate.sum() * 4.0)
+    if ev_rate[0] > 0:
+        work += float(w[0] @ per_comp)
+    if ev_rate[1] > 0:
+        work += float(w[1] @ per_comp_p)
+    return _Model(
+        ev_rate=ev_rate, ev_comp=ev_comp, ev_prob=ev_prob, ev_alias=ev_alias, ev_n=ev_n, ev_mean_h=ev_mean_h,
+        dist=np.array([DISTRIBUTIONS[opts.repair_dist], DISTRIBUTIONS[opts.switching_dist],
+                       DISTRIBUTIONS[opts.planned_dist]], np.int64),
+        dist_shape=np.array([opts.repair_shape, opts.switching_shape, opts.planned_shape]),
+        ptr=ptr, r_lo=lo, r_hi=hi, r_kind=kind, r_switch_h=np.asarray(impact.iv_switch_h, dtype=float),
+        r_feeder=r_feeder, r_cust=r_cust, r_mw=r_mw, part_ptr=part_ptr, part_zone=part_zone,
+        part_cust=part_cust, part_mw=part_mw, g_cust=g_cust, g_target_h=g_target, g_inv_ref=g_inv_ref,
+        n_comp=n_comp, n_load=n_load, n_feeders=n_f, work_per_year=work,
+    )
+
+
+# ----------------------------------------------------------------------------------- exact expectations
+def _expected_min(s: np.ndarray, r: np.ndarray, opts: _Options) -> np.ndarray:
+    """``E[min(s·M, r·X)]`` with ``M`` the switching and ``X`` the repair unit draws, element-wise."""
+    s = np.asarray(s, dtype=float)
+    r = np.asarray(r, dtype=float)
+    out = np.minimum(s, r)
+    sd, rd = opts.switching_dist, opts.repair_dist
+    if sd == "fixed" and rd == "fixed":
+        return out
+    if sd == "fixed" or rd == "fixed":
+        # min(a, mean·X) with a fixed: E = ∫0^a P(mean·X > x) dx in closed form
+        a, mean = (s, r) if sd == "fixed" else (r, s)
+        dist, shape = (rd, opts.repair_shape) if sd == "fixed" else (sd, opts.switching_shape)
+        ok = (a > 0) & (mean > 0)
+        a_, m_ = a[ok], mean[ok]
+        if dist == "exponential":
+            val = m_ * -np.expm1(-a_ / m_)
+        elif dist == "gamma":
+            from scipy.special import gammainc, gammaincc
+
+            k = shape
+            theta = m_ / k
+            val = a_ * gammaincc(k, a_ / theta) + m_ * gammainc(k + 1.0, a_ / theta)
+        else:  # lognormal
+            from scipy.special import ndtr
+
+            sigma = shape
+            mu = np.log(m_) - 0.5 * sigma * sigma
+            z = (np.log(a_) - mu) / sigma
+            val = a_ * ndtr(-z) + m_ * ndtr(z - sigma)
+        out = np.zeros_like(out)
+        out[ok] = val
+        return out
+    if sd == "exponential" and rd == "exponential":
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where((s > 0) & (r > 0), s * r / np.where(s + r > 0, s + r, 1.0), 0.0)
+    # both random, not both exponential: E[min] = ∫0^∞ P(sM > x) P(rX > x) dx, once per distinct pair
+    from scipy import integrate, stats
+
+    def frozen(dist: str, shape: float, mean: float) -> Any:
+        if dist == "exponential":
+            return stats.expon(scale=mean)
+        if dist == "gamma":
+            return stats.gamma(shape, scale=mean / shape)
+        return stats.lognorm(shape, scale=mean * math.exp(-0.5 * shape * shape))
+
+    pairs, inverse = np.unique(np.column_stack([s.ravel(), r.ravel()]), axis=0, return_inverse=True)
+    vals = np.zeros(len(pairs))
+    for i, (si, ri) in enumerate(pairs):
+        if si <= 0 or ri <= 0:
+            continue
+        fs = frozen(sd, opts.switching_shape, si)
+        fr = frozen(rd, opts.repair_shape, ri)
+        vals[i] = integrate.quad(lambda x, fs=fs, fr=fr: fs.sf(x) * fr.sf(x), 0, np.inf, limit=200)[0]
+    return vals[inverse.ravel()].reshape(out.shape)
+
+
+def _range_expectations(impact: Impact, opts: _Options) -> tuple[np.ndarray, ...]:
+    """Per range: component, expected events per year and expected hours per event, fault and planned."""
+    ptr = np.asarray(impact.ptr, dtype=np.int64)
+    comp = np.repeat(np.arange(impact.n_comp), np.diff(ptr))
+    kind = np.asarray(impact.iv_kind)
+    rep = np.asarray(impact.comp_repair_h, dtype=float)[comp]
+    sw = np.asarray(impact.iv_switch_h, dtype=float)
+    d_f = np.where(kind == REPAIR, rep, _expected_min(sw, rep, opts))
+    rate_f = np.asarray(impact.comp_lambda, dtype=float)[comp]
+    rate_p = (np.asarray(impact.comp_planned_per_yr, dtype=float) * (1.0 - opts.live_work))[comp]
+    rate_p = np.where(kind == REPAIR, rate_p, 0.0)
+    d_p = np.asarray(impact.comp_planned_h, dtype=float)[comp]
+    return comp, rate_f, d_f, rate_p, d_p
+
+
+def _expected_group_sums(impact: Impact, opts: _Options) -> np.ndarray:
+    """Expected annual CI, CH, ENS per (kind, group) (used for the histogram scales)."""
+    return expected_values(impact, _opts=opts).annual
+
+
+def _indices(annual: np.ndarray, customers: np.ndarray) -> np.ndarray:
+    """(…, group, metric) CI, CH, ENS -> (…, group, index) SAIFI, SAIDI, ENS."""
+    out = np.array(annual, dtype=float, copy=True)
+    n = np.asarray(customers, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        scale = np.where(n > 0, 1.0 / np.where(n > 0, n, 1.0), np.nan)
+    out[..., 0] = annual[..., 0] * scale
+    out[..., 1] = annual[..., 1] * scale
+    return out
+
+
+def expected_values(
+    impact: Impact,
+    *,
+    repair_dist: str = "exponential",
+    repair_cv: float | None = None,
+    switching_dist: str = "fixed",
+    switching_cv: float | None = None,
+    live_work_fraction: float | np.ndarray = 0.0,
+    _opts: _Options | None = None,
+) -> ExpectedValues:
+    """Exact expectations of what :func:`simulate` estimates, under the same sampling model.
+
+    Faults of component ``c`` contribute ``λ_c · E[d]`` hours to every load of each of its ranges, with
+    ``E[d] = repair_h`` for ``REPAIR`` ranges and ``E[min(switch_h · M, repair_h · X)]`` for switched ranges
+    (closed forms when either time is fixed or both are exponential, numerical quadrature otherwise); planned
+    outages contribute ``planned_per_yr · (1 − live_work_fraction) · planned_h`` to the ``REPAIR`` ranges.
+    The planned-duration distribution does not change an expectation. With fixed repair (and fixed
+    switching) these are exactly the analytical method's values.
+
+    Parameters are those of :func:`simulate`.
+
+    Returns
+    -------
+    ExpectedValues
+    """
+    if _opts is None:
+        problems: list[str] = []
+        _check_impact(problems, impact)
+        _check_dist(problems, "repair", repair_dist, repair_cv)
+        _check_dist(problems, "switching", switching_dist, switching_cv)
+        lwf = _check_options(problems, impact, live_work_fraction) if not problems else None
+        if problems:
+            raise InputError("invalid Monte-Carlo options:\n  " + "\n  ".join(problems))
+        r_cv = 1.0 if repair_cv is None else repair_cv
+        s_cv = 1.0 if switching_cv is None else switching_cv
+        _opts = _Options(repair_dist, _shape(repair_dist, r_cv), switching_dist, _shape(switching_dist, s_cv),
+                         "fixed", 0.0, lwf)
+    n_load, n_z, n_f = impact.n_load, len(impact.zones), len(impact.feeders)
+    comp, rate_f, d_f, rate_p, d_p = _range_expectations(impact, _opts)
+    lo = np.asarray(impact.iv_lo, dtype=np.int64)
+    hi = np.asarray(impact.iv_hi, dtype=np.int64)
+
+    def per_load(weight: np.ndarray) -> np.ndarray:
+        diff = (np.bincount(lo, weights=weight, minlength=n_load + 1)
+                - np.bincount(hi, weights=weight, minlength=n_load + 1))
+        return np.cumsum(diff)[:n_load]
+
+    lam = np.array([per_load(rate_f), per_load(rate_p)])
+    unav = np.array([per_load(rate_f * d_f), per_load(rate_p * d_p)])
+    lam = np.vstack([lam, lam.sum(axis=0)])
+    unav = np.vstack([unav, unav.sum(axis=0)])
+    cust = np.asarray(impact.load_customers, dtype=float)
+    mw = np.asarray(impact.load_p_avg_mw, dtype=float)
+    zone = np.asarray(impact.load_zone, dtype=np.int64)
+    feeder = np.asarray(impact.load_feeder, dtype=np.int64)
+    metrics = np.stack([lam * cust, unav * cust, unav * mw], axis=-1)  # (kind, load, metric)
+    annual = np.zeros((3, n_z + 1, 3))
+    fd = np.zeros((3, n_f, 3))
+    fmask = feeder >= 0
+    for k in range(3):
+        for m in range(3):
+            annual[k, :n_z, m] = np.bincount(zone, weights=metrics[k, :, m], minlength=n_z)[:n_z]
+            annual[k, n_z, m] = metrics[k, :, m].sum()
+            fd[k, :, m] = np.bincount(feeder[fmask], weights=metrics[k, fmask, m], minlength=n_f)[:n_f]
+    # per component: per range and zone sums, by prefix sums
+    _, r_cust, r_mw, part_ptr, part_zone, part_cust, part_mw = _range_parts(impact)
+    part_range = np.repeat(np.arange(lo.size), np.diff(part_ptr))
+    comp_e = np.zeros((3, impact.n_comp, n_z + 1, 3))
+    for k, (rate, d) in enumerate(((rate_f, d_f), (rate_p, d_p))):
+        rp, dp = rate[part_range], d[part_range]
+        cp = comp[part_range]
+        for m, v in enumerate((rp * part_cust, rp * dp * part_cust, rp * dp * part_mw)):
+            np.add.at(comp_e[k, :, :, m], (cp, part_zone), v)
+        for m, v in enumerate((rate * r_cust, rate * d * r_cust, rate * d * r_mw)):
+            comp_e[k, :, n_z, m] = np.bincount(comp, weights=v, minlength=impact.n_comp)
+    comp_e[2] = comp_e[0] + comp_e[1]
+    g_cust = np.append(np.bincount(zone, weights=cust, minlength=n_z)[:n_z], cust.sum())
+    return ExpectedValues(annual=annual, feeder=fd, lp_failure_rate=lam, lp_unavailability_h=unav,
+                          comp=comp_e, customers=g_cust)
+
+
+# ------------------------------------------------------------------------------------------- simulation
+@dataclass(eq=False)
+class _Acc:
+    """Accumulators of one chunk (or of the combined run)."""
+
+    years: int
+    s1: np.ndarray
+    s2: np.ndarray
+    fd_s1: np.ndarray
+    fd_s2: np.ndarray
+    hist: np.ndarray
+    v_max: np.ndarray
+    miss: np.ndarray
+    lp_n: np.ndarray
+    lp_h: np.ndarray
+    comp: np.ndarray
+
+    @classmethod
+    def zeros(cls, model: _Model) -> _Acc:
+        from .kernel import HIST_N_BINS
+
+        g, f = model.n_groups, model.n_feeders
+        return cls(
+            years=0, s1=np.zeros((3, g, 3)), s2=np.zeros((3, g, 3)), fd_s1=np.zeros((3, f, 3)),
+            fd_s2=np.zeros((3, f, 3)), hist=np.zeros((g, 3, HIST_N_BINS), np.int64), v_max=np.zeros((g, 3)),
+            miss=np.zeros((3, g), np.int64), lp_n=np.zeros((2, model.n_load + 1), np.int64),
+            lp_h=np.zeros((2, model.n_load + 1)), comp=np.zeros((2, model.n_comp, g, 3)),
+        )
+
+    def add(self, other: _Acc) -> None:
+        self.years += other.years
+        for name in ("s1", "s2", "fd_s1", "fd_s2", "hist", "miss", "lp_n", "lp_h", "comp"):
+            getattr(self, name).__iadd__(getattr(other, name))
+        np.maximum(self.v_max, other.v_max, out=self.v_max)
+
+
+def _run_chunk(model: _Model, seed: int, n_years: int, samples: np.ndarray | None) -> _Acc:
+    from .kernel import simulate_chunk
+
+    acc = _Acc.zeros(model)
+    acc.years = n_years
+    keep = samples is not None
+    buf = samples if keep else np.zeros((0, 3, model.n_groups, 3))
+    m = model
+    simulate_chunk(
+        np.uint32(seed), np.int64(n_years), m.ev_rate, m.ev_comp, m.ev_prob, m.ev_alias, m.ev_n, m.ev_mean_h,
+        m.dist, m.dist_shape, m.ptr, m.r_lo, m.r_hi, m.r_kind, m.r_switch_h, m.r_feeder, m.r_cust, m.r_mw,
+        m.part_ptr, m.part_zone, m.part_cust, m.part_mw, m.g_cust, m.g_target_h, m.g_inv_ref,
+        acc.s1, acc.s2, acc.fd_s1, acc.fd_s2, acc.hist, acc.v_max, acc.miss, acc.lp_n, acc.lp_h, acc.comp,
+        keep, buf,
+    )
+    return acc
+
+
+def _mean_se(s1: np.ndarray, s2: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    mean = s1 / n
+    if n > 1:
+        var = np.maximum(s2 - s1 * mean, 0.0) / (n - 1)
+    else:
+        var = np.full_like(s1, np.nan)
+    std = np.sqrt(var)
+    return mean, std / math.sqrt(n), std
+
+
+def _percentiles(acc: _Acc, inv_ref: np.ndarray, customers: np.ndarray) -> np.ndarray:
+    """P5/P50/P95 of the annual total indices from the histograms, shape (group, index, q)."""
+    from .kernel import HIST_BINS_PER_OCTAVE, HIST_OCTAVES_BELOW
+
+    g_n = acc.hist.shape[0]
+    out = np.full((g_n, 3, len(PERCENTILES)), np.nan)
+    n = acc.years
+    cum = np.cumsum(acc.hist, axis=-1)
+    for g in range(g_n):
+        for m in range(3):
+            for j, q in enumerate(PERCENTILES):
+                need = max(1, math.ceil(q / 100.0 * n - 1e-9))  # inverted-CDF quantile
+                b = int(np.searchsorted(cum[g, m], need))
+                if b == 0:
+                    v = 0.0
+                else:
+                    ref = 1.0 / inv_ref[g, m]
+                    v = ref * 2.0 ** ((b - 0.5) / HIST_BINS_PER_OCTAVE - HIST_OCTAVES_BELOW)
+                    v = min(v, acc.v_max[g, m])
+                out[g, m, j] = v
+    scale = np.where(customers > 0, 1.0 / np.where(customers > 0, customers, 1.0), np.nan)
+    out[:, 0, :] *= scale[:, None]
+    out[:, 1, :] *= scale[:, None]
+    return out
+
+
+def _cov_of(acc: _Acc, model: _Model, cov_on: str, expected: np.ndarray) -> np.ndarray:
+    """CoV of the mean of the stop index (total) for each group that can be interrupted (others NaN).
+
+    ``expected`` holds the expected annual CI, CH, ENS (kind, group, metric); SAIFI, SAIDI and ENS have the
+    CoV of CI, CH and ENS (the same metric position).
+    """
+    mean, se, _ = _mean_se(acc.s1[2], acc.s2[2], acc.years)
+    m = INDICES.index(cov_on)
+    relevant = expected[2, :, m] > 0
+    if cov_on in ("SAIFI", "SAIDI"):
+        relevant &= model.g_cust > 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cov = np.where(mean[:, m] > 0, se[:, m] / np.where(mean[:, m] > 0, mean[:, m], 1.0), np.inf)
+    return np.where(relevant, cov, np.nan)
+
+
+def _finish(acc: _Acc, model: _Model, impact: Impact, *, converged: bool | None, cancelled: bool, seed: int,
+            chunk_years: int, n_chunks: int, threads: int, target_h: np.ndarray, samples: np.ndarray | None,
+            elapsed_s: float, options: dict[str, Any]) -> MonteCarloResult:
+    n = acc.years
+    mean, se, std = _mean_se(acc.s1, acc.s2, n)
+    g_cust = model.g_cust
+    idx_mean = _indices(mean, g_cust)
+    idx_se = _indices(se, g_cust)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        idx_cov = np.where(idx_mean > 0, idx_se / np.where(idx_mean > 0, idx_mean, 1.0), np.nan)
+    fmean, fse, _ = _mean_se(acc.fd_s1, acc.fd_s2, n)
+    lp_n = np.cumsum(acc.lp_n, axis=1)[:, : model.n_load].astype(float) / n
+    lp_h = np.cumsum(acc.lp_h, axis=1)[:, : model.n_load] / n
+    lp_n = np.vstack([lp_n, lp_n.sum(axis=0)])
+    lp_h = np.vstack([lp_h, lp_h.sum(axis=0)])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        lp_d = np.where(lp_n > 0, lp_h / np.where(lp_n > 0, lp_n, 1.0), np.nan)
+    comp = acc.comp / n
+    comp = np.concatenate([comp, comp.sum(axis=0, keepdims=True)])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p_miss = np.where(~np.isnan(target_h) & (g_cust > 0), acc.miss / n, np.nan)
+    cust = np.asarray(impact.load_customers, dtype=float)
+    feeder = np.asarray(impact.load_feeder, dtype=np.int64)
+    fmask = feeder >= 0
+    f_cust = np.bincount(feeder[fmask], weights=cust[fmask], minlength=model.n_feeders)[: model.n_feeders]
+    return MonteCarloResult(
+        years=n, converged=converged, cancelled=cancelled, seed=seed, chunk_years=chunk_years,
+        n_chunks=n_chunks, threads=threads, groups=[*list(impact.zones), "system"],
+        feeders=list(impact.feeders), load_index=np.asarray(impact.load_index), customers=g_cust.copy(),
+        feeder_customers=f_cust, annual_mean=mean, annual_stderr=se, annual_std=std, index_mean=idx_mean,
+        index_stderr=idx_se, index_cov=idx_cov,
+        index_percentiles=_percentiles(acc, model.g_inv_ref, g_cust),
+        annual_max=_indices(acc.v_max, g_cust), saidi_target_h=target_h.copy(), p_miss_target=p_miss,
+        feeder_mean=fmean, feeder_stderr=fse, lp_failure_rate=lp_n, lp_unavailability_h=lp_h,
+        lp_duration_h=lp_d, comp_mean=comp, samples=samples, elapsed_s=elapsed_s,
+        years_per_s=n / elapsed_s if elapsed_s > 0 else math.inf, options=options,
+    )
+
+
+def simulate(
+    impact: Impact,
+    *,
+    years: int | None = None,
+    target_cov: float | None = None,
+    cov_on: str = "SAIDI",
+    max_years: int | None = None,
+    seed: int | None = None,
+    repair_dist: str = "exponential",
+    repair_cv: float | None = None,
+    switching_dist: str = "fixed",
+    switching_cv: float | None = None,
+    planned_dist: str = "fixed",
+    planned_cv: float | None = None,
+    live_work_fraction: float | np.ndarray = 0.0,
+    saidi_target_h: float | Sequence[float] | np.ndarray | Mapping[str, float] | None = None,
+    threads: int | None = None,
+    chunk_years: int | None = None,
+    progress: Callable[[int, int, dict[str, Any]], Any] | None = None,
+    cancel: Callable[[], bool] | None = None,
+    keep_samples: bool = False,
+) -> MonteCarloResult:
+    """Simulate years of fault and planned outages over ``impact`` and return every index's distribution.
+
+    Parameters
+    ----------
+    impact : Impact
+        Failure effects from :func:`gridscope.reliability.impact.build_impact`.
+    years : int, optional
+        Simulate exactly this many years (default 100,000 when ``target_cov`` is not given either).
+    target_cov : float, optional
+        Instead of ``years``: stop once the coefficient of variation (standard error / mean) of the mean
+        total ``cov_on`` index is ≤ ``target_cov`` for the system and every zone that can be interrupted, or
+        at ``max_years``. Checked after each chunk, in chunk order, from 1,000 years on (so the stopping
+        point does not depend on the thread count either); ``result.converged`` says which rule stopped.
+    cov_on : {"SAIDI", "SAIFI", "ENS"}
+        Index of the ``target_cov`` rule.
+    max_years : int, optional
+        Upper bound with ``target_cov`` (default 10,000,000).
+    seed : int, optional
+        Root seed (≥ 0). ``None`` draws fresh entropy, reported as ``result.seed``.
+    repair_dist : {"exponential", "fixed", "lognormal", "gamma"}
+        Distribution of repair times (mean ``comp_repair_h``).
+    repair_cv : float, optional
+        Coefficient of variation of lognormal/gamma repair times (default 1.0).
+    switching_dist, switching_cv
+        Same for switching times (mean ``iv_switch_h``; default fixed). One multiplier per fault event scales
+        the switching time of all its ranges.
+    planned_dist, planned_cv
+        Same for planned outage durations (mean ``comp_planned_h``; default fixed).
+    live_work_fraction : float or array of float
+        Share (0–1) of planned jobs done live, without interrupting anyone; scalar or one per component.
+    saidi_target_h : float, sequence, array or mapping, optional
+        SAIDI target (h/customer·yr) for ``p_miss_target``: one for all groups, one per zone (optionally + one
+        for the system), or a mapping ``zone label -> hours``; NaN/absent: no target.
+    threads : int, optional
+        Worker threads (default ``os.cpu_count()``); the result does not depend on it.
+    chunk_years : int, optional
+        Years per chunk (default: chosen from the network size, see :func:`_default_chunk_years`). The result
+        depends on it (with the seed), not on ``threads``.
+    progress : callable, optional
+        ``progress(done_years, total_years, info)`` after each chunk; ``total_years`` is ``years`` (or
+        ``max_years`` with ``target_cov``); ``info`` holds ``chunk``, ``elapsed_s``, ``years_per_s`` and, with
+        ``target_cov``, ``cov`` (the largest CoV over the groups) and ``target_cov``.
+    cancel : callable, optional
+        Polled between chunks; when it returns True the run stops and raises
+        :class:`~gridscope.errors.CancelledError` whose ``partial`` attribute holds the result of the chunks
+        finished so far (``cancelled=True``), or ``None`` if none finished.
+    keep_samples : bool
+        Keep every year's CI, CH, ENS per kind and group (``result.samples``, 72 bytes × groups per year);
+        otherwise memory does not depend on the number of years.
+
+    Returns
+    -------
+    MonteCarloResult
+
+    Raises
+    ------
+    InputError
+        Listing every invalid argument.
+    CancelledError
+        When ``cancel()`` returned True.
+    """
+    problems: list[str] = []
+    _check_impact(problems, impact)
+    if years is not None and target_cov is not None:
+        problems.append("give either years= or target_cov=, not both")
+    if years is not None and not (_is_int(years) and years > 0):
+        problems.append(f"years must be an integer > 0, got {years!r}")
+    if target_cov is not None and not (_is_real(target_cov) and 0 < target_cov < 1):
+        problems.append(f"target_cov must be a number in (0, 1), got {target_cov!r}")
+    if cov_on not in INDICES:
+        problems.append(f"cov_on must be one of {', '.join(INDICES)}, got {cov_on!r}")
+    if max_years is not None:
+        if target_cov is None:
+            problems.append("max_years applies with target_cov only")
+        elif not (_is_int(max_years) and max_years > 0):
+            problems.append(f"max_years must be an integer > 0, got {max_years!r}")
+    if seed is not None and not (_is_int(seed) and seed >= 0):
+        problems.append(f"seed must be an integer ≥ 0 or None, got {seed!r}")
+    _check_dist(problems, "repair", repair_dist, repair_cv)
+    _check_dist(problems, "switching", switching_dist, switching_cv)
+    _check_dist(problems, "planned", planned_dist, planned_cv)
+    if threads is not None and not (_is_int(threads) and threads >= 1):
+        problems.append(f"threads must be an integer ≥ 1, got {threads!r}")
+    if chunk_years is not None and not (_is_int(chunk_years) and chunk_years >= 1):
+        problems.append(f"chunk_years must be an integer ≥ 1, got {chunk_years!r}")
+    if progress is not None and not callable(progress):
+        problems.append("progress must be callable")
+    if cancel is not None and not callable(cancel):
+        problems.append("cancel must be callable")
+    if not isinstance(keep_samples, bool | np.bool_):
+        problems.append(f"keep_samples must be True or False, got {keep_samples!r}")
+    impact_ok = isinstance(impact, Impact) and not problems
+    lwf = _check_options(problems, impact, live_work_fraction) if impact_ok else None
+    target_h = _targets(problems, impact, saidi_target_h) if impact_ok else None
+    if problems:
+        raise InputError("invalid Monte-Carlo options:\n  " + "\n  ".join(problems))
+    assert lwf is not None and target_h is not None
+
+    opts = _Options(
+        repair_dist, _shape(repair_dist, 1.0 if repair_cv is None else float(repair_cv)),
+        switching_dist, _shape(switching_dist, 1.0 if switching_cv is None else float(switching_cv)),
+        planned_dist, _shape(planned_dist, 1.0 if planned_cv is None else float(planned_cv)), lwf,
+    )
+    if years is None and target_cov is None:
+        years = _DEFAULT_YEARS
+    fixed = years is not None
+    limit = int(years) if fixed else int(max_years if max_years is not None else _DEFAULT_MAX_YEARS)
+    model = _prepare(impact, opts, target_h)
+    expected = _expected_group_sums(impact, opts)
+    cy = int(chunk_years) if chunk_years is not None else _default_chunk_years(
+        model.work_per_year, limit if fixed else None)
+    n_threads = int(threads) if threads is not None else (os.cpu_count() or 1)
+    root = np.random.SeedSequence(seed)
+    root_entropy = int(root.entropy)
+    options = {
+        "repair_dist": repair_dist, "repair_cv": repair_cv, "switching_dist": switching_dist,
+        "switching_cv": switching_cv, "planned_dist": planned_dist, "planned_cv": planned_cv,
+        "live_work_fraction": live_work_fraction if np.ndim(live_work_fraction) == 0 else "per component",
+        "years": years, "target_cov": target_cov, "cov_on": cov_on, "max_years": None if fixed else limit,
+    }
+    samples_full = np.empty((limit, 3, model.n_groups, 3)) if (keep_samples and fixed) else None
+    sample_parts: list[np.ndarray] = []
+
+    _run_chunk(model, 0, 0, None)  # compile (or load from the cache) before timing and before the threads
+    total = _Acc.zeros(model)
+    t0 = time.perf_counter()
+    n_done_chunks = 0
+    converged: bool | None = None if fixed else False
+    children: list[np.random.SeedSequence] = []
+
+    def chunk_seed(i: int) -> int:
+        while len(children) <= i:
+            children.extend(root.spawn(64))
+        return int(children[i].generate_state(1)[0])
+
+    def chunk_samples(start: int, n: int) -> np.ndarray | None:
+        if not keep_samples:
+            return None
+        if samples_full is not None:
+            return samples_full[start: start + n]
+        part = np.empty((n, 3, model.n_groups, 3))
+        sample_parts.append(part)
+        return part
+
+    def finish(cancelled: bool) -> MonteCarloResult:
+        if keep_samples:
+            smp = samples_full[: total.years] if samples_full is not None else (
+                np.concatenate(sample_parts)[: total.years] if sample_parts
+                else np.empty((0, 3, model.n_groups, 3)))
+        else:
+            smp = None
+        return _finish(total, model, impact, converged=converged, cancelled=cancelled, seed=root_entropy,
+                       chunk_years=cy, n_chunks=n_done_chunks, threads=n_threads, target_h=target_h,
+                       samples=smp, elapsed_s=time.perf_counter() - t0, options=options)
+
+    def cancelled_error() -> CancelledError:
+        err = CancelledError(f"Monte-Carlo simulation cancelled after {total.years} years")
+        err.partial = finish(True) if total.years > 0 else None  # type: ignore[attr-defined]
+        return err
+
+    window = n_threads + 1
+    pending: deque[tuple[int, Future[_Acc] | None, int, np.ndarray | None]] = deque()
+    submitted_years = 0
+    next_chunk = 0
+    pool = ThreadPoolExecutor(max_workers=n_threads) if n_threads > 1 else None
+    try:
+        while True:
+            # keep the window full (never past the limit)
+            while len(pending) < window and submitted_years < limit:
+                if cancel is not None and cancel():
+                    raise cancelled_error()
+                n = min(cy, limit - submitted_years)
+                smp = chunk_samples(submitted_years, n)
+                s = chunk_seed(next_chunk)
+                fut = pool.submit(_run_chunk, model, s, n, smp) if pool is not None else None
+                pending.append((s, fut, n, smp))
+                submitted_years += n
+                next_chunk += 1
+            if not pending:
+                break
+            s, fut, n, smp = pending.popleft()
+            acc = fut.result() if fut is not None else _run_chunk(model, s, n, smp)
+            total.add(acc)
+            n_done_chunks += 1
+            elapsed = time.perf_counter() - t0
+            info: dict[str, Any] = {"chunk": n_done_chunks - 1, "elapsed_s": elapsed,
+                                    "years_per_s": total.years / elapsed if elapsed > 0 else math.inf}
+            stop = False
+            if not fixed:
+                cov = _cov_of(total, model, cov_on, expected)
+                worst = float(np.nanmax(cov)) if np.any(~np.isnan(cov)) else 0.0
+                info.update({"cov": worst, "target_cov": target_cov})
+                if total.years >= min(_MIN_YEARS_FOR_COV, limit) and worst <= target_cov:
+                    converged = True
+                    stop = True
+            if progress is not None:
+                progress(total.years, limit, info)
+            if stop:
+                break
+            if cancel is not None and cancel() and (pending or submitted_years < limit):
+                raise cancelled_error()
+    finally:
+        if pool is not None:
+            for _, fut, _, _ in pending:
+                if fut is not None:
+                    fut.cancel()
+            pool.shutdown(wait=True, cancel_futures=True)
+    return finish(False)
+
