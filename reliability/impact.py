@@ -254,16 +254,23 @@ def build_impact(
     load_pos[rows] = np.arange(rows.size)
     tree_keys = np.sort(key[l_radial])  # preorder ranks of the radial loads, in position order
 
+    # load-position range [lo, hi) of every node's subtree (meaningful for radial nodes)
+    node_lo = np.searchsorted(tree_keys, pre, side="left")
+    node_hi = np.searchsorted(tree_keys, pre + size, side="left")
+
     def lo_of(nodes: np.ndarray) -> np.ndarray:
-        return np.searchsorted(tree_keys, pre[nodes], side="left")
+        return node_lo[nodes]
 
     def hi_of(nodes: np.ndarray) -> np.ndarray:
-        return np.searchsorted(tree_keys, pre[nodes] + size[nodes], side="left")
+        return node_hi[nodes]
 
-    customers = load["customers"].to_numpy(dtype=float)[rows] if len(load) else np.zeros(0)
-    p_avg = (load["p_avg_mw"] if "p_avg_mw" in load else load["p_mw"] * load["scaling"]).to_numpy(
-        dtype=float)[rows] if len(load) else np.zeros(0)
-    p_peak_all = (load["p_mw"] * load["scaling"]).to_numpy(dtype=float) if len(load) else np.zeros(0)
+    # data-contract defaults where columns are missing: 1 customer per load point, p_avg = p_mw × scaling
+    p_scaled = (load["p_mw"] * load["scaling"]).to_numpy(dtype=float) if len(load) else np.zeros(0)
+    customers = (pd.to_numeric(load["customers"], errors="coerce").fillna(0.0).to_numpy(dtype=float)
+                 if "customers" in load else np.ones(len(load)))[rows]
+    p_avg = (pd.to_numeric(load["p_avg_mw"], errors="coerce").fillna(pd.Series(p_scaled, index=load.index))
+             .to_numpy(dtype=float) if "p_avg_mw" in load else p_scaled)[rows]
+    p_peak_all = p_scaled
     zone_of_bus = net.bus["zone"] if "zone" in net.bus else pd.Series(None, index=net.bus.index)
     load_zone, zones = _zone_labels(zone_of_bus.reindex(load["bus"].to_numpy()).reset_index(drop=True)
                                     .iloc[rows] if len(load) else pd.Series(dtype=object))
@@ -400,8 +407,8 @@ def build_impact(
                 f = topo.feeder_of_node[r]
                 p_child = int(head_node[f])
         out: list[tuple[int, int, int, float]] = []
-        lo_p, hi_p = int(lo_of(np.array([p_child]))[0]), int(hi_of(np.array([p_child]))[0])
-        lo_r, hi_r = int(lo_of(np.array([r]))[0]), int(hi_of(np.array([r]))[0])
+        lo_p, hi_p = int(node_lo[p_child]), int(node_hi[p_child])
+        lo_r, hi_r = int(node_lo[r]), int(node_hi[r])
         iso_edge = topo.parent_edge[r]
         iso_h = sw_h[iso_edge] if iso_edge >= 0 and topo.edge_kind[iso_edge] == EDGE_SWITCH else default_switching_h
         if lo_p < lo_r:
@@ -409,12 +416,13 @@ def build_impact(
         if hi_r < hi_p:
             out.append((hi_r, hi_p, UPSTREAM, float(iso_h)))
         blocks = np.concatenate([below[b_start[s]:b_end[s]] for s in s_list]) if s_list else np.zeros(0, int)
-        blocks = blocks[~np.isin(sec[blocks], s_list)]
+        if len(s_list) > 1:
+            blocks = blocks[(sec[blocks] != s_list[0]) & (sec[blocks] != s_list[1])]
         if blocks.size:
             blocks = blocks[np.argsort(lo_of(blocks), kind="stable")]
         cursor = lo_r
         for m in blocks.tolist():
-            lo_m, hi_m = int(lo_of(np.array([m]))[0]), int(hi_of(np.array([m]))[0])
+            lo_m, hi_m = int(node_lo[m]), int(node_hi[m])
             if lo_m > cursor:
                 out.append((cursor, lo_m, REPAIR, 0.0))
             if hi_m > lo_m:
