@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["BUILTIN", "builtin_networks", "make_builtin", "rbts2"]
+__all__ = ["BUILTIN", "BUILTIN_DESCRIPTIONS", "builtin_descriptions", "builtin_networks", "make_builtin", "rbts2"]
 
 # ---------------------------------------------------------------------------------------------- RBTS Bus 2
 # (section, feeder, from, to, km, role, device) straight from shared/reference/rbts-bus2.md
@@ -65,6 +65,10 @@ _RBTS_LP: dict[int, str] = {
     **dict.fromkeys((6, 7, 15, 16, 22), "commercial"),
 }
 _RBTS_TIES = [("B6", "B8"), ("B12", "B16")]
+#: Illustrative 11/0.415 kV transformer ratings (MVA) per load-point type (the RBTS publishes none): the five
+#: 210-customer residential points get 1 MVA (about 95 % at peak: heavy, as planners find in old residential
+#: areas), the others a size that leaves them near 60 %.
+_RBTS_TRAFO_MVA = {"residential_a": 1.0, "residential_b": 1.25, "commercial": 1.25, "govt": 1.6}
 #: Illustrative supply-area classes for the RBTS feeders (the RBTS publishes none).
 _RBTS_ZONES = {"F1": "A", "F2": "A", "F3": "B", "F4": "B"}
 
@@ -80,8 +84,9 @@ def rbts2(transformer_repair_h: float = 200.0, *, ties: bool = True, disconnecto
     1 h, customers, average and peak loads, breakers/fuses/disconnectors and the two normally-open ties.
 
     What gridscope adds (not part of the RBTS, chosen for the power flow and capacity analysis, documented
-    here): conductor 149-AL1/24-ST1A 10.0 (overhead, 470 A), 11/0.415 kV transformers of 1 MVA (1.25 MVA for
-    the 0.9167 MW govt/institutional points), power factor 0.95 for every load, schematic coordinates in km
+    here): conductor 149-AL1/24-ST1A 10.0 (overhead, 470 A), 11/0.415 kV transformers of 1 MVA for the
+    210-customer residential points (heavy at peak), 1.25 MVA for the other residential and the commercial
+    points, 1.6 MVA for the govt/institutional points, power factor 0.95 for every load, schematic coordinates in km
     (feeders along x, one per 1 km of y) and supply zones A (F1, F2) and B (F3, F4) to show per-zone results.
 
     Parameters
@@ -129,7 +134,7 @@ def rbts2(transformer_repair_h: float = 200.0, *, ties: bool = True, disconnecto
             line = pp.create_line(net, buses[a], buses[mv_name], km, std, name=sec)
             if with_trafo:
                 kind, cust, avg, peak = _RBTS_LP_TYPES[_RBTS_LP[lp]]
-                sn = 1.25 if peak > 0.9 else 1.0
+                sn = _RBTS_TRAFO_MVA[_RBTS_LP[lp]]
                 lv = bus(b, 0.415, (xy[0], xy[1] + 0.05), zone)
                 pp.create_transformer_from_parameters(
                     net, buses[mv_name], lv, sn_mva=sn, vn_hv_kv=11.0, vn_lv_kv=0.415, vk_percent=6.0,
@@ -164,14 +169,18 @@ def rbts2(transformer_repair_h: float = 200.0, *, ties: bool = True, disconnecto
 
 
 # ---------------------------------------------------------------------------------------------- helpers
-def _add_head_breakers(net: Any) -> None:
-    """Give every feeder head a breaker at its station end (an existing head switch becomes a CB)."""
+def _add_head_breakers(net: Any, *, only_missing: bool = False) -> None:
+    """Give every feeder head a breaker at its station end (an existing head switch becomes a CB).
+
+    With ``only_missing`` only feeders without a breaker or fuse at their head are touched.
+    """
     import pandapower as pp
 
-    from .topology import EDGE_LINE, EDGE_SWITCH, build_topology
+    from .topology import EDGE_LINE, EDGE_SWITCH, EDGE_TRAFO, build_topology
 
     topo = build_topology(net)
-    for _, f in topo.feeders.iterrows():
+    feeders = topo.feeders[topo.feeders["head_switch"] < 0] if only_missing else topo.feeders
+    for _, f in feeders.iterrows():
         e = int(f["head_edge"])
         kind = int(topo.edge_kind[e])
         if kind == EDGE_SWITCH:
@@ -179,8 +188,15 @@ def _add_head_breakers(net: Any) -> None:
         elif kind == EDGE_LINE:
             line = int(topo.edge_element[e])
             station = int(topo.bus_index[topo.node_bus[int(f["supply_node"])]])
+            name = net.line.at[line, "name"] if "name" in net.line else None
             pp.create_switch(net, station, line, et="l", closed=True, type="CB",
-                             name=f"CB {net.line.at[line, 'name'] or line}")
+                             name=f"CB {name if isinstance(name, str) and name else line}")
+        elif kind == EDGE_TRAFO:
+            trafo = int(topo.edge_element[e])
+            station = int(topo.bus_index[topo.node_bus[int(f["supply_node"])]])
+            name = net.trafo.at[trafo, "name"] if "name" in net.trafo else None
+            pp.create_switch(net, station, trafo, et="t", closed=True, type="CB",
+                             name=f"CB {name if isinstance(name, str) and name else 'trafo ' + str(trafo)}")
 
 
 def _geo_xy(net: Any) -> pd.DataFrame:
@@ -276,6 +292,23 @@ BUILTIN: dict[str, Callable[[], Any]] = {
     "cigre_mv": cigre_mv,
     "case33bw": case33bw,
 }
+
+
+#: One line per built-in network (``gridscope networks`` prints these).
+BUILTIN_DESCRIPTIONS: dict[str, str] = {
+    "rbts2": "RBTS Bus 2 (Allan et al. 1991), case A: 11 kV, 4 feeders, 22 load points, 1908 customers, "
+             "2 ties, transformer repair 200 h",
+    "rbts2-e": "RBTS Bus 2 case E: as rbts2 with 10 h transformer replacement",
+    "mv_oberrhein": "pandapower's 20 kV Oberrhein grid: 2 substations, 179 buses, geo coordinates, "
+                    "zones by load density",
+    "cigre_mv": "pandapower's CIGRE MV benchmark without DER: 20 kV, 2 feeders, 3 open switches, zone C",
+    "case33bw": "Baran & Wu 33-bus 12.66 kV feeder with its 5 tie switches open, zone C",
+}
+
+
+def builtin_descriptions() -> dict[str, str]:
+    """Built-in network name → one-line description."""
+    return {name: BUILTIN_DESCRIPTIONS.get(name, "") for name in BUILTIN}
 
 
 def builtin_networks() -> list[str]:

@@ -10,7 +10,7 @@ from typing import Any
 
 from ..errors import NetworkError
 
-__all__ = ["atomic_write", "load_network", "network_hash", "save_network"]
+__all__ = ["atomic_write", "cache_dir", "load_network", "network_hash", "prepare_simbench", "save_network"]
 
 
 def load_network(source: Any, *, fill_defaults: bool = True) -> Any:
@@ -86,35 +86,158 @@ def _load_file(path: Path) -> Any:
                            f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from None
     if not (hasattr(net, "bus") and hasattr(net, "line") and hasattr(net, "ext_grid")):
         raise NetworkError(f"{path} does not contain a pandapower network")
+    if not len(net.bus):
+        raise NetworkError(f"{path} is not a pandapower network: it has no buses")
     if not getattr(net, "name", None):
         net.name = path.stem
     return net
 
 
+SIMBENCH_EXAMPLE = "1-MV-urban--0-sw"
+
+
+def cache_dir() -> Path | None:
+    """Where converted SimBench networks are cached, or ``None`` when caching is off.
+
+    ``$GRIDSCOPE_CACHE_DIR`` if set, else ``$XDG_CACHE_HOME/gridscope``, else ``~/.cache/gridscope``. Setting
+    ``GRIDSCOPE_CACHE_DIR`` to an empty string or ``0``/``off`` turns the cache off.
+    """
+    env = os.environ.get("GRIDSCOPE_CACHE_DIR")
+    if env is not None:
+        return None if env.strip().lower() in ("", "0", "off", "none", "false") else Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "gridscope"
+
+
+def _simbench_cache_path(code: str) -> Path | None:
+    import pandapower as pp
+    import simbench as sb
+
+    root = cache_dir()
+    if root is None:
+        return None
+    version = f"simbench-{sb.__version__}_pandapower-{pp.__version__}_gridscope-{_CACHE_FORMAT}"
+    return root / "simbench" / version / f"{code}.pkl"
+
+
+#: Bump when the conversion below changes, so old cache entries are not used.
+_CACHE_FORMAT = 1
+
+
 def _load_simbench(code: str) -> Any:
+    """A SimBench network, converted for gridscope (see :func:`prepare_simbench`), cached on disk.
+
+    ``simbench.get_simbench_net`` builds the network from CSV files on every call (about 9 s for the 37k-bus
+    complete data set on a 2-core machine). The converted network is pickled under :func:`cache_dir`
+    (``simbench/<simbench, pandapower and cache-format versions>/<code>.pkl``): later loads take a fraction of
+    a second. The cache only ever holds networks this function converted itself; delete the folder to clear it.
+    """
+    import pickle
+
     try:
         import simbench as sb
     except ImportError:
         raise NetworkError("simbench networks need the simbench package: pip install 'gridscope[simbench]'") \
             from None
     if not code:
-        raise NetworkError("give a SimBench code, e.g. simbench:1-MV-urban--0-sw")
+        raise NetworkError(f"give a SimBench code, e.g. simbench:{SIMBENCH_EXAMPLE}")
+    codes = sb.collect_all_simbench_codes()
+    if code not in codes:
+        raise NetworkError(f"unknown SimBench code {code!r}: see simbench.collect_all_simbench_codes() "
+                           f"({len(codes)} codes, e.g. {SIMBENCH_EXAMPLE}, 1-complete_data-mixed-all-0-sw)")
+    path = _simbench_cache_path(code)
+    if path is not None and path.is_file():
+        try:
+            with open(path, "rb") as fh:
+                net = pickle.load(fh)
+            if hasattr(net, "bus"):
+                return net
+        except Exception:  # a truncated or stale cache entry: rebuild it
+            pass
     try:
         net = sb.get_simbench_net(code)
     except Exception as exc:
-        raise NetworkError(f"unknown or unreadable SimBench code {code!r}: {exc}") from None
+        raise NetworkError(f"cannot build SimBench network {code!r}: {type(exc).__name__}: {exc}") from None
     net.name = f"simbench:{code}"
+    prepare_simbench(net)
+    if path is not None:
+        try:
+            atomic_write(path, lambda tmp: _pickle_to(net, tmp))
+        except OSError:  # a read-only home is no reason to fail the load
+            pass
+    return net
+
+
+def _pickle_to(net: Any, tmp: str) -> None:
+    import pickle
+
+    with open(tmp, "wb") as fh:
+        pickle.dump(net, fh, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def prepare_simbench(net: Any) -> Any:
+    """Make a SimBench network ready for gridscope, in place (what ``simbench:<code>`` loading does).
+
+    * SimBench data sets that combine voltage levels keep, for every subnet, an *equivalent* external grid
+      standing for the neighbouring level (``ext_grid.subnet`` = ``"<own>_<other>_eq"``, e.g. an ext_grid
+      "MV1.101 grid at LV1.101" at every MV/LV substation). Where that other level is itself part of the data
+      set the equivalent is redundant and would feed each feeder from dozens of points: it is set out of
+      service. Equivalents of levels not in the data set (the usual single-level codes) stay.
+    * A breaker (CB) is added at the head of every feeder that has no breaker or fuse there (SimBench
+      models most of them).
+    * Supply zones from load density per feeder (:func:`gridscope.grid.zones.assign_zones_by_density`),
+      unless the buses already have zones.
+    * Reliability data from the defaults table by line type (SimBench types lines ``cs``/``ol``); one
+      customer per load point.
+    """
+    from .builtin import _add_head_breakers
+    from .defaults import ZONES, apply_reliability_data
+    from .zones import assign_zones_by_density
+
+    eg = net.ext_grid
+    if len(eg) and "subnet" in eg.columns and "subnet" in net.bus.columns:
+        grids = set(net.bus["subnet"].dropna().astype(str).str.split("_").str[0])
+        other = eg["subnet"].astype(str).str.extract(r"^(.+)_(.+)_eq$")[1]
+        redundant = other.isin(grids) & eg["in_service"].astype(bool)
+        # never switch off the last source
+        if redundant.any() and (~redundant & eg["in_service"].astype(bool)).any():
+            net.ext_grid.loc[redundant, "in_service"] = False
+    _add_head_breakers(net, only_missing=True)
+    if "zone" not in net.bus or not net.bus["zone"].isin(ZONES).any():
+        try:
+            assign_zones_by_density(net, per="feeder")
+        except Exception:  # no coordinates: leave zones to the user
+            pass
+    apply_reliability_data(net)
     return net
 
 
 def network_hash(net: Any) -> str:
-    """A short content hash of the network's element tables (for result provenance)."""
+    """A short content hash of the network's element tables (for result provenance).
+
+    Stable through a save/load round trip (JSON or Excel): columns are hashed in name order, numbers as
+    float64 rounded to 12 significant digits, everything else as text with nulls as empty strings; the
+    ``geo`` columns are left out.
+    """
+    import numpy as np
+    import pandas as pd
+
     h = hashlib.sha256()
-    for table in ("bus", "line", "trafo", "trafo3w", "switch", "load", "sgen", "ext_grid"):
-        if table in net and len(net[table]):
-            df = net[table]
-            h.update(table.encode())
-            h.update(df.drop(columns=[c for c in ("geo",) if c in df.columns]).to_csv().encode())
+    for table in ("bus", "line", "trafo", "trafo3w", "switch", "load", "sgen", "ext_grid", "reserved_capacity"):
+        if table not in net or not isinstance(net[table], pd.DataFrame) or not len(net[table]):
+            continue
+        df = net[table]
+        h.update(table.encode())
+        h.update(np.asarray(df.index, dtype=np.int64).tobytes())
+        for column in sorted(c for c in df.columns if c != "geo"):
+            col = df[column]
+            h.update(str(column).encode())
+            if col.dtype.kind in "biuf":
+                values = col.to_numpy(dtype=float)
+                h.update(np.char.mod("%.12g", values).astype("U").tobytes())
+            else:
+                h.update("\x1f".join("" if v is None or (isinstance(v, float) and v != v) else str(v)
+                                      for v in col.tolist()).encode())
     return h.hexdigest()[:16]
 
 
@@ -153,6 +276,17 @@ def atomic_write(path: str | os.PathLike[str], write: Any, *, overwrite: bool = 
     return dest
 
 
+def _to_excel(net: Any, path: str) -> None:
+    """``pandapower.to_excel`` without its xlsxwriter requirement: the same sheets, written with openpyxl."""
+    import pandas as pd
+    from pandapower.io_utils import to_dict_of_dfs
+
+    tables = to_dict_of_dfs(net, include_results=True, include_empty_tables=False)
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        for item, table in tables.items():
+            table.to_excel(writer, sheet_name=item)
+
+
 def save_network(net: Any, path: str | os.PathLike[str], *, overwrite: bool = True) -> Path:
     """Save ``net`` as pandapower JSON (``.json``) or Excel (``.xlsx``), atomically.
 
@@ -179,5 +313,5 @@ def save_network(net: Any, path: str | os.PathLike[str], *, overwrite: bool = Tr
     if suffix == ".json":
         return atomic_write(path, lambda tmp: pp.to_json(net, tmp), overwrite=overwrite)
     if suffix == ".xlsx":
-        return atomic_write(path, lambda tmp: pp.to_excel(net, tmp), overwrite=overwrite)
+        return atomic_write(path, lambda tmp: _to_excel(net, tmp), overwrite=overwrite)
     raise InputError(f"cannot save a network as {suffix or 'a file without suffix'!r}: use .json or .xlsx")

@@ -74,6 +74,42 @@ def _jump_to_fixed_point(up: np.ndarray) -> np.ndarray:
         up = nxt
 
 
+def _absorb_station_sections(supply_node: np.ndarray, closed_rad: np.ndarray, edge_kind: np.ndarray,
+                             edge_from: np.ndarray, edge_to: np.ndarray, sw_et: np.ndarray,
+                             sw_start: int) -> np.ndarray:
+    """Add to the supply every node 2-edge-connected to it through closed bus-bus switches.
+
+    Only the (small) subgraph of closed distribution-level bus-bus switches touching the supply is handed to
+    networkx; the supply is contracted to one root node, and the bridge-free part around the root is absorbed.
+    """
+    import networkx as nx
+
+    bb = np.zeros(edge_kind.size, bool)
+    sw_rows = np.flatnonzero(sw_et == "b")
+    bb[sw_start + sw_rows] = True
+    cand = np.flatnonzero(bb & closed_rad & (edge_from >= 0) & (edge_to >= 0))
+    if not cand.size:
+        return supply_node
+    f, t = edge_from[cand], edge_to[cand]
+    root = -2
+    f = np.where(supply_node[f], root, f)
+    t = np.where(supply_node[t], root, t)
+    keep = f != t
+    if not (keep.any() and ((f == root) | (t == root))[keep].any()):
+        return supply_node
+    graph = nx.MultiGraph()
+    graph.add_edges_from(zip(f[keep].tolist(), t[keep].tolist(), strict=True))
+    reach = nx.node_connected_component(graph, root)
+    sub = graph.subgraph(reach).copy()
+    sub.remove_edges_from(list(nx.bridges(sub)))
+    station = [n for n in nx.node_connected_component(sub, root) if n != root]
+    if not station:
+        return supply_node
+    out = supply_node.copy()
+    out[np.asarray(station, dtype=np.int64)] = True
+    return out
+
+
 @dataclass(eq=False)
 class Topology:
     """The graph of a network and its radial structure under the current switch states.
@@ -120,8 +156,9 @@ class Topology:
     loop_edges : numpy.ndarray
         Closed radial edges not used by the spanning tree (each closes a loop).
     feeders : pandas.DataFrame
-        One row per feeder: ``name``, ``head_edge``, ``head_node``, ``supply_node``, ``station_bus``,
-        ``head_switch`` (CB/FUSE switch index at the head or the first one below it, -1 if none),
+        One row per feeder: ``name`` (unique: duplicates get ``#<feeder id>``), ``raw_name`` (before
+        de-duplication), ``head_edge``, ``head_node``, ``supply_node``, ``station_bus``,
+        ``head_switch`` (index of the CB/FUSE switch heading the feeder, -1 if none),
         ``vn_kv``, ``n_bus``, ``n_load``.
     ties : pandas.DataFrame
         One row per normally-open switch with both sides supplied: ``switch``, ``name``, ``bus``,
@@ -298,7 +335,8 @@ def build_topology(net: Any, *, radial_max_kv: float = RADIAL_MAX_KV) -> Topolog
                             "bus": sw_bus[is_elem_sw], "virt": virt[is_elem_sw],
                             "row": np.flatnonzero(is_elem_sw)})
         rank = esw.groupby(["et", "element", "bus"], sort=False).cumcount().to_numpy()
-        prev_virt = esw["virt"].shift(1).fillna(NO).astype(np.int64).to_numpy()
+        prev_virt = esw.groupby(["et", "element", "bus"], sort=False)["virt"].shift(1) \
+            .fillna(NO).astype(np.int64).to_numpy()
         same_prev = rank > 0
         rows = esw["row"].to_numpy()
         sw_from[rows[same_prev]] = prev_virt[same_prev]
@@ -371,10 +409,17 @@ def build_topology(net: Any, *, radial_max_kv: float = RADIAL_MAX_KV) -> Topolog
     edge_closed = nodes_ok & np.concatenate([l_ok, t_ok, sw_closed, np.tile(t3_ok, 3)])
     switch_code = np.concatenate([np.full(n_line + n_tr, NO, np.int8), sw_code,
                                   np.full(3 * n_t3, NO, np.int8)])
-    edge_supply = np.concatenate([
-        l_vn > radial_max_kv, t_main,
-        node_vn[safe_from[n_line + n_tr: n_line + n_tr + n_sw]] > radial_max_kv,
-        np.tile(t3_main, 3)])
+    # a switch belongs to the supply when its bus is above the radial level or it switches a supply element
+    # (the MV-side breaker of a main transformer is station equipment, not a feeder head)
+    sw_supply = node_vn[safe_from[n_line + n_tr: n_line + n_tr + n_sw]] > radial_max_kv
+    if n_sw:
+        for et, idx, is_sup in (("l", l_idx, l_vn > radial_max_kv), ("t", t_idx, t_main),
+                                ("t3", t3_idx, t3_main)):
+            rows = np.flatnonzero(sw_et == et)
+            if rows.size and idx.size:
+                hit = pd.Series(is_sup, index=idx).reindex(sw_elem[rows]).fillna(False).to_numpy(dtype=bool)
+                sw_supply[rows] |= hit
+    edge_supply = np.concatenate([l_vn > radial_max_kv, t_main, sw_supply, np.tile(t3_main, 3)])
     n_edge = edge_kind.size
 
     # ---------------------------------------------------------------- supply region
@@ -396,8 +441,14 @@ def build_topology(net: Any, *, radial_max_kv: float = RADIAL_MAX_KV) -> Topolog
     if src_nodes.size:
         n_cc, cc = connected_components(graph(sup_mask), directed=False)
         supply_node = np.isin(cc, np.unique(cc[src_nodes]))
-    # a closed distribution-level edge between two supply nodes is a station coupler: part of the supply
     closed_rad = edge_closed & ~edge_supply
+    # station busbar sections: a bus joined to the supply by closed bus-bus switches along two independent
+    # paths (a section between two transformer-fed sections, couplers in a ring) is station equipment, not a
+    # feeder; a bus hanging from the supply by a single switch (a feeder breaker) is not absorbed
+    if supply_node.any():
+        supply_node = _absorb_station_sections(supply_node, closed_rad, edge_kind, edge_from, edge_to,
+                                               sw_et, n_line + n_tr)
+    # a closed distribution-level edge between two supply nodes is a station coupler: part of the supply
     coupler = closed_rad & supply_node[safe_from] & supply_node[safe_to]
     edge_supply = edge_supply | coupler
     closed_rad &= ~coupler
@@ -432,7 +483,11 @@ def build_topology(net: Any, *, radial_max_kv: float = RADIAL_MAX_KV) -> Topolog
         parent_node[order] = np.where(p == root, sup_end, p)
     tree_edge = np.zeros(n_edge, bool)
     tree_edge[parent_edge[parent_edge >= 0]] = True
-    loop_edges = np.flatnonzero(closed_rad & ~tree_edge)
+    reached = np.zeros(n_node + 1, bool)
+    reached[order] = True
+    reached[root] = True
+    # closed edges off the tree between reached nodes close a loop (edges inside unsupplied islands do not)
+    loop_edges = np.flatnonzero(closed_rad & ~tree_edge & reached[f] & reached[t])
 
     # feeders: pointer jumping to the child of the root on each path
     up = np.arange(n_node + 1, dtype=np.int64)
@@ -505,6 +560,7 @@ def build_topology(net: Any, *, radial_max_kv: float = RADIAL_MAX_KV) -> Topolog
         name = next((str(c) for c in cands if c is not None and str(c) not in ("", "None", "nan")), None)
         fname.append(name or f"{bus.loc[station_bus[k], 'name'] if 'name' in bus else station_bus[k]}/{k}")
     fname_arr = np.asarray(fname, dtype=object)
+    raw_name = fname_arr.copy()
     dup = pd.Series(fname_arr).duplicated(keep=False).to_numpy()
     if dup.any():
         fname_arr[dup] = [f"{n}#{k}" for n, k in zip(fname_arr[dup], np.flatnonzero(dup), strict=True)]
@@ -514,6 +570,7 @@ def build_topology(net: Any, *, radial_max_kv: float = RADIAL_MAX_KV) -> Topolog
     n_load_per = np.bincount(lf[lf >= 0], minlength=heads.size)
     feeders = pd.DataFrame({
         "name": fname_arr,
+        "raw_name": raw_name,
         "head_edge": head_edges,
         "head_node": heads,
         "supply_node": head_sup,

@@ -157,8 +157,10 @@ def assign_zones_by_density(
 def assign_zones_by_feeder(net: Any, mapping: Mapping[str, str], *, default: str | None = None) -> None:
     """Set ``net.bus.zone`` per feeder name, in place: ``{"F1": "A", "F2": "B"}``.
 
-    Supply buses take ``default`` if given, else the strictest zone among the feeders they feed. Unknown
-    feeder names and zone labels raise :class:`~gridscope.errors.ConfigError` listing all of them.
+    Buses of feeders the mapping does not name keep the valid zone they have, else take ``default``. Supply
+    buses (the station, not part of any feeder) take ``default`` if given, else keep their zone, else the
+    strictest zone given. Unknown feeder names and zone labels raise :class:`~gridscope.errors.ConfigError`
+    listing all of them.
     """
     from .topology import build_topology
 
@@ -172,17 +174,21 @@ def assign_zones_by_feeder(net: Any, mapping: Mapping[str, str], *, default: str
     if problems:
         raise ConfigError("; ".join(problems) + f" (feeders: {', '.join(sorted(known))}; zones: "
                           f"{', '.join(ZONES)})")
-    zone = names.map(dict(mapping))
+    zone = names.map(dict(mapping)).astype(object)
+    existing = net.bus["zone"].where(net.bus["zone"].isin(ZONES)) if "zone" in net.bus \
+        else pd.Series(None, index=net.bus.index, dtype=object)
+    # buses of feeders the mapping does not name keep a valid zone they have, else take the default
+    other = names.notna() & zone.isna()
+    zone[other] = existing[other]
+    supply = names.isna()
     if default is not None:
-        zone = zone.fillna(default)
-    else:
+        zone[zone.isna()] = default
+    elif mapping:
+        # supply buses without a zone: the strictest zone among the feeders given (they feed those feeders)
         rank = {z: i for i, z in enumerate(ZONES)}
-        given = [z for z in mapping.values()]
-        if given:
-            zone = zone.fillna(min(given, key=lambda z: rank[z]))
-    keep = zone.isna()
-    if "zone" in net.bus:
-        zone[keep] = net.bus.loc[keep, "zone"]
+        strictest = min(mapping.values(), key=lambda z: rank[z])
+        fill = supply & zone.isna()
+        zone[fill] = existing[fill].fillna(strictest)
     net.bus["zone"] = zone.astype(object)
 
 

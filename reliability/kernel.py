@@ -43,12 +43,14 @@ __all__ = [
 #: Distribution family codes (unit-mean draws).
 FIXED, EXPONENTIAL, LOGNORMAL, GAMMA = 0, 1, 2, 3
 
-#: Log-scale histograms of annual values: bin 0 holds exact zeros; bin ``b ≥ 1`` covers
-#: ``ref · 2**((b - 1) / BPO - OCT_BELOW)`` to the next edge, ``ref`` the expected annual value, so the
-#: relative bin width is ``2**(1/128) - 1 = 0.54 %``; values below/above the range fall in the end bins.
-HIST_BINS_PER_OCTAVE = 128
-HIST_OCTAVES_BELOW = 40
-HIST_OCTAVES_ABOVE = 24
+#: Histograms of annual values on a log scale: bin 0 holds exact zeros; bins ``b ≥ 1`` split each octave
+#: ``ref · 2**(o - OCT_BELOW) · [1, 2)`` (``o = (b - 1) // BPO``, ``ref`` the expected annual value) into
+#: ``BPO`` equal parts (``j = (b - 1) % BPO``), so a bin is at most ``1/BPO`` = 0.39 % wide relative to its
+#: value and its midpoint within 0.2 %; values below/above the range fall in the end bins (their value is
+#: then clipped to the largest year seen). The bin needs only ``math.frexp``, no logarithm.
+HIST_BINS_PER_OCTAVE = 256
+HIST_OCTAVES_BELOW = 30
+HIST_OCTAVES_ABOVE = 20
 HIST_N_BINS = 1 + (HIST_OCTAVES_BELOW + HIST_OCTAVES_ABOVE) * HIST_BINS_PER_OCTAVE
 
 _REPAIR = 2  # duration class of ranges that wait for the repair (impact.REPAIR)
@@ -113,12 +115,33 @@ def _unit_draw(dist: int, shape: float) -> float:  # pragma: no cover - numba
 def _hist_bin(v: float, inv_ref: float) -> int:  # pragma: no cover - numba
     if v <= 0.0:
         return 0
-    x = (math.log2(v * inv_ref) + HIST_OCTAVES_BELOW) * HIST_BINS_PER_OCTAVE
-    if x < 0.0:
+    mant, e = math.frexp(v * inv_ref)  # v / ref = mant · 2**e, mant in [0.5, 1)
+    o = e - 1 + HIST_OCTAVES_BELOW
+    if o < 0:
         return 1
-    if x >= HIST_N_BINS - 2:
+    if o >= HIST_OCTAVES_BELOW + HIST_OCTAVES_ABOVE:
         return HIST_N_BINS - 1
-    return 1 + int(x)
+    return 1 + o * HIST_BINS_PER_OCTAVE + int((2.0 * mant - 1.0) * HIST_BINS_PER_OCTAVE)
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _poisson(lam: float, cdf: np.ndarray, n_cdf: int) -> int:  # pragma: no cover - numba
+    """Poisson(``lam``) by inversion of its tabulated CDF, searching from the mode (≈ 0.8·sqrt(λ) steps).
+
+    ``cdf[k] = P(N ≤ k)`` for ``k < n_cdf``; the table reaches past ``λ + 12 sqrt(λ) + 30``, so the
+    last entry is returned for ``u`` beyond it (probability below 1e-30).
+    """
+    u = np.random.random()
+    k = int(lam)
+    if k >= n_cdf:
+        k = n_cdf - 1
+    if u < cdf[k]:
+        while k > 0 and u < cdf[k - 1]:
+            k -= 1
+        return k
+    while k < n_cdf - 1 and u >= cdf[k]:
+        k += 1
+    return k
 
 
 @njit(nogil=True, cache=True)
@@ -126,6 +149,8 @@ def simulate_chunk(  # pragma: no cover - numba
     seed: int,
     n_years: int,
     ev_rate: np.ndarray,        # (2,) total rate of fault / planned events
+    ev_cdf: np.ndarray,         # (2, n_cdf) Poisson CDF tables of the yearly event counts
+    ev_cdf_n: np.ndarray,       # (2,) used entries
     ev_comp: np.ndarray,        # (2, n_alias) component of each alias slot (padded)
     ev_prob: np.ndarray,        # (2, n_alias)
     ev_alias: np.ndarray,       # (2, n_alias)
@@ -171,20 +196,28 @@ def simulate_chunk(  # pragma: no cover - numba
     n_groups = g_cust.size
     sys_g = n_groups - 1
     n_feeders = fd_s1.shape[1]
+    has_planned = ev_rate[1] > 0.0
+    n_kinds = 2 if has_planned else 1
     yv = np.zeros((2, n_groups, 3))
     fy = np.zeros((2, n_feeders, 3))
     touched = np.empty(n_feeders, np.int64)
     is_touched = np.zeros(n_feeders, np.bool_)
+    # chunk-local sums (added to the accumulators at the end; without planned outages total = fault)
+    s1 = np.zeros((3, n_groups, 3))
+    s2 = np.zeros((3, n_groups, 3))
+    f1 = np.zeros((3, n_feeders, 3))
+    f2 = np.zeros((3, n_feeders, 3))
+    n_miss = np.zeros((3, n_groups), np.int64)
     repair_dist = dist[0]
     switch_dist = dist[1]
     planned_dist = dist[2]
     for y in range(n_years):
         n_touched = 0
-        for k in range(2):
+        for k in range(n_kinds):
             lam = ev_rate[k]
             if lam <= 0.0:
                 continue
-            n_ev = np.random.poisson(lam)
+            n_ev = _poisson(lam, ev_cdf[k], ev_cdf_n[k])
             n_slots = ev_n[k]
             for _ in range(n_ev):
                 u = np.random.random() * n_slots
@@ -249,14 +282,17 @@ def simulate_chunk(  # pragma: no cover - numba
         for g in range(n_groups):
             for m in range(3):
                 a = yv[0, g, m]
-                b = yv[1, g, m]
-                t = a + b
-                acc_s1[0, g, m] += a
-                acc_s2[0, g, m] += a * a
-                acc_s1[1, g, m] += b
-                acc_s2[1, g, m] += b * b
-                acc_s1[2, g, m] += t
-                acc_s2[2, g, m] += t * t
+                s1[0, g, m] += a
+                s2[0, g, m] += a * a
+                b = 0.0
+                t = a
+                if has_planned:
+                    b = yv[1, g, m]
+                    t = a + b
+                    s1[1, g, m] += b
+                    s2[1, g, m] += b * b
+                    s1[2, g, m] += t
+                    s2[2, g, m] += t * t
                 if keep_samples:
                     samples[y, 0, g, m] = a
                     samples[y, 1, g, m] = b
@@ -267,14 +303,13 @@ def simulate_chunk(  # pragma: no cover - numba
             n_cust = g_cust[g]
             if n_cust > 0.0:
                 target = g_target_h[g]
-                a = yv[0, g, 1] / n_cust
-                b = yv[1, g, 1] / n_cust
-                if a > target:
-                    miss[0, g] += 1
-                if b > target:
-                    miss[1, g] += 1
-                if (yv[0, g, 1] + yv[1, g, 1]) / n_cust > target:
-                    miss[2, g] += 1
+                if yv[0, g, 1] / n_cust > target:
+                    n_miss[0, g] += 1
+                if has_planned:
+                    if yv[1, g, 1] / n_cust > target:
+                        n_miss[1, g] += 1
+                    if (yv[0, g, 1] + yv[1, g, 1]) / n_cust > target:
+                        n_miss[2, g] += 1
             for m in range(3):
                 yv[0, g, m] = 0.0
                 yv[1, g, m] = 0.0
@@ -284,13 +319,25 @@ def simulate_chunk(  # pragma: no cover - numba
             is_touched[f] = False
             for m in range(3):
                 a = fy[0, f, m]
-                b = fy[1, f, m]
-                t = a + b
-                fd_s1[0, f, m] += a
-                fd_s2[0, f, m] += a * a
-                fd_s1[1, f, m] += b
-                fd_s2[1, f, m] += b * b
-                fd_s1[2, f, m] += t
-                fd_s2[2, f, m] += t * t
+                f1[0, f, m] += a
+                f2[0, f, m] += a * a
+                if has_planned:
+                    b = fy[1, f, m]
+                    t = a + b
+                    f1[1, f, m] += b
+                    f2[1, f, m] += b * b
+                    f1[2, f, m] += t
+                    f2[2, f, m] += t * t
+                    fy[1, f, m] = 0.0
                 fy[0, f, m] = 0.0
-                fy[1, f, m] = 0.0
+    if not has_planned:
+        s1[2] = s1[0]
+        s2[2] = s2[0]
+        f1[2] = f1[0]
+        f2[2] = f2[0]
+        n_miss[2] = n_miss[0]
+    acc_s1 += s1
+    acc_s2 += s2
+    fd_s1 += f1
+    fd_s2 += f2
+    miss += n_miss

@@ -114,9 +114,9 @@ class MonteCarloResult:
         SAIFI, SAIDI, ENS: mean, standard error and coefficient of variation of the mean
         (``stderr / mean``; NaN where the mean is 0 or the group has no customers for SAIFI/SAIDI).
     index_percentiles : numpy.ndarray, shape (group, index, q)
-        P5/P50/P95 of the annual total (fault + planned) indices, from log-scale histograms (relative bin
-        width 0.54 %, the value reported is the bin's geometric midpoint clipped to the largest year; exact 0
-        when the quantile falls on years without interruption).
+        P5/P50/P95 of the annual total (fault + planned) indices (inverted-CDF definition), from log-scale
+        histograms: the value reported is the midpoint of the bin holding the quantile (within 0.2 %),
+        clipped to the largest year; exactly 0 when the quantile falls on years without interruption.
     annual_max : numpy.ndarray, shape (group, index)
         Largest annual total index seen.
     saidi_target_h : numpy.ndarray, shape (group,)
@@ -340,6 +340,8 @@ class _Model:
     """The kernel's flat arrays for one impact and set of options."""
 
     ev_rate: np.ndarray
+    ev_cdf: np.ndarray
+    ev_cdf_n: np.ndarray
     ev_comp: np.ndarray
     ev_prob: np.ndarray
     ev_alias: np.ndarray
@@ -403,6 +405,18 @@ def _range_parts(impact: Impact) -> tuple[np.ndarray, ...]:
     return (r_feeder.astype(np.int64), r_cust, r_mw, part_ptr, zz.astype(np.int64), part_cust, part_mw)
 
 
+def _poisson_tables(rates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """CDF tables ``P(N ≤ k)`` of Poisson(rate), k up to ``rate + 12 sqrt(rate) + 30``, one row per rate."""
+    from scipy.stats import poisson
+
+    lengths = np.array([int(r + 12.0 * math.sqrt(r) + 30.0) if r > 0 else 1 for r in rates], np.int64)
+    table = np.ones((len(rates), int(lengths.max())))
+    for i, r in enumerate(rates):
+        if r > 0:
+            table[i, : lengths[i]] = poisson.cdf(np.arange(lengths[i]), r)
+    return table, lengths
+
+
 def _default_chunk_years(work_per_year: float, years: int | None) -> int:
     """Years per chunk: about ``_CHUNK_WORK`` work units, a power of two in [64, 262144].
 
@@ -449,6 +463,7 @@ def _prepare(impact: Impact, opts: _Options, target_h: np.ndarray) -> _Model:
         ev_alias[k, : comps.size] = alias
     ev_n = np.array([t[0].size for t in tables], np.int64)
     ev_rate = np.array([t[3] for t in tables])
+    ev_cdf, ev_cdf_n = _poisson_tables(ev_rate)
     ev_mean_h = np.vstack([np.asarray(impact.comp_repair_h, float), np.asarray(impact.comp_planned_h, float)])
     cust = np.asarray(impact.load_customers, dtype=float)
     zone = np.asarray(impact.load_zone, dtype=np.int64)
@@ -469,7 +484,7 @@ def _prepare(impact: Impact, opts: _Options, target_h: np.ndarray) -> _Model:
     if ev_rate[1] > 0:
         work += float(w[1] @ per_comp_p)
     return _Model(
-        ev_rate=ev_rate, ev_comp=ev_comp, ev_prob=ev_prob, ev_alias=ev_alias, ev_n=ev_n, ev_mean_h=ev_mean_h,
+        ev_rate=ev_rate, ev_cdf=ev_cdf, ev_cdf_n=ev_cdf_n, ev_comp=ev_comp, ev_prob=ev_prob, ev_alias=ev_alias, ev_n=ev_n, ev_mean_h=ev_mean_h,
         dist=np.array([DISTRIBUTIONS[opts.repair_dist], DISTRIBUTIONS[opts.switching_dist],
                        DISTRIBUTIONS[opts.planned_dist]], np.int64),
         dist_shape=np.array([opts.repair_shape, opts.switching_shape, opts.planned_shape]),
@@ -613,7 +628,7 @@ def expected_values(
     def per_load(weight: np.ndarray) -> np.ndarray:
         diff = (np.bincount(lo, weights=weight, minlength=n_load + 1)
                 - np.bincount(hi, weights=weight, minlength=n_load + 1))
-        return np.cumsum(diff)[:n_load]
+        return np.maximum(np.cumsum(diff)[:n_load], 0.0)  # sums of terms ≥ 0: clip rounding residue
 
     lam = np.array([per_load(rate_f), per_load(rate_p)])
     unav = np.array([per_load(rate_f * d_f), per_load(rate_p * d_p)])
@@ -694,7 +709,7 @@ def _run_chunk(model: _Model, seed: int, n_years: int, samples: np.ndarray | Non
     buf = samples if keep else np.zeros((0, 3, model.n_groups, 3))
     m = model
     simulate_chunk(
-        np.uint32(seed), np.int64(n_years), m.ev_rate, m.ev_comp, m.ev_prob, m.ev_alias, m.ev_n, m.ev_mean_h,
+        np.uint32(seed), np.int64(n_years), m.ev_rate, m.ev_cdf, m.ev_cdf_n, m.ev_comp, m.ev_prob, m.ev_alias, m.ev_n, m.ev_mean_h,
         m.dist, m.dist_shape, m.ptr, m.r_lo, m.r_hi, m.r_kind, m.r_switch_h, m.r_feeder, m.r_cust, m.r_mw,
         m.part_ptr, m.part_zone, m.part_cust, m.part_mw, m.g_cust, m.g_target_h, m.g_inv_ref,
         acc.s1, acc.s2, acc.fd_s1, acc.fd_s2, acc.hist, acc.v_max, acc.miss, acc.lp_n, acc.lp_h, acc.comp,
@@ -728,9 +743,10 @@ def _percentiles(acc: _Acc, inv_ref: np.ndarray, customers: np.ndarray) -> np.nd
                 b = int(np.searchsorted(cum[g, m], need))
                 if b == 0:
                     v = 0.0
-                else:
+                else:  # midpoint of the bin (see kernel.HIST_BINS_PER_OCTAVE)
+                    o, j = divmod(b - 1, HIST_BINS_PER_OCTAVE)
                     ref = 1.0 / inv_ref[g, m]
-                    v = ref * 2.0 ** ((b - 0.5) / HIST_BINS_PER_OCTAVE - HIST_OCTAVES_BELOW)
+                    v = ref * 2.0 ** (o - HIST_OCTAVES_BELOW) * (1.0 + (j + 0.5) / HIST_BINS_PER_OCTAVE)
                     v = min(v, acc.v_max[g, m])
                 out[g, m, j] = v
     scale = np.where(customers > 0, 1.0 / np.where(customers > 0, customers, 1.0), np.nan)
@@ -767,7 +783,7 @@ def _finish(acc: _Acc, model: _Model, impact: Impact, *, converged: bool | None,
         idx_cov = np.where(idx_mean > 0, idx_se / np.where(idx_mean > 0, idx_mean, 1.0), np.nan)
     fmean, fse, _ = _mean_se(acc.fd_s1, acc.fd_s2, n)
     lp_n = np.cumsum(acc.lp_n, axis=1)[:, : model.n_load].astype(float) / n
-    lp_h = np.cumsum(acc.lp_h, axis=1)[:, : model.n_load] / n
+    lp_h = np.maximum(np.cumsum(acc.lp_h, axis=1)[:, : model.n_load], 0.0) / n  # clip rounding residue
     lp_n = np.vstack([lp_n, lp_n.sum(axis=0)])
     lp_h = np.vstack([lp_h, lp_h.sum(axis=0)])
     with np.errstate(invalid="ignore", divide="ignore"):

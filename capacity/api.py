@@ -1,0 +1,182 @@
+"""``gs.assess_capacity``: loading flags and open-capacity tables at five levels, with provenance and exports."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from ..errors import InputError
+from .open_capacity import LEVELS, Grades, Limits, open_capacity_tables
+
+__all__ = ["CapacityResult", "assess_capacity"]
+
+#: Short names accepted by :meth:`CapacityResult.table` besides the level names.
+LEVEL_ALIASES: dict[str, str] = {
+    "substation": "substation", "station": "substation", "sub": "substation",
+    "main_transformer": "main_transformer", "main-transformer": "main_transformer", "main": "main_transformer",
+    "trafo_main": "main_transformer",
+    "feeder": "feeder", "line": "feeder",
+    "distribution_transformer": "distribution_transformer", "distribution-transformer":
+        "distribution_transformer", "dist": "distribution_transformer", "trafo": "distribution_transformer",
+    "bus": "bus",
+}
+
+
+def resolve_level(level: str) -> str:
+    """The canonical level name of ``level`` (see :data:`LEVEL_ALIASES`); InputError when unknown."""
+    key = str(level).strip().lower()
+    if key not in LEVEL_ALIASES:
+        raise InputError(f"unknown capacity level {level!r}; levels: {', '.join(LEVELS)}")
+    return LEVEL_ALIASES[key]
+
+
+@dataclass(eq=False)
+class CapacityResult:
+    """Loading flags and open-capacity tables of one network.
+
+    Attributes
+    ----------
+    flags : pandas.DataFrame
+        Heavy-load, overload and voltage flags (:func:`gridscope.capacity.flags.flag_loading`).
+    tables : dict of str to pandas.DataFrame
+        One open-capacity table per level (:data:`~gridscope.capacity.open_capacity.LEVELS`).
+    peak : PeakLoading
+        The loading the tables were computed from.
+    limits, grades : Limits, Grades
+        The limits and grade thresholds used.
+    meta : dict
+        Provenance: network name and hash, date, gridscope version, loading method, scaling.
+    """
+
+    flags: pd.DataFrame
+    tables: dict[str, pd.DataFrame]
+    peak: Any
+    limits: Limits
+    grades: Grades
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def table(self, level: str) -> pd.DataFrame:
+        """The open-capacity table of ``level`` (``"substation"``, ``"main_transformer"``, ``"feeder"``,
+        ``"distribution_transformer"``, ``"bus"``)."""
+        return self.tables[resolve_level(level)]
+
+    def metadata(self) -> dict[str, Any]:
+        """Provenance, limits and grade thresholds as one flat dict (the export's metadata sheet)."""
+        out = dict(self.meta)
+        out.update({f"limit_{k}": v for k, v in self.limits.as_dict().items()})
+        out.update({f"grade_{k}": v for k, v in self.grades.as_dict().items()})
+        return out
+
+    def summary(self) -> str:
+        """A short text: flags by kind and, per level, rows, total open capacity and grade counts."""
+        lines = [f"open capacity of {self.meta.get('network', '?')} ({self.meta.get('loading', '')}, "
+                 f"scaling {self.meta.get('scaling', 1.0):g})"]
+        if self.flags is not None and len(self.flags):
+            col = next((c for c in ("severity", "flag", "kind") if c in self.flags.columns), None)
+            counts = self.flags[col].value_counts().to_dict() if col else {"flags": len(self.flags)}
+            lines.append("flags: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+        else:
+            lines.append("flags: none")
+        for level in LEVELS:
+            t = self.tables[level]
+            if not len(t):
+                lines.append(f"{level}: none")
+                continue
+            g = t["grade"].value_counts()
+            lines.append(f"{level}: {len(t)} rows, open capacity min {t['open_capacity_mva'].min():.3f} MVA, "
+                         f"grades green {g.get('green', 0)} / yellow {g.get('yellow', 0)} / red {g.get('red', 0)}")
+        return "\n".join(lines)
+
+    def to_excel(self, path: str | os.PathLike[str], *, lang: str = "en", overwrite: bool = False,
+                 levels: list[str] | None = None) -> Any:
+        """Write one sheet per level plus a metadata sheet (colour grades); see :mod:`.export`."""
+        from .export import write_capacity
+
+        return write_capacity(self, path, fmt="xlsx", lang=lang, overwrite=overwrite, levels=levels)
+
+    def to_csv(self, prefix: str | os.PathLike[str], *, lang: str = "en", overwrite: bool = False,
+               levels: list[str] | None = None) -> Any:
+        """Write one CSV per level (``<prefix>_<level>.csv``, or into a directory) and ``<prefix>_meta.csv``."""
+        from .export import write_capacity
+
+        return write_capacity(self, prefix, fmt="csv", lang=lang, overwrite=overwrite, levels=levels)
+
+    def to_json(self, path: str | os.PathLike[str], *, lang: str = "en", overwrite: bool = False,
+                levels: list[str] | None = None) -> Any:
+        """Write every level and the metadata to one JSON file."""
+        from .export import write_capacity
+
+        return write_capacity(self, path, fmt="json", lang=lang, overwrite=overwrite, levels=levels)
+
+    def __repr__(self) -> str:
+        rows = ", ".join(f"{k}={len(v)}" for k, v in self.tables.items())
+        return f"CapacityResult({self.meta.get('network', '?')!r}, flags={len(self.flags)}, {rows})"
+
+
+def assess_capacity(net: Any, *, scaling: float = 1.0, profiles: Any = None, thresholds: Any = None,
+                    limits: Limits | None = None, grades: Grades | None = None, peak: Any = None,
+                    **loading_kw: Any) -> CapacityResult:
+    """Loading flags and open capacity (可开放容量) at five levels.
+
+    Parameters
+    ----------
+    net : pandapowerNet
+        The network; not modified.
+    scaling : float
+        Load scaling of the planning snapshot (or of the time series).
+    profiles : None or profiles
+        ``None``: one power flow at the planning load; otherwise peaks over a time series
+        (:func:`gridscope.capacity.powerflow.planning_loading`).
+    thresholds : Thresholds or None
+        Flag thresholds (:class:`gridscope.capacity.flags.Thresholds`); when ``limits`` is not given the
+        planning limits follow them.
+    limits : Limits or None
+        Open-capacity limits (default 70 % lines, 80 % transformers, N-1 factor 1.3).
+    grades : Grades or None
+        Grade thresholds (default green ≥ 30 %, red < 10 % of ``rating · limit`` still open).
+    peak : PeakLoading or None
+        Reuse an already computed loading instead of running the power flow.
+    **loading_kw
+        Passed on to :func:`~gridscope.capacity.powerflow.planning_loading` (e.g. ``include_sgen=True``).
+
+    Returns
+    -------
+    CapacityResult
+
+    Raises
+    ------
+    ConvergenceError
+        The power flow does not converge.
+    InputError
+        Invalid limits, thresholds or reserved-capacity rows.
+    """
+    from .. import __version__
+    from ..grid.io import network_hash
+    from ..grid.topology import build_topology
+    from .flags import Thresholds, flag_loading
+    from .powerflow import planning_loading
+
+    thresholds = thresholds if thresholds is not None else Thresholds()
+    if limits is None:
+        limits = Limits.from_thresholds(thresholds)
+    grades = grades or Grades()
+    if peak is None:
+        peak = planning_loading(net, scaling=scaling, profiles=profiles, **loading_kw)
+    topo = build_topology(net)
+    flags = flag_loading(net, peak, thresholds=thresholds, topology=topo)
+    tables = open_capacity_tables(net, peak, topology=topo, limits=limits, grades=grades)
+    meta = {
+        "network": str(getattr(net, "name", "") or "network"),
+        "network_hash": network_hash(net),
+        "date": _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat(),
+        "gridscope_version": __version__,
+        "loading": str(getattr(peak, "method", "snapshot")),
+        "scaling": float(getattr(peak, "scaling", scaling)),
+        "n_steps": int(getattr(peak, "n_steps", 1)),
+        "include_sgen": bool(getattr(peak, "include_sgen", False)),
+    }
+    return CapacityResult(flags=flags, tables=tables, peak=peak, limits=limits, grades=grades, meta=meta)

@@ -1,0 +1,729 @@
+"""Exact bus open capacity: the largest additional load a bus can take with every limit still met.
+
+Method
+------
+1. **Screen** (vectorised over all buses): along the radial path from the bus to the supply every line and
+   transformer offers its thermal headroom ``(limit − loading) / 100 · rating_mva · vm``; the bus gets the
+   smallest, times the power factor. The voltage screen divides the voltage headroom of the bus's subtree,
+   ``min(vm) − (1 − band)``, by the path's ``R + X · tan φ`` (per unit on 1 MVA). The screen is the smaller
+   of the two and only seeds the search.
+2. **AC power flow** confirms it: a bracketing search (regula falsi with straddling steps, bisection where a
+   power flow fails) on the smallest constraint margin, until the bracket ``[lo, hi]`` satisfies
+   ``hi ≤ lo · (1 + rtol)`` (``rtol`` 0.005 by default). ``lo`` is reported: adding 99 % of it violates nothing,
+   adding 102 % violates the reported binding limit (the margin is monotone in the added load on radial
+   grids).
+
+The power flows are Newton-Raphson on pandapower's own admittance matrices (``net._ppc["internal"]`` of one
+``runpp`` of the planning snapshot), for all buses of a round at once: the Jacobian of the base case is
+factorised once and reused (chord iterations, many right-hand sides); a case the chord iterations do not
+settle is re-solved with a full Newton-Raphson. ``method="pandapower"`` instead runs ``pandapower.runpp`` on
+one network copy with an added load, warm-started from the previous results (the baseline the benchmark
+compares with).
+
+Constraints (:class:`~gridscope.capacity.open_capacity.Limits`): lines ≤ ``line_percent``, distribution
+transformers ≤ ``trafo_percent``, main transformers ≤ ``main_trafo_percent`` (planning; ``physical_percent``
+for the physical capacity), an external grid with a known rating (``sn_mva`` or ``max_p_mw`` column) ≤
+``main_trafo_percent`` of it, every bus within ``1 ± v_band_pu``. A limit that is already exceeded before the
+connection only counts when the added load makes it worse.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ConvergenceError, InputError
+from .open_capacity import Limits
+
+__all__ = ["ACModel", "bus_open_capacity", "screen_bus_capacity"]
+
+_SQRT3 = math.sqrt(3.0)
+_TOL_PU = 1e-9
+
+
+def _planning_net(net: Any, *, scaling: float, include_sgen: bool) -> Any:
+    """A copy of ``net`` at the planning operating point (the same as the power-flow snapshot)."""
+    try:
+        from .powerflow import _prepare
+
+        return _prepare(net, scaling=scaling, include_sgen=include_sgen)
+    except ImportError:  # pragma: no cover - powerflow always provides it
+        work = copy.deepcopy(net)
+        work.load["scaling"] = work.load["scaling"].astype(float) * float(scaling)
+        if not include_sgen and len(work.sgen):
+            work.sgen["in_service"] = False
+        return work
+
+
+def _reserved_loads(net: Any, work: Any, limits: Limits) -> None:
+    """Add the reserved (approved, not connected) capacity of ``net`` to ``work`` as loads at unity pf."""
+    from ..grid.topology import build_topology
+    from .open_capacity import reserved_by_node
+
+    table = net["reserved_capacity"] if "reserved_capacity" in net else None
+    if table is None or not isinstance(table, pd.DataFrame) or table.empty:
+        return
+    import pandapower as pp
+
+    topo = build_topology(net)
+    mva = reserved_by_node(net, topo, reserved_pf=limits.reserved_pf)
+    for node in np.flatnonzero(mva > 0):
+        bus = int(topo.bus_index[topo.node_bus[node]])
+        s = float(mva[node])
+        pf = limits.reserved_pf
+        pp.create_load(work, bus, p_mw=s * pf, q_mvar=s * math.sqrt(max(0.0, 1 - pf * pf)),
+                       name="reserved capacity")
+
+
+@dataclass
+class _Eval:
+    """Results of a batch of power flows (one column per case)."""
+
+    converged: np.ndarray
+    line_loading: np.ndarray   # (n_line, k) percent, NaN out of service
+    trafo_loading: np.ndarray  # (n_trafo, k)
+    vm: np.ndarray             # (n_bus, k), NaN where not energised
+    ext_s: np.ndarray          # (n_ext, k) MVA
+    V: np.ndarray              # (n_ppci, k) complex
+
+
+class ACModel:
+    """AC power flows of the planning snapshot plus added loads, on pandapower's admittance matrices.
+
+    Parameters
+    ----------
+    net : pandapowerNet
+        The network (not modified).
+    scaling, include_sgen : float, bool
+        Planning operating point (as :func:`~gridscope.capacity.powerflow.run_snapshot`).
+    limits : Limits
+        Only ``reserved_pf`` is used here: reserved capacity is added as load.
+    method : {"ybus", "pandapower"}
+        Batch Newton-Raphson on the admittance matrices, or one ``pandapower.runpp`` per case.
+    """
+
+    def __init__(self, net: Any, *, scaling: float = 1.0, include_sgen: bool = False,
+                 limits: Limits | None = None, method: str = "ybus") -> None:
+        import pandapower as pp
+        from pandapower.pypower.idx_brch import F_BUS, T_BUS
+        from pandapower.pypower.idx_bus import BASE_KV
+        from scipy.sparse.linalg import splu
+
+        if method not in ("ybus", "pandapower"):
+            raise InputError(f"unknown power-flow method {method!r}: use 'ybus' or 'pandapower'")
+        self.method = method
+        self.limits = limits or Limits()
+        work = _planning_net(net, scaling=scaling, include_sgen=include_sgen)
+        _reserved_loads(net, work, self.limits)
+        self.extra_load = pp.create_load(work, int(work.bus.index[0]), p_mw=0.0, q_mvar=0.0,
+                                         name="gridscope connection", in_service=False)
+        try:
+            pp.runpp(work)
+        except pp.LoadflowNotConverged:
+            from .powerflow import diagnose_nonconvergence
+
+            name = getattr(net, "name", "") or "the network"
+            raise ConvergenceError(f"the power flow of {name!r} at the planning load does not converge: "
+                                   f"{diagnose_nonconvergence(work)}") from None
+        self.work = work
+        self.net = net
+        ppci = work._ppc["internal"]
+        self.baseMVA = float(ppci["baseMVA"])
+        self.Ybus = ppci["Ybus"].tocsr()
+        self.Yf = ppci["Yf"].tocsr()
+        self.Yt = ppci["Yt"].tocsr()
+        self.V0 = np.asarray(ppci["V"], dtype=complex)
+        self.Sbus0 = np.asarray(ppci["Sbus"], dtype=complex)
+        self.ref = np.asarray(ppci["ref"], dtype=np.int64)
+        self.pv = np.asarray(ppci["pv"], dtype=np.int64)
+        self.pq = np.asarray(ppci["pq"], dtype=np.int64)
+        self.pvpq = np.r_[self.pv, self.pq]
+        n_ppci = self.V0.size
+        branch = ppci["branch"]
+        f_bus = branch[:, F_BUS].real.astype(np.int64)
+        t_bus = branch[:, T_BUS].real.astype(np.int64)
+        base_kv = ppci["bus"][:, BASE_KV].real
+        # currents (kA) per unit of |I| in per unit, at each branch end
+        self._ka_f = self.baseMVA / (_SQRT3 * base_kv[f_bus])
+        self._ka_t = self.baseMVA / (_SQRT3 * base_kv[t_bus])
+        lookups = work._pd2ppc_lookups
+        branch_is = np.asarray(ppci.get("branch_is", np.ones(branch.shape[0], bool)), dtype=bool) \
+            if "branch_is" in ppci else None
+        if branch_is is None:
+            branch_is = np.asarray(work._ppc["internal"]["branch_is"], dtype=bool)
+        ppci_of_ppc = np.where(branch_is, np.cumsum(branch_is) - 1, -1)
+
+        def rows(element: str, n: int) -> np.ndarray:
+            if element not in lookups["branch"] or n == 0:
+                return np.full(n, -1, np.int64)
+            f, t = lookups["branch"][element]
+            return ppci_of_ppc[np.arange(f, t)]
+
+        self.line_row = rows("line", len(net.line))
+        self.trafo_row = rows("trafo", len(net.trafo))
+        ln = net.line
+        self.line_imax = (ln["max_i_ka"].astype(float) * ln["df"].astype(float)
+                          * ln["parallel"].astype(float)).to_numpy() if len(ln) else np.zeros(0)
+        tr = net.trafo
+        if len(tr):
+            self.trafo_vn = tr[["vn_hv_kv", "vn_lv_kv"]].to_numpy(dtype=float)
+            self.trafo_sn = (tr["sn_mva"].astype(float) * tr["parallel"].astype(float)
+                             * tr["df"].astype(float)).to_numpy()
+        else:
+            self.trafo_vn, self.trafo_sn = np.zeros((0, 2)), np.zeros(0)
+        lut = lookups["bus"]
+        bidx = net.bus.index.to_numpy(dtype=np.int64)
+        raw = np.where(bidx < lut.size, lut[np.minimum(bidx, lut.size - 1)], -1)
+        self.bus_ppci = np.where((raw >= 0) & (raw < n_ppci), raw, -1).astype(np.int64)
+        self.bus_pos = pd.Series(np.arange(len(bidx)), index=net.bus.index)
+        eg = net.ext_grid
+        self.ext_ppci = self.bus_ppci[self.bus_pos.reindex(eg["bus"]).to_numpy(dtype=np.int64)] if len(eg) \
+            else np.zeros(0, np.int64)
+        res_eg = work.res_ext_grid.reindex(eg.index)
+        self.ext_s0 = (res_eg["p_mw"].to_numpy(dtype=float) + 1j * res_eg["q_mvar"].to_numpy(dtype=float)) \
+            if len(eg) else np.zeros(0, complex)
+        self.ext_inj0 = self.V0[self.ext_ppci] * np.conj((self.Ybus @ self.V0)[self.ext_ppci])
+        if method == "ybus":
+            # the model must reproduce pandapower's solution (constant-power loads)
+            F = self._mismatch(self.V0[:, None], self.Sbus0[:, None])
+            if F.size and np.abs(F).max() > 1e-6:
+                self.method = "pandapower"  # voltage-dependent injections: fall back to runpp
+            else:
+                self._lu = splu(self._jacobian(self.V0).tocsc())
+        self.n_pf = 0
+
+    # ------------------------------------------------------------------ Newton-Raphson
+    def _mismatch(self, V: np.ndarray, S: np.ndarray) -> np.ndarray:
+        mis = V * np.conj(self.Ybus @ V) - S
+        return np.vstack([mis[self.pvpq].real, mis[self.pq].imag])
+
+    def _jacobian(self, V: np.ndarray) -> Any:
+        import scipy.sparse as sp
+
+        Ibus = self.Ybus @ V
+        diagV = sp.diags(V)
+        diagI = sp.diags(Ibus)
+        diagVn = sp.diags(V / np.abs(V))
+        dS_dVm = diagV @ np.conj(self.Ybus @ diagVn) + np.conj(diagI) @ diagVn
+        dS_dVa = 1j * diagV @ np.conj(diagI - self.Ybus @ diagV)
+        pvpq, pq = self.pvpq, self.pq
+        j11 = dS_dVa[pvpq][:, pvpq].real
+        j12 = dS_dVm[pvpq][:, pq].real
+        j21 = dS_dVa[pq][:, pvpq].imag
+        j22 = dS_dVm[pq][:, pq].imag
+        return sp.vstack([sp.hstack([j11, j12]), sp.hstack([j21, j22])], format="csc")
+
+    def _update(self, V: np.ndarray, dx: np.ndarray) -> np.ndarray:
+        npvpq = self.pvpq.size
+        Va, Vm = np.angle(V), np.abs(V)
+        Va[self.pvpq] -= dx[:npvpq]
+        Vm[self.pq] -= dx[npvpq:]
+        return Vm * np.exp(1j * Va)
+
+    def _solve_full(self, V: np.ndarray, S: np.ndarray, max_it: int = 20) -> tuple[np.ndarray, bool]:
+        from scipy.sparse.linalg import spsolve
+
+        for _ in range(max_it):
+            F = self._mismatch(V[:, None], S[:, None])[:, 0]
+            if not np.all(np.isfinite(F)):
+                return V, False
+            if np.abs(F).max() < _TOL_PU:
+                return V, True
+            dx = spsolve(self._jacobian(V), F)
+            V = self._update(V[:, None], dx[:, None])[:, 0]
+        F = self._mismatch(V[:, None], S[:, None])[:, 0]
+        return V, bool(np.all(np.isfinite(F)) and np.abs(F).max() < _TOL_PU)
+
+    def _solve_batch(self, S: np.ndarray, V: np.ndarray, max_it: int = 40) -> tuple[np.ndarray, np.ndarray]:
+        k = S.shape[1]
+        conv = np.zeros(k, bool)
+        active = np.ones(k, bool)
+        prev = np.full(k, np.inf)
+        for _ in range(max_it):
+            idx = np.flatnonzero(active)
+            if not idx.size:
+                break
+            F = self._mismatch(V[:, idx], S[:, idx])
+            norm = np.abs(F).max(axis=0) if F.size else np.zeros(idx.size)
+            ok = norm < _TOL_PU
+            conv[idx[ok]] = True
+            bad = ~np.isfinite(norm) | (norm > 10 * prev[idx]) | (norm > 1e3)
+            active[idx[ok | bad]] = False
+            prev[idx] = norm
+            go = idx[~ok & ~bad]
+            if not go.size:
+                break
+            F = F[:, ~ok & ~bad]
+            dx = self._lu.solve(F)
+            V[:, go] = self._update(V[:, go], dx)
+        for c in np.flatnonzero(~conv):  # chord iterations did not settle: full Newton-Raphson
+            V[:, c], conv[c] = self._solve_full(self.V0.copy(), S[:, c])
+        return V, conv
+
+    # ------------------------------------------------------------------ evaluation
+    def evaluate(self, bus: np.ndarray, p_mw: np.ndarray, q_mvar: np.ndarray,
+                 V_start: np.ndarray | None = None) -> _Eval:
+        """Power flows with ``p_mw + j q_mvar`` added at pandapower bus ``bus[c]`` for every case ``c``."""
+        bus = np.asarray(bus, dtype=np.int64)
+        p_mw = np.asarray(p_mw, dtype=float)
+        q_mvar = np.asarray(q_mvar, dtype=float)
+        k = bus.size
+        self.n_pf += k
+        if self.method == "pandapower":
+            return self._evaluate_pandapower(bus, p_mw, q_mvar)
+        rows = self.bus_ppci[self.bus_pos.reindex(bus).to_numpy(dtype=np.int64)]
+        S = np.repeat(self.Sbus0[:, None], k, axis=1)
+        S[rows, np.arange(k)] -= (p_mw + 1j * q_mvar) / self.baseMVA
+        V = np.repeat(self.V0[:, None], k, axis=1) if V_start is None else V_start.copy()
+        V, conv = self._solve_batch(S, V)
+        added = np.zeros((self.ext_ppci.size, k), complex)
+        for j, r in enumerate(self.ext_ppci):
+            hit = rows == r
+            added[j, hit] = p_mw[hit] + 1j * q_mvar[hit]
+        return self._results(V, conv, added)
+
+    def _results(self, V: np.ndarray, conv: np.ndarray, added: np.ndarray) -> _Eval:
+        k = V.shape[1]
+        i_f = np.abs(self.Yf @ V) * self._ka_f[:, None]
+        i_t = np.abs(self.Yt @ V) * self._ka_t[:, None]
+        ll = np.full((self.line_row.size, k), np.nan)
+        ok = self.line_row >= 0
+        if ok.any():
+            r = self.line_row[ok]
+            ll[ok] = np.maximum(i_f[r], i_t[r]) / self.line_imax[ok, None] * 100.0
+        tl = np.full((self.trafo_row.size, k), np.nan)
+        ok = self.trafo_row >= 0
+        if ok.any():
+            r = self.trafo_row[ok]
+            hv = i_f[r] * self.trafo_vn[ok, 0:1]
+            lv = i_t[r] * self.trafo_vn[ok, 1:2]
+            tl[ok] = np.maximum(hv, lv) * _SQRT3 / self.trafo_sn[ok, None] * 100.0
+        vm = np.full((self.bus_ppci.size, k), np.nan)
+        okb = self.bus_ppci >= 0
+        vm[okb] = np.abs(V[self.bus_ppci[okb]])
+        if self.ext_ppci.size:
+            # external grid = its base output + the change of the bus injection + load added at its bus
+            inj = V[self.ext_ppci] * np.conj((self.Ybus @ V)[self.ext_ppci])
+            Sx = self.ext_s0[:, None] + (inj - self.ext_inj0[:, None]) * self.baseMVA + added
+        else:
+            Sx = np.zeros((0, k), complex)
+        bad = ~conv
+        for a in (ll, tl, vm):
+            a[:, bad] = np.nan
+        return _Eval(converged=conv, line_loading=ll, trafo_loading=tl, vm=vm, ext_s=np.abs(Sx), V=V)
+
+    def _evaluate_pandapower(self, bus: np.ndarray, p_mw: np.ndarray, q_mvar: np.ndarray) -> _Eval:
+        import pandapower as pp
+
+        w = self.work
+        k = bus.size
+        ll = np.full((len(w.line), k), np.nan)
+        tl = np.full((len(w.trafo), k), np.nan)
+        vm = np.full((len(w.bus), k), np.nan)
+        ext = np.full((len(w.ext_grid), k), np.nan)
+        conv = np.zeros(k, bool)
+        li = self.extra_load
+        for c in range(k):
+            w.load.loc[li, ["bus", "p_mw", "q_mvar", "in_service"]] = [int(bus[c]), float(p_mw[c]),
+                                                                       float(q_mvar[c]), True]
+            try:
+                pp.runpp(w, init="results")
+                conv[c] = True
+            except pp.LoadflowNotConverged:
+                try:
+                    pp.runpp(w, init="flat")
+                    conv[c] = True
+                except pp.LoadflowNotConverged:
+                    continue
+            ll[:, c] = w.res_line["loading_percent"].reindex(w.line.index).to_numpy(dtype=float)
+            tl[:, c] = w.res_trafo["loading_percent"].reindex(w.trafo.index).to_numpy(dtype=float)
+            vm[:, c] = w.res_bus["vm_pu"].reindex(w.bus.index).to_numpy(dtype=float)
+            ext[:, c] = np.hypot(w.res_ext_grid["p_mw"], w.res_ext_grid["q_mvar"]).to_numpy(dtype=float)
+        w.load.loc[li, ["p_mw", "q_mvar", "in_service"]] = [0.0, 0.0, False]
+        return _Eval(converged=conv, line_loading=ll, trafo_loading=tl, vm=vm, ext_s=ext,
+                     V=np.zeros((0, k), complex))
+
+
+# ---------------------------------------------------------------------------------------------- constraints
+class _Constraints:
+    """Limits of every constrained quantity and the margins of an evaluation (planning and physical)."""
+
+    def __init__(self, model: ACModel, limits: Limits) -> None:
+        net = model.net
+        self.model = model
+        radial_max = 36.0
+        self.line_plan = np.full(len(net.line), limits.line_percent)
+        if len(net.trafo):
+            main = net.trafo["vn_hv_kv"].to_numpy(dtype=float) > radial_max
+            self.trafo_plan = np.where(main, limits.main_trafo_percent, limits.trafo_percent)
+        else:
+            main = np.zeros(0, bool)
+            self.trafo_plan = np.zeros(0)
+        self.trafo_main = main
+        self.phys = limits.physical_percent
+        self.vmin = 1.0 - limits.v_band_pu
+        self.vmax = 1.0 + limits.v_band_pu
+        self.band = limits.v_band_pu
+        eg = net.ext_grid
+        ext_rating = np.full(len(eg), np.nan)
+        for col in ("max_p_mw", "sn_mva"):  # sn_mva wins when both are given
+            if col in eg.columns:
+                v = pd.to_numeric(eg[col], errors="coerce").to_numpy(dtype=float)
+                ext_rating = np.where(np.isfinite(v) & (v > 0), v, ext_rating)
+        self.ext_rating = ext_rating
+        self.ext_limit_plan = limits.main_trafo_percent
+        base = model.evaluate(np.array([int(net.bus.index[0])]), np.zeros(1), np.zeros(1))
+        if not base.converged[0]:
+            raise ConvergenceError("the base case of the bus open-capacity search does not converge")
+        self.base = base
+        model.n_pf -= 1
+
+    def margins(self, ev: _Eval, physical: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per case: smallest scaled margin, the kind code and the element position of the binding limit.
+
+        Kinds: 0 line, 1 trafo, 2 under-voltage, 3 over-voltage, 4 ext_grid, 5 no solution.
+        """
+        k = ev.converged.size
+        blocks = []
+        tol = 1e-7
+
+        def add(values: np.ndarray, base: np.ndarray, limit: np.ndarray, scale: np.ndarray, upper: bool) -> None:
+            if not values.size:
+                blocks.append(np.zeros((0, k)))
+                return
+            if upper:
+                m = (limit[:, None] - values) / scale[:, None]
+                worse = values > base[:, None] + tol
+            else:
+                m = (values - limit[:, None]) / scale[:, None]
+                worse = values < base[:, None] - tol
+            m = np.where(np.isnan(values), np.inf, m)
+            m = np.where((m < 0) & ~worse, np.inf, m)  # pre-existing violation not made worse
+            blocks.append(m)
+
+        b = self.base
+        lp = np.full(self.line_plan.size, self.phys) if physical else self.line_plan
+        tp = np.full(self.trafo_plan.size, self.phys) if physical else self.trafo_plan
+        add(ev.line_loading, b.line_loading[:, 0], lp, lp, upper=True)
+        add(ev.trafo_loading, b.trafo_loading[:, 0], tp, tp, upper=True)
+        nb = ev.vm.shape[0]
+        add(ev.vm, b.vm[:, 0], np.full(nb, self.vmin), np.full(nb, self.band), upper=False)
+        add(ev.vm, b.vm[:, 0], np.full(nb, self.vmax), np.full(nb, self.band), upper=True)
+        er = self.ext_rating
+        elim = er * (self.phys if physical else self.ext_limit_plan) / 100.0
+        ext_vals = np.where(np.isfinite(er)[:, None], ev.ext_s, np.nan) if er.size else ev.ext_s
+        add(ext_vals, b.ext_s[:, 0] if er.size else np.zeros(0), elim, np.where(np.isfinite(elim), elim, 1.0),
+            upper=True)
+        allm = np.vstack(blocks) if blocks else np.zeros((0, k))
+        sizes = [blk.shape[0] for blk in blocks]
+        if allm.shape[0]:
+            pos = np.argmin(allm, axis=0)
+            m = allm[pos, np.arange(k)]
+        else:
+            pos = np.zeros(k, np.int64)
+            m = np.full(k, np.inf)
+        starts = np.cumsum([0, *sizes])
+        kind = np.searchsorted(starts, pos, side="right") - 1
+        kind = np.where(kind == 4, 4, kind)  # ext block
+        # blocks: 0 line, 1 trafo, 2 vmin, 3 vmax, 4 ext
+        elem = pos - starts[np.clip(kind, 0, len(starts) - 1)]
+        m = np.where(ev.converged, m, -1.0)
+        kind = np.where(ev.converged, kind, 5)
+        return m, kind, elem
+
+    def describe(self, kind: int, elem: int, physical: bool) -> tuple[str, str]:
+        """(binding limit text, binding element text) for a kind code and element position."""
+        net = self.model.net
+        if kind == 0:
+            idx = net.line.index[elem]
+            lim = self.phys if physical else self.line_plan[elem]
+            return f"line loading {lim:g} %", _elem("line", idx, net.line)
+        if kind == 1:
+            idx = net.trafo.index[elem]
+            lim = self.phys if physical else self.trafo_plan[elem]
+            what = "main transformer" if self.trafo_main[elem] else "transformer"
+            return f"{what} loading {lim:g} %", _elem("trafo", idx, net.trafo)
+        if kind == 2:
+            return f"voltage >= {self.vmin:g} pu", _elem("bus", net.bus.index[elem], net.bus)
+        if kind == 3:
+            return f"voltage <= {self.vmax:g} pu", _elem("bus", net.bus.index[elem], net.bus)
+        if kind == 4:
+            idx = net.ext_grid.index[elem]
+            lim = self.phys if physical else self.ext_limit_plan
+            return f"external grid {lim:g} % of rating", _elem("ext_grid", idx, net.ext_grid)
+        if kind == 5:
+            return "no power-flow solution (voltage collapse)", ""
+        return "none up to the search limit", ""
+
+
+def _elem(table: str, idx: Any, df: pd.DataFrame) -> str:
+    name = df.at[idx, "name"] if "name" in df.columns else None
+    ok = name is not None and not (isinstance(name, float) and math.isnan(name)) and str(name) != ""
+    return f"{table} {idx}" + (f" ({name})" if ok else "")
+
+
+# ---------------------------------------------------------------------------------------------- screen
+def screen_bus_capacity(net: Any, model: ACModel, cons: _Constraints, *, pf: float, physical: bool = False,
+                        topology: Any = None) -> pd.DataFrame:
+    """Fast path-headroom estimate (MW) per bus: thermal and voltage, vectorised over the radial tree.
+
+    Returns a frame indexed by ``net.bus.index`` with ``screen_mw`` (NaN where the bus is not in a feeder)
+    and ``screen_thermal_mw``, ``screen_voltage_mw``.
+    """
+    from ..grid.topology import build_topology
+    from .open_capacity import _levels
+
+    topo = topology if topology is not None else build_topology(net)
+    n_edge, n_node = topo.n_edge, topo.n_node
+    head = np.full(n_edge, np.inf)
+    r_pu = np.zeros(n_edge)
+    x_pu = np.zeros(n_edge)
+    vm_bus = cons.base.vm[:, 0]
+    le = topo.element_edges("line")
+    if le.size:
+        ln = net.line
+        lim = np.full(len(ln), cons.phys) if physical else cons.line_plan
+        loading = cons.base.line_loading[:, 0]
+        vn = net.bus["vn_kv"].reindex(ln["from_bus"]).to_numpy(dtype=float)
+        rating = _SQRT3 * vn * model.line_imax
+        head[le] = np.where(np.isfinite(loading), np.maximum(0.0, lim - loading) / 100.0 * rating, np.inf)
+        par = ln["parallel"].to_numpy(dtype=float)
+        r_pu[le] = ln["r_ohm_per_km"].to_numpy(dtype=float) * ln["length_km"].to_numpy(dtype=float) / par / vn**2
+        x_pu[le] = ln["x_ohm_per_km"].to_numpy(dtype=float) * ln["length_km"].to_numpy(dtype=float) / par / vn**2
+    te = topo.element_edges("trafo")
+    if te.size:
+        tr = net.trafo
+        lim = np.full(len(tr), cons.phys) if physical else cons.trafo_plan
+        loading = cons.base.trafo_loading[:, 0]
+        head[te] = np.where(np.isfinite(loading), np.maximum(0.0, lim - loading) / 100.0 * model.trafo_sn, np.inf)
+        sn = model.trafo_sn
+        vk = tr["vk_percent"].to_numpy(dtype=float) / 100.0
+        vkr = tr["vkr_percent"].to_numpy(dtype=float) / 100.0
+        r_pu[te] = vkr / sn
+        x_pu[te] = np.sqrt(np.maximum(vk**2 - vkr**2, 0.0)) / sn
+    cap = np.full(n_node, np.inf)
+    R = np.zeros(n_node)
+    X = np.zeros(n_node)
+    vm_node = np.full(n_node, np.nan)
+    vm_node[: topo.n_bus] = vm_bus
+    vm_node[topo.n_bus:] = vm_bus[topo.node_bus[topo.n_bus:]]
+    levels = _levels(topo)
+    for nodes in levels:
+        par = topo.parent_node[nodes]
+        pe = topo.parent_edge[nodes]
+        up = np.where(par >= 0, cap[np.maximum(par, 0)], np.inf)
+        cap[nodes] = np.minimum(up, head[pe])
+        R[nodes] = np.where(par >= 0, R[np.maximum(par, 0)], 0.0) + r_pu[pe]
+        X[nodes] = np.where(par >= 0, X[np.maximum(par, 0)], 0.0) + x_pu[pe]
+    sub_min = np.where(np.isfinite(vm_node), vm_node, np.inf)
+    for nodes in reversed(levels):
+        par = topo.parent_node[nodes]
+        ok = par >= 0
+        np.minimum.at(sub_min, par[ok], sub_min[nodes[ok]])
+    tanphi = math.tan(math.acos(pf))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p_v = np.maximum(0.0, sub_min - cons.vmin) * vm_node**2 / (R + X * tanphi)
+    in_tree = topo.feeder_of_node >= 0
+    bus_nodes = np.arange(topo.n_bus)
+    th = np.where(in_tree[bus_nodes], cap[bus_nodes] * pf, np.nan)
+    vv = np.where(in_tree[bus_nodes], p_v[bus_nodes], np.nan)
+    return pd.DataFrame({"screen_mw": np.fmin(th, vv), "screen_thermal_mw": th, "screen_voltage_mw": vv},
+                        index=net.bus.index)
+
+
+# ---------------------------------------------------------------------------------------------- search
+def _search(model: ACModel, cons: _Constraints, buses: np.ndarray, start: np.ndarray, *, pf: float,
+            physical: bool, p_max_mw: float, rtol: float, max_rounds: int,
+            progress: Callable[[int, int], None] | None = None) -> dict[str, np.ndarray]:
+    """Bracketing search of the largest feasible added load per bus, all buses one round at a time."""
+    k = buses.size
+    tanphi = math.tan(math.acos(pf))
+    lo = np.zeros(k)
+    hi = np.full(k, np.nan)
+    m_lo = np.full(k, np.nan)
+    m_hi = np.full(k, np.nan)
+    hi_real = np.zeros(k, bool)  # m_hi from a converged power flow (usable for interpolation)
+    kind_hi = np.full(k, 6)
+    elem_hi = np.zeros(k, np.int64)
+    prev_lo, prev_mlo = np.full(k, np.nan), np.full(k, np.nan)
+    last_feasible = np.zeros(k, bool)
+    guess = np.clip(np.where(np.isfinite(start) & (start > 0), start, 1.0), 1e-3, p_max_mw)
+    done = np.zeros(k, bool)
+    V_lo = None
+    # margins at zero added load
+    base_ev = model.evaluate(buses[:1], np.zeros(1), np.zeros(1))
+    model.n_pf -= 1
+    m0, _, _ = cons.margins(base_ev, physical)
+    m_lo[:] = m0[0]
+    if m0[0] < 0:  # cannot happen: pre-existing violations are not counted
+        done[:] = True
+    rounds = 0
+    while not done.all() and rounds < max_rounds:
+        rounds += 1
+        act = np.flatnonzero(~done)
+        P = guess[act]
+        V_start = V_lo[:, act] if V_lo is not None and model.method == "ybus" else None
+        ev = model.evaluate(buses[act], P, P * tanphi, V_start=V_start)
+        m, kind, elem = cons.margins(ev, physical)
+        feas = m >= 0
+        # update brackets
+        f_idx, i_idx = act[feas], act[~feas]
+        prev_lo[f_idx], prev_mlo[f_idx] = lo[f_idx], m_lo[f_idx]
+        lo[f_idx], m_lo[f_idx] = P[feas], m[feas]
+        if model.method == "ybus" and ev.V.size:
+            if V_lo is None:
+                V_lo = np.repeat(model.V0[:, None], k, axis=1)
+            V_lo[:, f_idx] = ev.V[:, feas]
+        hi[i_idx], m_hi[i_idx] = P[~feas], m[~feas]
+        hi_real[i_idx] = ev.converged[~feas]
+        kind_hi[i_idx], elem_hi[i_idx] = kind[~feas], elem[~feas]
+        last_feasible[act] = feas
+        # stop tests
+        bracket = np.isfinite(hi)
+        tight = bracket & ((hi <= lo * (1 + rtol)) | (hi - lo <= 1e-6))
+        at_max = ~bracket & (lo >= p_max_mw * (1 - 1e-12))
+        done |= tight | at_max
+        # next guesses
+        nxt = guess.copy()
+        # no bracket yet: secant extrapolation on (prev_lo, lo), growth between x1.2 and x4
+        nb = ~bracket & ~done
+        if nb.any():
+            with np.errstate(divide="ignore", invalid="ignore"):
+                slope = (m_lo[nb] - prev_mlo[nb]) / (lo[nb] - prev_lo[nb])
+                est = lo[nb] - m_lo[nb] / slope
+            est = np.where(np.isfinite(est) & (slope < 0), est * (1 + rtol / 2), 4 * lo[nb])
+            nxt[nb] = np.minimum(np.clip(est, 1.2 * lo[nb], 4 * lo[nb]), p_max_mw)
+        br = bracket & ~done
+        if br.any():
+            a, b_ = lo[br], hi[br]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                est = a + (b_ - a) * m_lo[br] / (m_lo[br] - m_hi[br])
+            est = np.where(hi_real[br] & np.isfinite(est), est, 0.5 * (a + b_))
+            # straddle the estimated root so the next evaluation closes the bracket on the other side
+            est = np.where(last_feasible[br], est * (1 + rtol / 3), est * (1 - rtol / 3))
+            width = b_ - a
+            nxt[br] = np.clip(est, a + 0.02 * width, b_ - 0.02 * width)
+        guess = nxt
+        if progress is not None:
+            progress(int(done.sum()), k)
+    kind_out = np.where(np.isfinite(hi), kind_hi, 6)
+    return {"capacity_mw": lo, "upper_mw": hi, "kind": kind_out, "elem": elem_hi, "converged": done,
+            "rounds": np.full(k, rounds)}
+
+
+def bus_open_capacity(net: Any, buses: Any = None, *, pf: float = 0.95, scaling: float = 1.0,
+                      include_sgen: bool = False, limits: Limits | None = None, physical: bool = True,
+                      method: str = "ybus", rtol: float = 0.005, p_max_mw: float | None = None,
+                      max_rounds: int = 40, model: ACModel | None = None,
+                      progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
+    """Largest additional load (MW at power factor ``pf``, lagging) per bus with every limit met.
+
+    Parameters
+    ----------
+    net : pandapowerNet
+        The network; not modified.
+    buses : array-like or None
+        pandapower bus indices (default: every in-service, energised bus).
+    pf : float
+        Power factor of the added load, in (0, 1].
+    scaling, include_sgen : float, bool
+        Planning operating point (as the capacity tables).
+    limits : Limits or None
+        Planning and physical limits, voltage band.
+    physical : bool
+        Also compute the capacity at the physical (100 %) thermal limits.
+    method : {"ybus", "pandapower"}
+        Batch Newton-Raphson on the admittance matrices (fast), or ``pandapower.runpp`` per case.
+    rtol : float
+        Relative width of the final bracket.
+    p_max_mw : float or None
+        Search limit (default: 10 × the total load + 10 MW).
+    model : ACModel or None
+        Reuse a prepared model (same operating point and limits).
+    progress : callable or None
+        ``progress(done, total)`` after every round.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index: bus. Columns ``name``, ``vn_kv``, ``screen_mw``, ``open_capacity_mw`` (planning limits),
+        ``binding`` (the limit), ``binding_element``, ``upper_mw`` (the infeasible end of the bracket) and,
+        with ``physical``, ``physical_capacity_mw``, ``physical_binding``, ``physical_binding_element``.
+
+    Raises
+    ------
+    InputError
+        Unknown or out-of-service buses (all listed), invalid ``pf``.
+    ConvergenceError
+        The planning snapshot itself does not converge.
+    """
+    limits = limits or Limits()
+    if not (isinstance(pf, int | float) and 0 < pf <= 1):
+        raise InputError(f"power factor must be in (0, 1], got {pf!r}")
+    if buses is None:
+        bus_arr = None
+    else:
+        bus_arr = np.atleast_1d(np.asarray(buses))
+        check_buses(net, bus_arr)
+    if model is None:
+        model = ACModel(net, scaling=scaling, include_sgen=include_sgen, limits=limits, method=method)
+    cons = _Constraints(model, limits)
+    if bus_arr is None:
+        ok = (model.bus_ppci >= 0) & net.bus["in_service"].fillna(False).to_numpy(dtype=bool)
+        bus_arr = net.bus.index.to_numpy()[ok]
+    bus_arr = bus_arr.astype(np.int64)
+    if p_max_mw is None:
+        total = float((net.load["p_mw"] * net.load["scaling"]).sum()) if len(net.load) else 0.0
+        p_max_mw = 10.0 * total + 10.0
+    scr = screen_bus_capacity(net, model, cons, pf=pf)
+    start = scr["screen_mw"].reindex(bus_arr).to_numpy(dtype=float)
+    out = pd.DataFrame(index=pd.Index(bus_arr, name="bus"))
+    out["name"] = net.bus["name"].reindex(bus_arr).to_numpy() if "name" in net.bus else None
+    out["vn_kv"] = net.bus["vn_kv"].reindex(bus_arr).to_numpy(dtype=float)
+    out["screen_mw"] = start
+    n0 = model.n_pf
+    res = _search(model, cons, bus_arr, start, pf=pf, physical=False, p_max_mw=p_max_mw, rtol=rtol,
+                  max_rounds=max_rounds, progress=progress)
+    out["open_capacity_mw"] = res["capacity_mw"]
+    out["upper_mw"] = res["upper_mw"]
+    txt = [cons.describe(int(kd), int(e), False) for kd, e in zip(res["kind"], res["elem"], strict=True)]
+    out["binding"] = [t[0] for t in txt]
+    out["binding_element"] = [t[1] for t in txt]
+    out["search_converged"] = res["converged"]
+    if physical:
+        start2 = np.maximum(res["capacity_mw"], 1e-3)
+        res2 = _search(model, cons, bus_arr, start2, pf=pf, physical=True, p_max_mw=p_max_mw, rtol=rtol,
+                       max_rounds=max_rounds, progress=progress)
+        out["physical_capacity_mw"] = res2["capacity_mw"]
+        txt = [cons.describe(int(kd), int(e), True) for kd, e in zip(res2["kind"], res2["elem"], strict=True)]
+        out["physical_binding"] = [t[0] for t in txt]
+        out["physical_binding_element"] = [t[1] for t in txt]
+        out["search_converged"] &= res2["converged"]
+    out.attrs.update({"pf": pf, "method": model.method, "n_power_flows": model.n_pf - n0, "rtol": rtol,
+                      "p_max_mw": p_max_mw, "limits": limits.as_dict()})
+    return out
+
+
+def check_buses(net: Any, buses: np.ndarray) -> None:
+    """InputError listing every bus index that does not exist or is out of service."""
+    problems = []
+    for b in np.atleast_1d(buses):
+        try:
+            bi = int(b)
+        except (TypeError, ValueError):
+            problems.append(f"{b!r} is not a bus index")
+            continue
+        if bi != b or bi not in net.bus.index:
+            problems.append(f"bus {b!r} does not exist (the network has {len(net.bus)} buses, indices "
+                            f"{net.bus.index.min()}..{net.bus.index.max()})")
+        elif "in_service" in net.bus and not bool(net.bus.at[bi, "in_service"]):
+            name = net.bus.at[bi, "name"] if "name" in net.bus else None
+            problems.append(f"bus {bi}" + (f" ({name})" if name else "") + " is out of service")
+    if problems:
+        raise InputError("invalid bus: " + "; ".join(problems))

@@ -1,0 +1,286 @@
+"""gs.validate on deliberately broken networks: each problem found, all at once, with table, index and name."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import numpy as np
+import pandapower as pp
+import pytest
+
+import gridscope as gs
+from gridscope.grid.defaults import apply_reliability_data
+from gridscope.grid.validation import CHECKS, Problem
+
+
+def _bus(net, name):
+    return int(net.bus.index[net.bus["name"] == name][0])
+
+
+def _switch(net, name):
+    return int(net.switch.index[net.switch["name"] == name][0])
+
+
+def _line(net, name):
+    return int(net.line.index[net.line["name"] == name][0])
+
+
+def _load(net, name):
+    return int(net.load.index[net.load["name"] == name][0])
+
+
+def _found(problems, check, table=None, index=None):
+    return [p for p in problems if p.check == check and (table is None or p.table == table)
+            and (index is None or p.index == index)]
+
+
+# ------------------------------------------------------------------------------------------------ Problem
+def test_problem_is_a_frozen_one_liner():
+    p = Problem("line", 3, "S4", "max_i_ka is NaN; it must be > 0", "rating")
+    assert str(p) == "line[3] 'S4': max_i_ka is NaN; it must be > 0"
+    assert str(Problem("net", None, None, "no source")) == "net: no source"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        p.index = 4  # type: ignore[misc]
+    assert gs.Problem is Problem
+
+
+def test_clean_networks_have_no_problems(rbts2_net):
+    assert gs.validate(rbts2_net) == []
+    assert gs.validate(rbts2_net, topology=gs.build_topology(rbts2_net)) == []
+
+
+# ------------------------------------------------------------------------------------------------ one at a time
+def test_no_source(rbts2_copy):
+    net = rbts2_copy
+    net.ext_grid.loc[0, "in_service"] = False
+    problems = gs.validate(net)
+    assert [p.check for p in problems] == ["no_source"]
+    assert "no source" in problems[0].message
+
+
+def test_load_not_energised(rbts2_copy):
+    net = rbts2_copy
+    net.switch.loc[_switch(net, "F2"), "closed"] = False  # F2's breaker open, its tie open too
+    problems = gs.validate(net)
+    found = _found(problems, "not_energised", "load")
+    assert [(p.index, p.name) for p in found] == [(_load(net, "LP8"), "LP8"), (_load(net, "LP9"), "LP9")]
+    assert all("not energised" in p.message for p in found)
+
+
+def test_load_on_out_of_service_bus(rbts2_copy):
+    net = rbts2_copy
+    net.bus.loc[_bus(net, "LP7"), "in_service"] = False
+    found = _found(gs.validate(net), "not_energised")
+    assert [p.name for p in found] == ["LP7"] and "out of service" in found[0].message
+
+
+def test_meshed_feeder(rbts2_copy):
+    net = rbts2_copy
+    pp.create_line(net, _bus(net, "B3"), _bus(net, "B5"), 1.0, "149-AL1/24-ST1A 10.0", name="loop")
+    # the new line has no reliability data yet: reported, with the way to fill it
+    nan = _found(gs.validate(net), "reliability_data", "line")
+    assert nan and all("apply_reliability_data" in p.message for p in nan)
+    apply_reliability_data(net)
+    problems = gs.validate(net)
+    found = _found(problems, "meshed_feeder")
+    assert len(found) == 1 and found[0].table in ("line", "switch")  # one element on the loop
+    assert "'F1'" in found[0].message and "meshed" in found[0].message
+    assert [p.check for p in problems] == ["meshed_feeder"]
+
+
+def test_two_feeders_joined_by_a_closed_tie(rbts2_copy):
+    net = rbts2_copy
+    net.switch.loc[_switch(net, "tie B6-B8"), "closed"] = True
+    found = _found(gs.validate(net), "two_sources")
+    assert len(found) == 1
+    assert "'F1'" in found[0].message and "'F2'" in found[0].message
+
+
+def test_second_source_at_the_end_of_a_feeder(rbts2_copy):
+    net = rbts2_copy
+    pp.create_ext_grid(net, _bus(net, "B6"), name="second source")
+    problems = gs.validate(net)
+    found = _found(problems, "two_sources")
+    assert len(found) == 1 and "two sources" in found[0].message and "'F1'" in found[0].message
+    # B6 is now a source bus: S10 and S11 leave it as feeders of their own, without a breaker
+    assert {p.name for p in _found(problems, "no_protection")} == {"S10", "FUSE S11"} or \
+        len(_found(problems, "no_protection")) >= 1
+
+
+def test_feeder_without_protection_at_its_head(rbts2_copy):
+    net = rbts2_copy
+    net.switch.loc[_switch(net, "F3"), "type"] = "DS"
+    problems = gs.validate(net)
+    found = _found(problems, "no_protection")
+    assert [(p.table, p.index, p.name) for p in found] == [("switch", _switch(net, "F3"), "F3")]
+    assert "breaker or fuse" in found[0].message
+
+
+def test_ratings(rbts2_copy):
+    net = rbts2_copy
+    net.line.loc[2, "max_i_ka"] = np.nan
+    net.line.loc[4, "length_km"] = -1.0
+    net.trafo.loc[0, "sn_mva"] = 0.0
+    net.bus.loc[3, "vn_kv"] = np.nan
+    net.load.loc[5, "p_mw"] = np.nan
+    found = {(p.table, p.index, p.message.split()[0]) for p in _found(gs.validate(net), "rating")}
+    assert found == {("line", 2, "max_i_ka"), ("line", 4, "length_km"), ("trafo", 0, "sn_mva"),
+                     ("bus", 3, "vn_kv"), ("load", 5, "p_mw")}
+
+
+def test_reliability_data(rbts2_copy):
+    net = rbts2_copy
+    net.line.loc[0, "lambda_per_km"] = -0.1
+    net.line.loc[1, "repair_h"] = np.nan
+    net.trafo.loc[2, "lambda_per_yr"] = np.nan
+    net.switch.loc[3, "switching_h"] = -1.0
+    net.bus.loc[4, "planned_h"] = np.nan
+    net.load.loc[6, "p_avg_mw"] = -2.0
+    found = {(p.table, p.index, p.message.split()[0]) for p in _found(gs.validate(net), "reliability_data")}
+    assert found == {("line", 0, "lambda_per_km"), ("line", 1, "repair_h"), ("trafo", 2, "lambda_per_yr"),
+                     ("switch", 3, "switching_h"), ("bus", 4, "planned_h"), ("load", 6, "p_avg_mw")}
+
+
+def test_text_in_a_numeric_column(rbts2_copy):
+    net = rbts2_copy
+    net.line["repair_h"] = net.line["repair_h"].astype(object)
+    net.line.loc[7, "repair_h"] = "five"
+    found = _found(gs.validate(net), "reliability_data", "line", 7)
+    assert len(found) == 1 and "'five'" in found[0].message
+
+
+def test_zones(rbts2_copy):
+    net = rbts2_copy
+    net.bus.loc[1, "zone"] = "Z"
+    net.bus.loc[_bus(net, "LP3"), "zone"] = None  # a load bus
+    net.bus.loc[_bus(net, "B4"), "zone"] = None  # no load: not required
+    found = _found(gs.validate(net), "zone")
+    assert [(p.index, p.message.split(" (")[0]) for p in found] == [
+        (1, "unknown zone 'Z'"), (_bus(net, "LP3"), "bus has loads but no zone")]
+    # with a default zone or without the requirement, only the unknown label remains
+    assert [p.index for p in gs.validate(net, default_zone="C")] == [1]
+    assert [p.index for p in gs.validate(net, require_zones=False)] == [1]
+    assert any("default zone 'Q'" in p.message for p in gs.validate(net, default_zone="Q"))
+
+
+def test_switch_types(rbts2_copy):
+    net = rbts2_copy
+    net.switch.loc[5, "type"] = "XYZ"
+    net.switch.loc[6, "type"] = None
+    found = _found(gs.validate(net), "switch_type")
+    assert [p.index for p in found] == [5, 6]
+    assert "'XYZ'" in found[0].message and "CB, FUSE, DS, LBS, LS" in found[0].message
+
+
+def test_customers(rbts2_copy):
+    net = rbts2_copy
+    net.load["customers"] = net.load["customers"].astype(float)
+    net.load.loc[0, "customers"] = np.nan
+    net.load.loc[1, "customers"] = -3
+    net.load.loc[2, "customers"] = 2.5
+    found = _found(gs.validate(net), "customers")
+    assert [(p.index, p.name) for p in found] == [(0, "LP1"), (1, "LP2"), (2, "LP3")]
+    assert ["missing" in found[0].message, "negative" in found[1].message, "integer" in found[2].message] == \
+        [True, True, True]
+
+
+def test_zero_customers(rbts2_copy):
+    net = rbts2_copy
+    net.load["customers"] = 0
+    found = _found(gs.validate(net), "customers")
+    assert len(found) == 1 and found[0].index is None and "zero customers" in found[0].message
+
+
+def test_missing_customers_column_takes_the_default(rbts2_copy):
+    net = rbts2_copy
+    del net.load["customers"]
+    assert gs.validate(net) == []
+
+
+def test_dangling_switches_and_elements(rbts2_copy):
+    net = rbts2_copy
+    b3, b5 = _bus(net, "B3"), _bus(net, "B5")
+    s_bus = pp.create_switch(net, b3, _bus(net, "B4"), et="b", closed=False, type="DS", name="s_bus")
+    net.switch.loc[s_bus, "bus"] = 999
+    s_line = pp.create_switch(net, b3, 0, et="l", closed=False, type="DS", name="s_line")
+    net.switch.loc[s_line, "element"] = 999
+    s_end = pp.create_switch(net, b3, _line(net, "S4"), et="l", closed=False, type="DS", name="s_end")
+    net.switch.loc[s_end, "bus"] = b5
+    s_same = pp.create_switch(net, b5, b5, et="b", closed=False, type="DS", name="s_same")
+    s_et = pp.create_switch(net, b5, b3, et="b", closed=False, type="DS", name="s_et")
+    net.switch.loc[s_et, "et"] = "q"
+    load = pp.create_load(net, b3, 0.1, name="ghost", customers=1, p_avg_mw=0.1)
+    net.load.loc[load, "bus"] = 888
+    problems = gs.validate(net)
+    found = _found(problems, "dangling")
+    got = {(p.table, p.name) for p in found}
+    assert got == {("switch", "s_bus"), ("switch", "s_line"), ("switch", "s_end"), ("switch", "s_same"),
+                   ("switch", "s_et"), ("load", "ghost")}
+    by_name = {p.name: p.message for p in found}
+    assert "999" in by_name["s_bus"] and "not a line" in by_name["s_line"]
+    assert "not an end of line" in by_name["s_end"] and "identical ends" in by_name["s_same"]
+    assert "et='q'" in by_name["s_et"] and "888" in by_name["ghost"]
+
+
+def test_duplicate_names(rbts2_copy):
+    net = rbts2_copy
+    net.bus.loc[_bus(net, "B4"), "name"] = "B3"
+    net.switch.loc[_switch(net, "F4"), "name"] = "F3"
+    found = _found(gs.validate(net), "duplicate_name")
+    buses = [p for p in found if p.table == "bus"]
+    feeders = [p for p in found if p.table == "switch"]
+    assert sorted(p.index for p in buses) == sorted([_bus(net, "B3"), 6]) and all(p.name == "B3" for p in buses)
+    assert len(feeders) == 2 and all(p.name == "F3" and "feeder name 'F3'" in p.message for p in feeders)
+
+
+# ------------------------------------------------------------------------------------------------ all at once
+def test_every_problem_at_once(rbts2_copy):
+    net = rbts2_copy
+    expected = set()
+    net.switch.loc[_switch(net, "F2"), "closed"] = False
+    expected |= {("not_energised", "load", _load(net, "LP8")), ("not_energised", "load", _load(net, "LP9"))}
+    net.switch.loc[_switch(net, "tie B12-B16"), "closed"] = True
+    expected.add(("two_sources",))
+    pp.create_line(net, _bus(net, "B3"), _bus(net, "B5"), 1.0, "149-AL1/24-ST1A 10.0", name="loop")
+    expected.add(("meshed_feeder",))
+    net.line.loc[2, "max_i_ka"] = np.nan
+    expected.add(("rating", "line", 2))
+    net.trafo.loc[1, "repair_h"] = -5.0
+    expected.add(("reliability_data", "trafo", 1))
+    net.bus.loc[1, "zone"] = "AA"
+    expected.add(("zone", "bus", 1))
+    net.switch.loc[_switch(net, "DS S4"), "type"] = "disconnector"
+    expected.add(("switch_type", "switch", _switch(net, "DS S4")))
+    net.load.loc[_load(net, "LP20"), "customers"] = -1
+    expected.add(("customers", "load", _load(net, "LP20")))
+    s = pp.create_switch(net, 0, 0, et="b", closed=False, type="DS", name="same ends")
+    expected.add(("dangling", "switch", s))
+    b7 = _bus(net, "B7")
+    net.bus.loc[b7, "name"] = "B2"
+    expected |= {("duplicate_name", "bus", 0), ("duplicate_name", "bus", b7)}
+    net.switch.loc[_switch(net, "F1"), "type"] = "LBS"
+    expected.add(("no_protection", "switch", 0))
+
+    problems = gs.validate(net)
+    got = {(p.check, p.table, p.index) for p in problems}
+    for exp in expected:
+        assert any(g[: len(exp)] == exp for g in got), (exp, problems)
+    assert {p.check for p in problems} == set(CHECKS) - {"no_source"}
+    assert all("\n" not in str(p) for p in problems)
+    # sorted by check, in the documented order
+    ranks = [CHECKS.index(p.check) for p in problems]
+    assert ranks == sorted(ranks)
+
+
+# ------------------------------------------------------------------------------------------------ speed
+@pytest.mark.slow
+def test_validate_is_fast_on_the_big_simbench_grid(simbench_big):
+    topo = gs.build_topology(simbench_big)
+    start = time.perf_counter()
+    problems = gs.validate(simbench_big, topology=topo)
+    assert time.perf_counter() - start < 3.0
+    assert problems == []
+    start = time.perf_counter()
+    gs.validate(simbench_big)
+    assert time.perf_counter() - start < 5.0
