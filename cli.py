@@ -518,9 +518,8 @@ def _write_reliability_outputs(ds: Any, out_path: str | None, tables_dir: str | 
 def scenario_cmd(net_source: str, failure_rate_scale: float, repair_time_scale: float, live_work_fraction: float,
                  programme_years: int | None, out_path: str | None, force: bool) -> None:
     """What-if study: base and scenario side by side (SAIFI, SAIDI, ASAI, ENS per zone)."""
-    import pandas as pd
-
     import gridscope as gs
+    import pandas as pd
 
     net = gs.load_network(net_source)
     if programme_years:
@@ -559,7 +558,7 @@ def scenario_cmd(net_source: str, failure_rate_scale: float, repair_time_scale: 
 def run_cmd(net_source: str, scaling: float, out_dir: str | None, lang: str, force: bool, **options: Any) -> None:
     """The main job: validate NET, reliability by zone vs targets, flagged equipment, open capacity; write tables.
 
-    Writes reliability.nc, reliability_{zone,feeder,load,component}.csv, flags.csv and
+    Writes reliability.nc, reliability_{zone,feeder,load,component}.csv, reliability.png, flags.csv and
     open_capacity.xlsx (one sheet per level) into the output folder.
     """
     import datetime as dt
@@ -615,6 +614,9 @@ def run_cmd(net_source: str, scaling: float, out_dir: str | None, lang: str, for
     else:
         folder = Path(out_dir)
     _write_reliability_outputs(ds, str(folder / "reliability.nc"), str(folder), force)
+    from .reliability.plots import save_reliability_figure
+
+    save_reliability_figure(ds, folder / "reliability.png", overwrite=force)
     atomic_write(folder / "flags.csv", lambda tmp: flags.to_csv(tmp, index=False), overwrite=force)
     cap.to_excel(folder / "open_capacity.xlsx", lang=lang, overwrite=force)
-    click.echo(f"wrote flags.csv and open_capacity.xlsx in {folder}")
+    click.echo(f"wrote reliability.png, flags.csv and open_capacity.xlsx in {folder}")

@@ -22,6 +22,8 @@ _LAZY = {
     "yearly_programme": ".scenarios",
     "simulate": ".montecarlo",
     "write_netcdf": ".io",
+    "plot_reliability": ".plots",
+    "save_reliability_figure": ".plots",
     "read_netcdf": ".io",
 }
 
