@@ -121,9 +121,12 @@ def validate_cmd(net_source: str, default_zone: str | None) -> None:
     from .grid.validation import validate
 
     net = load_network(net_source)
-    topo = build_topology(net)
+    try:
+        topo = build_topology(net)
+    except Exception:  # too broken for a graph: validate reports why
+        topo = None
     problems = validate(net, default_zone=default_zone, topology=topo)
-    if problems:
+    if problems or topo is None:
         print_problems(problems, file=click.get_text_stream("stdout"))
         sys.exit(2)
     click.echo(f"{net_source}: no problems ({topo.n_bus} buses, {len(topo.feeders)} feeders, "
@@ -620,3 +623,113 @@ def run_cmd(net_source: str, scaling: float, out_dir: str | None, lang: str, for
     atomic_write(folder / "flags.csv", lambda tmp: flags.to_csv(tmp, index=False), overwrite=force)
     cap.to_excel(folder / "open_capacity.xlsx", lang=lang, overwrite=force)
     click.echo(f"wrote reliability.png, flags.csv and open_capacity.xlsx in {folder}")
+
+
+# ------------------------------------------------------------------------------------ capacity: open capacity
+_CAP_LEVELS = ["substation", "main_transformer", "feeder", "distribution_transformer", "bus"]
+
+
+def _parse_xy(text: str) -> tuple[float, float]:
+    from .errors import InputError
+
+    parts = text.replace(";", ",").split(",")
+    try:
+        if len(parts) != 2:
+            raise ValueError
+        return float(parts[0]), float(parts[1])
+    except ValueError:
+        raise InputError(f"--at needs X,Y (two numbers), got {text!r}") from None
+
+
+@main.command("capacity")
+@click.argument("net_source", metavar="NET")
+@click.option("--level", "levels", multiple=True, type=click.Choice(_CAP_LEVELS),
+              help="Level(s) to print and write (repeatable; default: all five).")
+@click.option("--scaling", type=float, default=1.0, show_default=True, help="Factor on every load.")
+@click.option("--out", "out_path", default=None, metavar="FILE",
+              help="Write the tables: open_capacity.xlsx (one sheet per level + metadata), .json, or .csv "
+                   "(one file per level, FILE's stem as prefix).")
+@click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True,
+              help="Column headers of the written tables.")
+@click.option("--force", is_flag=True, help="Overwrite existing output files.")
+@click.option("--head", "n_head", type=int, default=10, show_default=True, help="Rows printed per level.")
+@handle_errors
+def capacity_cmd(net_source: str, levels: tuple[str, ...], scaling: float, out_path: str | None, lang: str,
+                 force: bool, n_head: int) -> None:
+    """Loading flags and open capacity (可开放容量) of NET at five levels.
+
+    Prints the number of flags and the head of each level's table (open capacity and N-1 open capacity in
+    MVA, binding element, grade). Exit code 0 on success, 4 for invalid input, 5 when the power flow does
+    not converge.
+    """
+    from .capacity.api import assess_capacity
+    from .grid.io import load_network
+
+    net = load_network(net_source)
+    cap = assess_capacity(net, scaling=scaling)
+    counts = cap.flags["severity"].value_counts().to_dict() if len(cap.flags) else {}
+    click.echo(f"{net_source}: {len(cap.flags)} flag(s)"
+               + (": " + ", ".join(f"{k} {v}" for k, v in counts.items()) if counts else ""))
+    chosen = list(levels) or _CAP_LEVELS
+    cols = ["id", "name", "rating_mva", "load_rate_percent", "reserved_mva", "open_capacity_mva",
+            "n1_open_capacity_mva", "binding_element", "grade"]
+    fmt = dict.fromkeys(["rating_mva", "reserved_mva", "open_capacity_mva", "n1_open_capacity_mva"], "{:.3f}")
+    fmt["load_rate_percent"] = "{:.1f}"
+    for level in chosen:
+        t = cap.table(level)
+        click.echo(f"\n{level} ({len(t)} rows)")
+        if len(t):
+            click.echo(_fmt_table(t[cols].head(n_head).set_index("id"), fmt))
+    if out_path is not None:
+        from .errors import InputError
+
+        lower = out_path.lower()
+        if lower.endswith(".xlsx"):
+            written = cap.to_excel(out_path, lang=lang, overwrite=force, levels=chosen)
+        elif lower.endswith(".json"):
+            written = cap.to_json(out_path, lang=lang, overwrite=force, levels=chosen)
+        elif lower.endswith(".csv") or out_path.endswith(("/", "\\")):
+            written = cap.to_csv(out_path, lang=lang, overwrite=force, levels=chosen)
+        else:
+            raise InputError(f"--out must end in .xlsx, .csv or .json (or be a directory/), got {out_path!r}")
+        click.echo("\nwrote " + ", ".join(str(p) for p in written))
+
+
+@main.command("connect")
+@click.argument("net_source", metavar="NET")
+@click.option("--p-mw", type=float, required=True, help="Requested active power, MW.")
+@click.option("--bus", type=int, default=None, help="Connect at this bus (pandapower index).")
+@click.option("--at", "at", default=None, metavar="X,Y",
+              help="Connect near this point (bus coordinate system: lon,lat or km).")
+@click.option("--pf", type=float, default=0.95, show_default=True, help="Power factor of the load (lagging).")
+@click.option("--radius", type=float, default=None, metavar="KM", help="Candidates within this distance.")
+@click.option("--scaling", type=float, default=1.0, show_default=True, help="Factor on every load.")
+@click.option("--out", "out_path", default=None, metavar="FILE.xlsx|FILE.json",
+              help="Write the candidates and reinforcements.")
+@click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True)
+@click.option("--force", is_flag=True, help="Overwrite --out if it exists.")
+@handle_errors
+def connect_cmd(net_source: str, p_mw: float, bus: int | None, at: str | None, pf: float, radius: float | None,
+                scaling: float, out_path: str | None, lang: str, force: bool) -> None:
+    """Evaluate connecting a load of P_MW to NET at --bus or near --at X,Y (就近接入).
+
+    Prints the decision -- connect, connect_then_reinforce (先接入、后改造) or reject -- with the ranked
+    candidate points and the elements to reinforce. A "reject" decision is a valid answer: the exit code is 0.
+    Non-zero exit codes mean invalid input (4: unknown bus, bad size, location far outside the grid) or a
+    power flow that does not converge (5).
+    """
+    from .capacity.connection import evaluate_connection
+    from .errors import InputError
+    from .grid.io import load_network
+
+    if (bus is None) == (at is None):
+        raise InputError("give exactly one of --bus and --at X,Y")
+    location = _parse_xy(at) if at is not None else None
+    if out_path is not None and not out_path.lower().endswith((".xlsx", ".json")):
+        raise InputError(f"--out must end in .xlsx or .json, got {out_path!r}")
+    net = load_network(net_source)
+    dec = evaluate_connection(net, p_mw, bus=bus, location=location, pf=pf, radius=radius, scaling=scaling)
+    click.echo(dec.summary())
+    if out_path is not None:
+        writer = dec.to_json if out_path.lower().endswith(".json") else dec.to_excel
+        click.echo("wrote " + ", ".join(str(p) for p in writer(out_path, lang=lang, overwrite=force)))

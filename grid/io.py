@@ -121,7 +121,7 @@ def _simbench_cache_path(code: str) -> Path | None:
 
 
 #: Bump when the conversion below changes, so old cache entries are not used.
-_CACHE_FORMAT = 1
+_CACHE_FORMAT = 2
 
 
 def _load_simbench(code: str) -> Any:
@@ -216,8 +216,8 @@ def network_hash(net: Any) -> str:
     """A short content hash of the network's element tables (for result provenance).
 
     Stable through a save/load round trip (JSON or Excel): columns are hashed in name order, numbers as
-    float64 rounded to 12 significant digits, everything else as text with nulls as empty strings; the
-    ``geo`` columns are left out.
+    float64 rounded to 40 bits of mantissa (integers and floats alike), everything else as text with nulls as
+    empty strings; the ``geo`` columns are left out.
     """
     import numpy as np
     import pandas as pd
@@ -233,11 +233,15 @@ def network_hash(net: Any) -> str:
             col = df[column]
             h.update(str(column).encode())
             if col.dtype.kind in "biuf":
-                values = col.to_numpy(dtype=float)
-                h.update(np.char.mod("%.12g", values).astype("U").tobytes())
+                mantissa, exponent = np.frexp(col.to_numpy(dtype=np.float64))
+                # keep 40 bits of mantissa (~12 significant digits): JSON's float text loses the last bits
+                values = np.ldexp(np.round(mantissa * 2.0**40), exponent) + 0.0  # -0.0 -> 0.0
+                values[np.isnan(values)] = np.nan  # one NaN bit pattern
+                h.update(values.tobytes())
             else:
-                h.update("\x1f".join("" if v is None or (isinstance(v, float) and v != v) else str(v)
-                                      for v in col.tolist()).encode())
+                text = np.array(["" if v is None or (isinstance(v, float) and v != v) else str(v)
+                                 for v in col.tolist()], dtype=object)
+                h.update(pd.util.hash_array(text, categorize=False).tobytes())
     return h.hexdigest()[:16]
 
 

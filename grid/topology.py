@@ -10,7 +10,9 @@ The network is turned into one node/edge graph that every analysis shares:
   (bus-bus and element switches), each with its kind, the pandapower index of its element and its end nodes.
 
 From the closed graph the *supply* is everything reachable from an external grid through supply-level
-elements (above :data:`~gridscope.grid.defaults.RADIAL_MAX_KV`, plus main transformers and station couplers).
+elements (above :data:`~gridscope.grid.defaults.RADIAL_MAX_KV`, plus main transformers and the switches on
+them), station couplers between supplied busbars, and busbar sections joined to the supply by closed bus-bus
+switches along two independent paths (a section between two transformer-fed sections).
 Each edge leaving the supply into the radially operated distribution part heads one **feeder**; a breadth-first
 search from the supply gives every distribution node its parent edge, its feeder, its depth and its nearest
 upstream protective device (``CB`` or ``FUSE``). Closed edges that the search does not use close a loop: a
@@ -439,7 +441,7 @@ def build_topology(net: Any, *, radial_max_kv: float = RADIAL_MAX_KV) -> Topolog
     sup_mask = edge_closed & edge_supply
     supply_node = np.zeros(n_node, bool)
     if src_nodes.size:
-        n_cc, cc = connected_components(graph(sup_mask), directed=False)
+        _, cc = connected_components(graph(sup_mask), directed=False)
         supply_node = np.isin(cc, np.unique(cc[src_nodes]))
     closed_rad = edge_closed & ~edge_supply
     # station busbar sections: a bus joined to the supply by closed bus-bus switches along two independent
@@ -542,10 +544,7 @@ def build_topology(net: Any, *, radial_max_kv: float = RADIAL_MAX_KV) -> Topolog
     head_sup = parent_node[heads]
     sw_edges = np.arange(n_line + n_tr, n_line + n_tr + n_sw, dtype=np.int64)
     edge_name = np.empty(n_edge, dtype=object)
-    for kind_code, element, count, start in (
-        (EDGE_LINE, "line", n_line, 0), (EDGE_TRAFO, "trafo", n_tr, n_line),
-        (EDGE_SWITCH, "switch", n_sw, n_line + n_tr),
-    ):
+    for element, count, start in (("line", n_line, 0), ("trafo", n_tr, n_line), ("switch", n_sw, n_line + n_tr)):
         if count:
             names = net[element]["name"] if "name" in net[element] else pd.Series(None, index=net[element].index)
             edge_name[start:start + count] = names.to_numpy(dtype=object)

@@ -222,8 +222,12 @@ def assign_zones_from_mapping(net: Any, path: str | os.PathLike[str], *, default
     for i, row in bus_rows.iterrows():
         key = row["bus"].strip()
         if by_name is not None and key in by_name.index:
-            hits = by_name.loc[[key]]
-            bus_targets.update(dict.fromkeys(hits.to_numpy().tolist(), row["zone"].strip()))
+            hits = by_name.loc[[key]].to_numpy().tolist()
+            if len(hits) > 1:
+                problems.append(f"row {i + 2}: bus name {key!r} is not unique (buses "
+                                f"{', '.join(map(str, hits))}): use the bus index")
+                continue
+            bus_targets[int(hits[0])] = row["zone"].strip()
         elif key.lstrip("-").isdigit() and int(key) in net.bus.index:
             bus_targets[int(key)] = row["zone"].strip()
         else:

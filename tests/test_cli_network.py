@@ -6,11 +6,10 @@ import json
 import subprocess
 import sys
 
+import gridscope as gs
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-
-import gridscope as gs
 from gridscope.cli import main
 
 

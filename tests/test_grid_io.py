@@ -7,11 +7,10 @@ import json
 import os
 from pathlib import Path
 
+import gridscope as gs
 import numpy as np
 import pandas as pd
 import pytest
-
-import gridscope as gs
 from gridscope.errors import InputError, NetworkError
 from gridscope.grid.builtin import BUILTIN_DESCRIPTIONS, builtin_descriptions
 from gridscope.grid.defaults import ZONES

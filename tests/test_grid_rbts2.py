@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import gridscope as gs
 import numpy as np
 import pytest
-
-import gridscope as gs
 from gridscope.grid.builtin import rbts2
 
 FEEDERS = {  # name: (load points, customers, average MW)

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import time
 
+import gridscope as gs
 import networkx as nx
 import numpy as np
 import pandapower as pp
 import pytest
-
-import gridscope as gs
 from gridscope.grid.defaults import apply_reliability_data
 from gridscope.grid.topology import EDGE_LINE, EDGE_SWITCH, NO, build_topology
 

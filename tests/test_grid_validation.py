@@ -5,11 +5,10 @@ from __future__ import annotations
 import dataclasses
 import time
 
+import gridscope as gs
 import numpy as np
 import pandapower as pp
 import pytest
-
-import gridscope as gs
 from gridscope.grid.defaults import apply_reliability_data
 from gridscope.grid.validation import CHECKS, Problem
 
@@ -207,7 +206,7 @@ def test_dangling_switches_and_elements(rbts2_copy):
     net.switch.loc[s_line, "element"] = 999
     s_end = pp.create_switch(net, b3, _line(net, "S4"), et="l", closed=False, type="DS", name="s_end")
     net.switch.loc[s_end, "bus"] = b5
-    s_same = pp.create_switch(net, b5, b5, et="b", closed=False, type="DS", name="s_same")
+    pp.create_switch(net, b5, b5, et="b", closed=False, type="DS", name="s_same")
     s_et = pp.create_switch(net, b5, b3, et="b", closed=False, type="DS", name="s_et")
     net.switch.loc[s_et, "et"] = "q"
     load = pp.create_load(net, b3, 0.1, name="ghost", customers=1, p_avg_mw=0.1)
