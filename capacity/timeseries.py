@@ -586,6 +586,7 @@ class PgmEngine:
 
         self.threads = int(threads)
         self._net = net
+        self.n_trafo3w = len(net.trafo3w) if "trafo3w" in net else 0  # all out of service (checked above)
         bus = net.bus
         self.n_bus = len(bus)
         bus_pos = pd.Series(np.arange(self.n_bus), index=bus.index)
@@ -822,9 +823,9 @@ class PgmEngine:
             update[CT.sym_gen] = {"p_specified": inj.sgen_p * 1e6, "q_specified": inj.sgen_q * 1e6}
         outputs: dict[Any, list[str]] = {CT.node: ["u_pu", "p", "q", "energized"]}
         if self.n_line:
-            outputs[CT.line] = ["i_from", "i_to", "p_from", "q_from", "p_to", "q_to"]
+            outputs[CT.line] = ["i_from", "i_to", "p_from", "q_from", "p_to", "q_to", "energized"]
         if self.n_trafo:
-            outputs[CT.transformer] = ["i_from", "i_to", "p_from", "q_from", "p_to"]
+            outputs[CT.transformer] = ["i_from", "i_to", "p_from", "q_from", "p_to", "energized"]
         if self.n_eg:
             outputs[CT.source] = ["p", "q"]
         errors: dict[int, str] = {}
@@ -844,13 +845,14 @@ class PgmEngine:
                 errors[int(k)] = str(msg).splitlines()[0] if msg else "failed"
         node = res[CT.node]
         vm = np.where(node["energized"] == 1, node["u_pu"], np.nan)
-        # res_bus sign convention: positive = consumption
-        bus_p = np.where(node["energized"] == 1, -node["p"] * 1e-6, np.nan)
-        bus_q = np.where(node["energized"] == 1, -node["q"] * 1e-6, np.nan)
+        # res_bus sign convention: positive = consumption; pandapower gives 0 at unsupplied buses
+        bus_p = np.where(node["energized"] == 1, -node["p"] * 1e-6, 0.0)
+        bus_q = np.where(node["energized"] == 1, -node["q"] * 1e-6, 0.0)
         empty = np.zeros((n, 0))
         if self.n_line:
             ln = res[CT.line]
-            i_ka = np.maximum(ln["i_from"], ln["i_to"]) * 1e-3
+            # as pandapower: a line cut off from every source has no current (NaN) and zero flows
+            i_ka = np.where(ln["energized"] == 1, np.maximum(ln["i_from"], ln["i_to"]) * 1e-3, np.nan)
             with np.errstate(divide="ignore", invalid="ignore"):
                 loading = np.where(self.line_imax_ka > 0, i_ka / self.line_imax_ka * 100.0, np.inf)
             lp = (ln["p_from"] * 1e-6, ln["q_from"] * 1e-6, ln["p_to"] * 1e-6, ln["q_to"] * 1e-6)
@@ -860,7 +862,8 @@ class PgmEngine:
         if self.n_trafo:
             tr = res[CT.transformer]
             vn_hv, vn_lv = self.trafo_vn
-            s_mva = np.maximum(tr["i_from"] * vn_hv, tr["i_to"] * vn_lv) * np.sqrt(3) * 1e-3
+            s_mva = np.where(tr["energized"] == 1,
+                             np.maximum(tr["i_from"] * vn_hv, tr["i_to"] * vn_lv) * np.sqrt(3) * 1e-3, np.nan)
             t_loading = s_mva / self.trafo_rating_mva * 100.0
             tp = (tr["p_from"] * 1e-6, tr["q_from"] * 1e-6, tr["p_to"] * 1e-6)
         else:
@@ -874,7 +877,8 @@ class PgmEngine:
         out = StepResults(vm_pu=vm, bus_p_mw=bus_p, bus_q_mvar=bus_q, line_i_ka=i_ka, line_loading=loading,
                           line_p_from=lp[0], line_q_from=lp[1], line_p_to=lp[2], line_q_to=lp[3],
                           trafo_loading=t_loading, trafo_p_hv=tp[0], trafo_q_hv=tp[1], trafo_p_lv=tp[2],
-                          trafo3w_loading=empty, eg_p=eg_p, eg_q=eg_q, failed=failed, errors=errors)
+                          trafo3w_loading=np.full((n, self.n_trafo3w), np.nan), eg_p=eg_p, eg_q=eg_q,
+                          failed=failed, errors=errors)
         if failed.any():
             _blank(out, failed)
         return out

@@ -9,7 +9,6 @@ import numpy as np
 import pandapower as pp
 import pandas as pd
 import pytest
-
 from gridscope.capacity.powerflow import (
     BUS_COLUMNS,
     LINE_COLUMNS,
@@ -68,6 +67,7 @@ def test_scaling_raises_loading(load_builtin):
     assert (hi.line.loc[busy, "loading_percent"] > lo.line.loc[busy, "loading_percent"] * 1.3).all()
 
 
+@pytest.mark.simbench
 def test_snapshot_equals_res_tables_simbench(simbench_mv):
     pk = run_snapshot(simbench_mv)
     _assert_equal_to_res(pk, _reference(simbench_mv))

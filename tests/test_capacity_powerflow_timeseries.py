@@ -9,7 +9,6 @@ import numpy as np
 import pandapower as pp
 import pandas as pd
 import pytest
-
 from gridscope.capacity.flags import Thresholds
 from gridscope.capacity.powerflow import run_timeseries
 from gridscope.capacity.timeseries import coerce_profiles, read_profile_csv
@@ -42,6 +41,7 @@ def sb_profiles(simbench_mv):
     return coerce_profiles(simbench_mv, "simbench")
 
 
+@pytest.mark.simbench
 def test_batch_equals_runpp_on_sampled_steps_simbench(simbench_mv, sb_values, sb_profiles):
     n = len(sb_values[("load", "p_mw")])
     total = sb_values[("load", "p_mw")].sum(axis=1).to_numpy()
@@ -57,6 +57,7 @@ def test_batch_equals_runpp_on_sampled_steps_simbench(simbench_mv, sb_values, sb
         assert (pk.line["time"] == pk.bus["time"].iloc[0]).all()
 
 
+@pytest.mark.simbench
 def test_peaks_and_hours_over_a_window(simbench_mv, sb_values, sb_profiles):
     steps = list(range(32995, 33007))  # three hours around the yearly line peak (9 December, 18:15)
     th = Thresholds(line_heavy=30.0, trafo_heavy=15.0)
@@ -84,6 +85,8 @@ def test_peaks_and_hours_over_a_window(simbench_mv, sb_values, sb_profiles):
     assert 0 < expected_line.max() < 3.0 and 0 < expected_trafo.max()
 
 
+@pytest.mark.slow
+@pytest.mark.simbench
 def test_full_year_simbench(simbench_mv, sb_values):
     calls = []
     pk = run_timeseries(simbench_mv, "simbench", progress=lambda d, t: calls.append((d, t)), chunk_size=8192)
@@ -262,7 +265,7 @@ def test_unsupported_elements_point_to_pandapower_engine(load_builtin):
     net = load_builtin("mv_oberrhein")
     pp.create_gen(net, int(net.load["bus"].iloc[0]), p_mw=0.5, vm_pu=1.0)
     values = _oberrhein_profiles(net, n=2)
-    with pytest.raises(InputError, match="in-service gen.*engine='pandapower'"):
+    with pytest.raises(InputError, match=r"in-service gen.*engine='pandapower'"):
         run_timeseries(net, values)
     pk = run_timeseries(net, values, engine="pandapower")
     assert pk.n_steps == 2 and np.isfinite(pk.line["loading_percent"]).all()
@@ -273,3 +276,20 @@ def test_bad_options(simbench_mv, sb_profiles):
         run_timeseries(simbench_mv, sb_profiles, engine="matpower")
     with pytest.raises(InputError, match="out of range"):
         run_timeseries(simbench_mv, sb_profiles, time_steps=[10**6])
+
+
+def test_unsupplied_part_matches_pandapower(load_builtin):
+    """An opened line end and an out-of-service line cut 12 buses off: NaN voltages and loadings, as runpp."""
+    net = load_builtin("case33bw")
+    pp.create_switch(net, int(net.line.at[5, "from_bus"]), 5, et="l", closed=False)
+    net.line.loc[10, "in_service"] = False
+    values = {("load", "p_mw"): pd.DataFrame([net.load["p_mw"].to_numpy()] * 2, columns=net.load.index,
+                                             index=pd.date_range("2024-01-01", periods=2, freq="h"))}
+    pk = run_timeseries(net, values)
+    ref = copy.deepcopy(net)
+    pp.runpp(ref)
+    assert pk.bus["vm_min_pu"].isna().sum() == ref.res_bus["vm_pu"].isna().sum() == 12
+    np.testing.assert_allclose(pk.bus["vm_min_pu"], ref.res_bus["vm_pu"], atol=V_TOL_PU)  # NaN where NaN
+    np.testing.assert_allclose(pk.line["loading_percent"], ref.res_line["loading_percent"], atol=LOADING_TOL_PP)
+    assert pk.line["loading_percent"].isna().sum() == 14
+    np.testing.assert_allclose(pk.bus["p_mw"], ref.res_bus["p_mw"], atol=1e-6)
