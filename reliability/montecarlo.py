@@ -22,15 +22,16 @@ Model (what one simulated year is)
   (as in the analytical method), so the simulated means are unbiased estimates of the analytical sums.
 
 Reproducibility: the years are cut into chunks of ``chunk_years`` (chosen from the network's size, never
-from the thread count); chunk ``i`` seeds its thread's generator with
-``SeedSequence(seed).spawn(...)[i].generate_state(1)[0]`` and chunk accumulators are combined in chunk order,
-so a given ``seed`` and ``chunk_years`` give bit-identical results with any number of threads.
+from the thread count); chunk ``i`` runs its own xoshiro256** generator started from
+``SeedSequence(seed).spawn(...)[i].generate_state(4, uint64)`` and chunk accumulators are combined in chunk
+order, so a given ``seed`` and ``chunk_years`` give bit-identical results with any number of threads.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import secrets
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
@@ -69,7 +70,7 @@ PERCENTILES: tuple[float, ...] = (5.0, 50.0, 95.0)
 _DEFAULT_YEARS = 100_000
 _DEFAULT_MAX_YEARS = 10_000_000
 _MIN_YEARS_FOR_COV = 1000
-_CHUNK_MIN, _CHUNK_MAX = 64, 1 << 18
+_CHUNK_MIN, _CHUNK_MAX, _CHUNK_COV_MAX = 64, 1 << 18, 1 << 14
 _CHUNK_WORK = 2.0e7  # target work units per chunk (≈ 30-60 ms of one core), see _default_chunk_years
 
 
@@ -92,8 +93,8 @@ class MonteCarloResult:
     cancelled : bool
         True for the partial result attached to a :class:`~gridscope.errors.CancelledError`.
     seed : int
-        Root entropy of the run (``seed``, or the fresh entropy drawn when ``seed`` was ``None``): passing it
-        back as ``seed`` with the same ``chunk_years`` reproduces the run.
+        Root seed of the run (``seed``, or the fresh 63-bit entropy drawn when ``seed`` was ``None``): passing
+        it back as ``seed`` with the same ``chunk_years`` reproduces the run.
     chunk_years, n_chunks, threads : int
         How the run was cut and executed (the results do not depend on ``threads``).
     groups : list of str
@@ -342,28 +343,21 @@ class _Model:
     ev_rate: np.ndarray
     ev_cdf: np.ndarray
     ev_cdf_n: np.ndarray
-    ev_comp: np.ndarray
-    ev_prob: np.ndarray
-    ev_alias: np.ndarray
     ev_n: np.ndarray
-    ev_mean_h: np.ndarray
+    ev_prob: np.ndarray
+    ev_pick: np.ndarray
+    comp_rng: np.ndarray
+    comp_h: np.ndarray
     dist: np.ndarray
     dist_shape: np.ndarray
-    ptr: np.ndarray
-    r_lo: np.ndarray
-    r_hi: np.ndarray
-    r_kind: np.ndarray
-    r_switch_h: np.ndarray
-    r_feeder: np.ndarray
-    r_cust: np.ndarray
-    r_mw: np.ndarray
-    part_ptr: np.ndarray
+    r_int: np.ndarray
+    r_flt: np.ndarray
     part_zone: np.ndarray
-    part_cust: np.ndarray
-    part_mw: np.ndarray
+    part_flt: np.ndarray
     g_cust: np.ndarray
     g_target_h: np.ndarray
     g_inv_ref: np.ndarray
+    expected: np.ndarray  # exact expected annual CI, CH, ENS (kind, group, metric)
     n_comp: int
     n_load: int
     n_feeders: int
@@ -420,13 +414,16 @@ def _poisson_tables(rates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _default_chunk_years(work_per_year: float, years: int | None) -> int:
     """Years per chunk: about ``_CHUNK_WORK`` work units, a power of two in [64, 262144].
 
-    A function of the network (and of ``years``: at least 8 chunks when there are enough years), never of the
-    thread count, so the results do not depend on how many threads run the chunks.
+    A function of the network (and of ``years``: at least 8 chunks when there are enough years; at most 16,384
+    years with ``target_cov``), never of the thread count, so the results do not depend on how many threads
+    run the chunks.
     """
     c = _CHUNK_WORK / max(work_per_year, 1.0)
     c = 2 ** round(math.log2(max(c, 1.0)))
     if years is not None:
         c = min(c, 2 ** math.ceil(math.log2(max(years / 8, 1.0))))
+    else:  # target_cov: stop with a finer granularity
+        c = min(c, _CHUNK_COV_MAX)
     return int(min(max(c, _CHUNK_MIN), _CHUNK_MAX))
 
 
@@ -454,17 +451,21 @@ def _prepare(impact: Impact, opts: _Options, target_h: np.ndarray) -> _Model:
         prob, alias = build_alias(wk[comps])
         tables.append((comps, prob, alias, float(wk[comps].sum())))
     n_slots = max(1, max(t[0].size for t in tables))
-    ev_comp = np.zeros((2, n_slots), np.int64)
+    ev_pick = np.zeros((2, n_slots, 2), np.int64)
     ev_prob = np.ones((2, n_slots))
-    ev_alias = np.zeros((2, n_slots), np.int64)
     for k, (comps, prob, alias, _) in enumerate(tables):
-        ev_comp[k, : comps.size] = comps
+        ev_pick[k, : comps.size, 0] = comps
+        ev_pick[k, : comps.size, 1] = comps[alias]
         ev_prob[k, : comps.size] = prob
-        ev_alias[k, : comps.size] = alias
     ev_n = np.array([t[0].size for t in tables], np.int64)
     ev_rate = np.array([t[3] for t in tables])
     ev_cdf, ev_cdf_n = _poisson_tables(ev_rate)
-    ev_mean_h = np.vstack([np.asarray(impact.comp_repair_h, float), np.asarray(impact.comp_planned_h, float)])
+    comp_rng = np.ascontiguousarray(np.column_stack([ptr[:-1], ptr[1:]]))
+    comp_h = np.ascontiguousarray(np.column_stack([np.asarray(impact.comp_repair_h, float),
+                                                   np.asarray(impact.comp_planned_h, float)]))
+    r_int = np.ascontiguousarray(np.column_stack([lo, hi, kind, r_feeder, part_ptr[:-1], part_ptr[1:]]))
+    r_flt = np.ascontiguousarray(np.column_stack([np.asarray(impact.iv_switch_h, dtype=float), r_cust, r_mw]))
+    part_flt = np.ascontiguousarray(np.column_stack([part_cust, part_mw]))
     cust = np.asarray(impact.load_customers, dtype=float)
     zone = np.asarray(impact.load_zone, dtype=np.int64)
     g_cust = np.append(np.bincount(zone, weights=cust, minlength=n_z)[:n_z], cust.sum())
@@ -484,13 +485,13 @@ def _prepare(impact: Impact, opts: _Options, target_h: np.ndarray) -> _Model:
     if ev_rate[1] > 0:
         work += float(w[1] @ per_comp_p)
     return _Model(
-        ev_rate=ev_rate, ev_cdf=ev_cdf, ev_cdf_n=ev_cdf_n, ev_comp=ev_comp, ev_prob=ev_prob, ev_alias=ev_alias, ev_n=ev_n, ev_mean_h=ev_mean_h,
+        ev_rate=ev_rate, ev_cdf=ev_cdf, ev_cdf_n=ev_cdf_n, ev_n=ev_n, ev_prob=ev_prob, ev_pick=ev_pick,
+        comp_rng=comp_rng, comp_h=comp_h,
         dist=np.array([DISTRIBUTIONS[opts.repair_dist], DISTRIBUTIONS[opts.switching_dist],
                        DISTRIBUTIONS[opts.planned_dist]], np.int64),
         dist_shape=np.array([opts.repair_shape, opts.switching_shape, opts.planned_shape]),
-        ptr=ptr, r_lo=lo, r_hi=hi, r_kind=kind, r_switch_h=np.asarray(impact.iv_switch_h, dtype=float),
-        r_feeder=r_feeder, r_cust=r_cust, r_mw=r_mw, part_ptr=part_ptr, part_zone=part_zone,
-        part_cust=part_cust, part_mw=part_mw, g_cust=g_cust, g_target_h=g_target, g_inv_ref=g_inv_ref,
+        r_int=r_int, r_flt=r_flt, part_zone=part_zone, part_flt=part_flt,
+        g_cust=g_cust, g_target_h=g_target, g_inv_ref=g_inv_ref, expected=exp,
         n_comp=n_comp, n_load=n_load, n_feeders=n_f, work_per_year=work,
     )
 
@@ -677,8 +678,7 @@ class _Acc:
     hist: np.ndarray
     v_max: np.ndarray
     miss: np.ndarray
-    lp_n: np.ndarray
-    lp_h: np.ndarray
+    lp: np.ndarray
     comp: np.ndarray
 
     @classmethod
@@ -689,18 +689,18 @@ class _Acc:
         return cls(
             years=0, s1=np.zeros((3, g, 3)), s2=np.zeros((3, g, 3)), fd_s1=np.zeros((3, f, 3)),
             fd_s2=np.zeros((3, f, 3)), hist=np.zeros((g, 3, HIST_N_BINS), np.int64), v_max=np.zeros((g, 3)),
-            miss=np.zeros((3, g), np.int64), lp_n=np.zeros((2, model.n_load + 1), np.int64),
-            lp_h=np.zeros((2, model.n_load + 1)), comp=np.zeros((2, model.n_comp, g, 3)),
+            miss=np.zeros((3, g), np.int64), lp=np.zeros((model.n_load + 1, 2, 2)),
+            comp=np.zeros((2, model.n_comp, g, 3)),
         )
 
     def add(self, other: _Acc) -> None:
         self.years += other.years
-        for name in ("s1", "s2", "fd_s1", "fd_s2", "hist", "miss", "lp_n", "lp_h", "comp"):
+        for name in ("s1", "s2", "fd_s1", "fd_s2", "hist", "miss", "lp", "comp"):
             getattr(self, name).__iadd__(getattr(other, name))
         np.maximum(self.v_max, other.v_max, out=self.v_max)
 
 
-def _run_chunk(model: _Model, seed: int, n_years: int, samples: np.ndarray | None) -> _Acc:
+def _run_chunk(model: _Model, state: np.ndarray, n_years: int, samples: np.ndarray | None) -> _Acc:
     from .kernel import simulate_chunk
 
     acc = _Acc.zeros(model)
@@ -709,11 +709,10 @@ def _run_chunk(model: _Model, seed: int, n_years: int, samples: np.ndarray | Non
     buf = samples if keep else np.zeros((0, 3, model.n_groups, 3))
     m = model
     simulate_chunk(
-        np.uint32(seed), np.int64(n_years), m.ev_rate, m.ev_cdf, m.ev_cdf_n, m.ev_comp, m.ev_prob, m.ev_alias, m.ev_n, m.ev_mean_h,
-        m.dist, m.dist_shape, m.ptr, m.r_lo, m.r_hi, m.r_kind, m.r_switch_h, m.r_feeder, m.r_cust, m.r_mw,
-        m.part_ptr, m.part_zone, m.part_cust, m.part_mw, m.g_cust, m.g_target_h, m.g_inv_ref,
-        acc.s1, acc.s2, acc.fd_s1, acc.fd_s2, acc.hist, acc.v_max, acc.miss, acc.lp_n, acc.lp_h, acc.comp,
-        keep, buf,
+        state, np.int64(n_years), m.ev_rate, m.ev_cdf, m.ev_cdf_n, m.ev_n, m.ev_prob, m.ev_pick,
+        m.comp_rng, m.comp_h, m.dist, m.dist_shape, m.r_int, m.r_flt, m.part_zone, m.part_flt,
+        m.g_cust, m.g_target_h, m.g_inv_ref, acc.s1, acc.s2, acc.fd_s1, acc.fd_s2, acc.hist, acc.v_max,
+        acc.miss, acc.lp, acc.comp, keep, buf,
     )
     return acc
 
@@ -744,9 +743,9 @@ def _percentiles(acc: _Acc, inv_ref: np.ndarray, customers: np.ndarray) -> np.nd
                 if b == 0:
                     v = 0.0
                 else:  # midpoint of the bin (see kernel.HIST_BINS_PER_OCTAVE)
-                    o, j = divmod(b - 1, HIST_BINS_PER_OCTAVE)
+                    octave, step = divmod(b - 1, HIST_BINS_PER_OCTAVE)
                     ref = 1.0 / inv_ref[g, m]
-                    v = ref * 2.0 ** (o - HIST_OCTAVES_BELOW) * (1.0 + (j + 0.5) / HIST_BINS_PER_OCTAVE)
+                    v = ref * 2.0 ** (octave - HIST_OCTAVES_BELOW) * (1.0 + (step + 0.5) / HIST_BINS_PER_OCTAVE)
                     v = min(v, acc.v_max[g, m])
                 out[g, m, j] = v
     scale = np.where(customers > 0, 1.0 / np.where(customers > 0, customers, 1.0), np.nan)
@@ -782,8 +781,9 @@ def _finish(acc: _Acc, model: _Model, impact: Impact, *, converged: bool | None,
     with np.errstate(invalid="ignore", divide="ignore"):
         idx_cov = np.where(idx_mean > 0, idx_se / np.where(idx_mean > 0, idx_mean, 1.0), np.nan)
     fmean, fse, _ = _mean_se(acc.fd_s1, acc.fd_s2, n)
-    lp_n = np.cumsum(acc.lp_n, axis=1)[:, : model.n_load].astype(float) / n
-    lp_h = np.maximum(np.cumsum(acc.lp_h, axis=1)[:, : model.n_load], 0.0) / n  # clip rounding residue
+    lp = np.cumsum(acc.lp, axis=0)[: model.n_load]  # (load, kind, (count, hours))
+    lp_n = np.rint(lp[:, :, 0].T) / n  # counts are exact integers in float64
+    lp_h = np.maximum(lp[:, :, 1].T, 0.0) / n  # clip rounding residue
     lp_n = np.vstack([lp_n, lp_n.sum(axis=0)])
     lp_h = np.vstack([lp_h, lp_h.sum(axis=0)])
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -940,12 +940,12 @@ def simulate(
     fixed = years is not None
     limit = int(years) if fixed else int(max_years if max_years is not None else _DEFAULT_MAX_YEARS)
     model = _prepare(impact, opts, target_h)
-    expected = _expected_group_sums(impact, opts)
     cy = int(chunk_years) if chunk_years is not None else _default_chunk_years(
         model.work_per_year, limit if fixed else None)
     n_threads = int(threads) if threads is not None else (os.cpu_count() or 1)
-    root = np.random.SeedSequence(seed)
-    root_entropy = int(root.entropy)
+    # seed=None: fresh 63-bit entropy, so the reported seed fits an int64 (netCDF attributes)
+    root_entropy = int(seed) if seed is not None else secrets.randbits(63)
+    root = np.random.SeedSequence(root_entropy)
     options = {
         "repair_dist": repair_dist, "repair_cv": repair_cv, "switching_dist": switching_dist,
         "switching_cv": switching_cv, "planned_dist": planned_dist, "planned_cv": planned_cv,
@@ -955,17 +955,21 @@ def simulate(
     samples_full = np.empty((limit, 3, model.n_groups, 3)) if (keep_samples and fixed) else None
     sample_parts: list[np.ndarray] = []
 
-    _run_chunk(model, 0, 0, None)  # compile (or load from the cache) before timing and before the threads
+    _run_chunk(model, np.ones(4, np.uint64), 0, None)  # compile (or load the cache) before timing and threads
     total = _Acc.zeros(model)
     t0 = time.perf_counter()
     n_done_chunks = 0
     converged: bool | None = None if fixed else False
     children: list[np.random.SeedSequence] = []
 
-    def chunk_seed(i: int) -> int:
+    def chunk_seed(i: int) -> np.ndarray:
+        """xoshiro256** state of chunk ``i`` (never all zero)."""
         while len(children) <= i:
             children.extend(root.spawn(64))
-        return int(children[i].generate_state(1)[0])
+        state = children[i].generate_state(4, np.uint64)
+        if not state.any():  # probability 2**-256
+            state[0] = 1
+        return state
 
     def chunk_samples(start: int, n: int) -> np.ndarray | None:
         if not keep_samples:
@@ -993,7 +997,7 @@ def simulate(
         return err
 
     window = n_threads + 1
-    pending: deque[tuple[int, Future[_Acc] | None, int, np.ndarray | None]] = deque()
+    pending: deque[tuple[np.ndarray, Future[_Acc] | None, int, np.ndarray | None]] = deque()
     submitted_years = 0
     next_chunk = 0
     pool = ThreadPoolExecutor(max_workers=n_threads) if n_threads > 1 else None
@@ -1021,7 +1025,7 @@ def simulate(
                                     "years_per_s": total.years / elapsed if elapsed > 0 else math.inf}
             stop = False
             if not fixed:
-                cov = _cov_of(total, model, cov_on, expected)
+                cov = _cov_of(total, model, cov_on, model.expected)
                 worst = float(np.nanmax(cov)) if np.any(~np.isnan(cov)) else 0.0
                 info.update({"cov": worst, "target_cov": target_cov})
                 if total.years >= min(_MIN_YEARS_FOR_COV, limit) and worst <= target_cov:
