@@ -45,6 +45,11 @@ __all__ = ["ACModel", "bus_open_capacity", "screen_bus_capacity"]
 
 _SQRT3 = math.sqrt(3.0)
 _TOL_PU = 1e-9
+#: A limit exceeded before the connection counts only when the connection makes it worse by more than these
+#: (well above the power-flow tolerance, so two independent solutions of the same case agree).
+WORSE_TOL_PERCENT = 1e-5
+WORSE_TOL_PU = 1e-7
+WORSE_TOL_MVA = 1e-6
 
 
 def _planning_net(net: Any, *, scaling: float, include_sgen: bool) -> Any:
@@ -133,6 +138,7 @@ class ACModel:
                                    f"{diagnose_nonconvergence(work)}") from None
         self.work = work
         self.net = net
+        self._res_bus0 = work.res_bus.copy()  # restart point after a diverged case
         ppci = work._ppc["internal"]
         self.baseMVA = float(ppci["baseMVA"])
         self.Ybus = ppci["Ybus"].tocsr()
@@ -226,21 +232,27 @@ class ACModel:
         Vm[self.pq] -= dx[npvpq:]
         return Vm * np.exp(1j * Va)
 
-    def _solve_full(self, V: np.ndarray, S: np.ndarray, max_it: int = 20) -> tuple[np.ndarray, bool]:
+    def _solve_full(self, V: np.ndarray, S: np.ndarray, max_it: int = 15) -> tuple[np.ndarray, bool]:
+        """Newton-Raphson for one case; gives up early when the mismatch stops falling (no solution)."""
         from scipy.sparse.linalg import spsolve
 
-        for _ in range(max_it):
+        best = np.inf
+        for it in range(max_it):
             F = self._mismatch(V[:, None], S[:, None])[:, 0]
-            if not np.all(np.isfinite(F)):
+            norm = float(np.abs(F).max()) if F.size else 0.0
+            if not np.isfinite(norm):
                 return V, False
-            if np.abs(F).max() < _TOL_PU:
+            if norm < _TOL_PU:
                 return V, True
+            if norm > 10 * best or (it >= 6 and norm > 0.5 * best):
+                return V, False
+            best = min(best, norm)
             dx = spsolve(self._jacobian(V), F)
             V = self._update(V[:, None], dx[:, None])[:, 0]
-        F = self._mismatch(V[:, None], S[:, None])[:, 0]
-        return V, bool(np.all(np.isfinite(F)) and np.abs(F).max() < _TOL_PU)
+        return V, False
 
-    def _solve_batch(self, S: np.ndarray, V: np.ndarray, max_it: int = 40) -> tuple[np.ndarray, np.ndarray]:
+    def _solve_batch(self, S: np.ndarray, V: np.ndarray, max_it: int = 40,
+                     fallback: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         k = S.shape[1]
         conv = np.zeros(k, bool)
         active = np.ones(k, bool)
@@ -262,14 +274,19 @@ class ACModel:
             F = F[:, ~ok & ~bad]
             dx = self._lu.solve(F)
             V[:, go] = self._update(V[:, go], dx)
-        for c in np.flatnonzero(~conv):  # chord iterations did not settle: full Newton-Raphson
+        retry = ~conv if fallback is None else ~conv & fallback
+        for c in np.flatnonzero(retry):  # chord iterations did not settle: full Newton-Raphson
             V[:, c], conv[c] = self._solve_full(self.V0.copy(), S[:, c])
         return V, conv
 
     # ------------------------------------------------------------------ evaluation
     def evaluate(self, bus: np.ndarray, p_mw: np.ndarray, q_mvar: np.ndarray,
-                 V_start: np.ndarray | None = None) -> _Eval:
-        """Power flows with ``p_mw + j q_mvar`` added at pandapower bus ``bus[c]`` for every case ``c``."""
+                 V_start: np.ndarray | None = None, fallback: np.ndarray | None = None) -> _Eval:
+        """Power flows with ``p_mw + j q_mvar`` added at pandapower bus ``bus[c]`` for every case ``c``.
+
+        Cases the chord iterations do not solve are re-solved by a full Newton-Raphson where ``fallback`` is
+        True (default: all); the others count as unsolved.
+        """
         bus = np.asarray(bus, dtype=np.int64)
         p_mw = np.asarray(p_mw, dtype=float)
         q_mvar = np.asarray(q_mvar, dtype=float)
@@ -281,7 +298,7 @@ class ACModel:
         S = np.repeat(self.Sbus0[:, None], k, axis=1)
         S[rows, np.arange(k)] -= (p_mw + 1j * q_mvar) / self.baseMVA
         V = np.repeat(self.V0[:, None], k, axis=1) if V_start is None else V_start.copy()
-        V, conv = self._solve_batch(S, V)
+        V, conv = self._solve_batch(S, V, fallback=fallback)
         added = np.zeros((self.ext_ppci.size, k), complex)
         for j, r in enumerate(self.ext_ppci):
             hit = rows == r
@@ -328,19 +345,24 @@ class ACModel:
         vm = np.full((len(w.bus), k), np.nan)
         ext = np.full((len(w.ext_grid), k), np.nan)
         conv = np.zeros(k, bool)
+        import warnings
+
         li = self.extra_load
         for c in range(k):
             w.load.loc[li, ["bus", "p_mw", "q_mvar", "in_service"]] = [int(bus[c]), float(p_mw[c]),
                                                                        float(q_mvar[c]), True]
-            try:
-                pp.runpp(w, init="results")
-                conv[c] = True
-            except pp.LoadflowNotConverged:
+            with warnings.catch_warnings():  # a diverging case warns about singular matrices
+                warnings.simplefilter("ignore")
                 try:
-                    pp.runpp(w, init="flat")
+                    pp.runpp(w, init="results")
                     conv[c] = True
                 except pp.LoadflowNotConverged:
-                    continue
+                    w.res_bus = self._res_bus0.copy()  # a previous case diverged: restart from the base
+                    try:
+                        pp.runpp(w, init="results")
+                        conv[c] = True
+                    except pp.LoadflowNotConverged:
+                        continue
             ll[:, c] = w.res_line["loading_percent"].reindex(w.line.index).to_numpy(dtype=float)
             tl[:, c] = w.res_trafo["loading_percent"].reindex(w.trafo.index).to_numpy(dtype=float)
             vm[:, c] = w.res_bus["vm_pu"].reindex(w.bus.index).to_numpy(dtype=float)
@@ -391,9 +413,9 @@ class _Constraints:
         """
         k = ev.converged.size
         blocks = []
-        tol = 1e-7
 
-        def add(values: np.ndarray, base: np.ndarray, limit: np.ndarray, scale: np.ndarray, upper: bool) -> None:
+        def add(values: np.ndarray, base: np.ndarray, limit: np.ndarray, scale: np.ndarray, upper: bool,
+                tol: float) -> None:
             if not values.size:
                 blocks.append(np.zeros((0, k)))
                 return
@@ -410,16 +432,16 @@ class _Constraints:
         b = self.base
         lp = np.full(self.line_plan.size, self.phys) if physical else self.line_plan
         tp = np.full(self.trafo_plan.size, self.phys) if physical else self.trafo_plan
-        add(ev.line_loading, b.line_loading[:, 0], lp, lp, upper=True)
-        add(ev.trafo_loading, b.trafo_loading[:, 0], tp, tp, upper=True)
+        add(ev.line_loading, b.line_loading[:, 0], lp, lp, upper=True, tol=WORSE_TOL_PERCENT)
+        add(ev.trafo_loading, b.trafo_loading[:, 0], tp, tp, upper=True, tol=WORSE_TOL_PERCENT)
         nb = ev.vm.shape[0]
-        add(ev.vm, b.vm[:, 0], np.full(nb, self.vmin), np.full(nb, self.band), upper=False)
-        add(ev.vm, b.vm[:, 0], np.full(nb, self.vmax), np.full(nb, self.band), upper=True)
+        add(ev.vm, b.vm[:, 0], np.full(nb, self.vmin), np.full(nb, self.band), upper=False, tol=WORSE_TOL_PU)
+        add(ev.vm, b.vm[:, 0], np.full(nb, self.vmax), np.full(nb, self.band), upper=True, tol=WORSE_TOL_PU)
         er = self.ext_rating
         elim = er * (self.phys if physical else self.ext_limit_plan) / 100.0
         ext_vals = np.where(np.isfinite(er)[:, None], ev.ext_s, np.nan) if er.size else ev.ext_s
         add(ext_vals, b.ext_s[:, 0] if er.size else np.zeros(0), elim, np.where(np.isfinite(elim), elim, 1.0),
-            upper=True)
+            upper=True, tol=WORSE_TOL_MVA)
         allm = np.vstack(blocks) if blocks else np.zeros((0, k))
         sizes = [blk.shape[0] for blk in blocks]
         if allm.shape[0]:
@@ -430,7 +452,6 @@ class _Constraints:
             m = np.full(k, np.inf)
         starts = np.cumsum([0, *sizes])
         kind = np.searchsorted(starts, pos, side="right") - 1
-        kind = np.where(kind == 4, 4, kind)  # ext block
         # blocks: 0 line, 1 trafo, 2 vmin, 3 vmax, 4 ext
         elem = pos - starts[np.clip(kind, 0, len(starts) - 1)]
         m = np.where(ev.converged, m, -1.0)
@@ -539,7 +560,7 @@ def screen_bus_capacity(net: Any, model: ACModel, cons: _Constraints, *, pf: flo
 
 # ---------------------------------------------------------------------------------------------- search
 def _search(model: ACModel, cons: _Constraints, buses: np.ndarray, start: np.ndarray, *, pf: float,
-            physical: bool, p_max_mw: float, rtol: float, max_rounds: int,
+            physical: bool, p_max_mw: float, rtol: float, max_rounds: int, abs_tol_mw: float = 1e-5,
             progress: Callable[[int, int], None] | None = None) -> dict[str, np.ndarray]:
     """Bracketing search of the largest feasible added load per bus, all buses one round at a time."""
     k = buses.size
@@ -553,6 +574,7 @@ def _search(model: ACModel, cons: _Constraints, buses: np.ndarray, start: np.nda
     elem_hi = np.zeros(k, np.int64)
     prev_lo, prev_mlo = np.full(k, np.nan), np.full(k, np.nan)
     last_feasible = np.zeros(k, bool)
+    same_side = np.zeros(k, np.int64)  # consecutive evaluations on the same side of the root
     guess = np.clip(np.where(np.isfinite(start) & (start > 0), start, 1.0), 1e-3, p_max_mw)
     done = np.zeros(k, bool)
     V_lo = None
@@ -569,7 +591,10 @@ def _search(model: ACModel, cons: _Constraints, buses: np.ndarray, start: np.nda
         act = np.flatnonzero(~done)
         P = guess[act]
         V_start = V_lo[:, act] if V_lo is not None and model.method == "ybus" else None
-        ev = model.evaluate(buses[act], P, P * tanphi, V_start=V_start)
+        # a full Newton-Raphson only near a known solvable point: far jumps that the chord iterations cannot
+        # solve are beyond the collapse point (or are bracketed away, then re-tried close to ``lo``)
+        near = P <= 1.1 * lo[act] + 1e-9
+        ev = model.evaluate(buses[act], P, P * tanphi, V_start=V_start, fallback=near)
         m, kind, elem = cons.margins(ev, physical)
         feas = m >= 0
         # update brackets
@@ -583,10 +608,11 @@ def _search(model: ACModel, cons: _Constraints, buses: np.ndarray, start: np.nda
         hi[i_idx], m_hi[i_idx] = P[~feas], m[~feas]
         hi_real[i_idx] = ev.converged[~feas]
         kind_hi[i_idx], elem_hi[i_idx] = kind[~feas], elem[~feas]
+        same_side[act] = np.where(feas == last_feasible[act], same_side[act] + 1, 0)
         last_feasible[act] = feas
         # stop tests
         bracket = np.isfinite(hi)
-        tight = bracket & ((hi <= lo * (1 + rtol)) | (hi - lo <= 1e-6))
+        tight = bracket & ((hi <= lo * (1 + rtol)) | (hi - lo <= abs_tol_mw))
         at_max = ~bracket & (lo >= p_max_mw * (1 - 1e-12))
         done |= tight | at_max
         # next guesses
@@ -608,7 +634,10 @@ def _search(model: ACModel, cons: _Constraints, buses: np.ndarray, start: np.nda
             # straddle the estimated root so the next evaluation closes the bracket on the other side
             est = np.where(last_feasible[br], est * (1 + rtol / 3), est * (1 - rtol / 3))
             width = b_ - a
-            nxt[br] = np.clip(est, a + 0.02 * width, b_ - 0.02 * width)
+            est = np.clip(est, a + 0.02 * width, b_ - 0.02 * width)
+            # safeguard: interpolation that keeps landing on one side (a margin that jumps, e.g. a limit
+            # exceeded before the connection and made worse at once) falls back to bisection
+            nxt[br] = np.where(same_side[br] >= 2, 0.5 * (a + b_), est)
         guess = nxt
         if progress is not None:
             progress(int(done.sum()), k)
@@ -673,6 +702,11 @@ def bus_open_capacity(net: Any, buses: Any = None, *, pf: float = 0.95, scaling:
         check_buses(net, bus_arr)
     if model is None:
         model = ACModel(net, scaling=scaling, include_sgen=include_sgen, limits=limits, method=method)
+    if bus_arr is not None:
+        isolated = [int(b) for b in bus_arr.tolist()
+                    if model.bus_ppci[model.bus_pos[int(b)]] < 0]
+        if isolated:
+            raise InputError(f"bus(es) {isolated} are not supplied (isolated under the current switch states)")
     cons = _Constraints(model, limits)
     if bus_arr is None:
         ok = (model.bus_ppci >= 0) & net.bus["in_service"].fillna(False).to_numpy(dtype=bool)
@@ -713,7 +747,7 @@ def bus_open_capacity(net: Any, buses: Any = None, *, pf: float = 0.95, scaling:
 def check_buses(net: Any, buses: np.ndarray) -> None:
     """InputError listing every bus index that does not exist or is out of service."""
     problems = []
-    for b in np.atleast_1d(buses):
+    for b in np.atleast_1d(buses).tolist():
         try:
             bi = int(b)
         except (TypeError, ValueError):

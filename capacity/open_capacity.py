@@ -34,9 +34,9 @@ from ..errors import InputError
 
 __all__ = [
     "LEVELS",
+    "TABLE_COLUMNS",
     "Grades",
     "Limits",
-    "TABLE_COLUMNS",
     "grade_of",
     "open_capacity_tables",
     "reserved_by_node",
@@ -307,7 +307,7 @@ def open_capacity_tables(net: Any, peak: Any, *, topology: Any = None, limits: L
     distinct neighbours and ``N-1 = min(open, transfer − peak − reserved)`` (0 without ties). Distribution
     transformers and buses carry the N-1 value of their feeder, capped by their own open capacity.
     """
-    from ..grid.topology import EDGE_LINE, EDGE_SWITCH, EDGE_TRAFO, build_topology
+    from ..grid.topology import EDGE_LINE, EDGE_TRAFO, build_topology
 
     limits = limits or Limits()
     grades = grades or Grades()

@@ -8,7 +8,6 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
-
 from gridscope.capacity.open_capacity import LEVELS, TABLE_COLUMNS, Grades, Limits, open_capacity_tables
 from gridscope.errors import InputError
 
@@ -74,7 +73,7 @@ def test_columns_and_levels():
 
 
 def test_hand_computed_reserved_and_own_limits():
-    net, b, trafos, lines, d0, tabs = base_case()
+    _net, b, _trafos, lines, d0, tabs = base_case()
     r_l0, r_l1 = SQ3 * 10 * 0.4, SQ3 * 10 * 0.2
     # distribution transformer: 0.63 * 0.8 - 0.315 - 0.1 reserved below it
     dt = tabs["distribution_transformer"].set_index("id")
@@ -101,7 +100,7 @@ def test_hand_computed_reserved_and_own_limits():
 
 
 def test_hand_computed_substation_and_main_transformer_n1():
-    net, b, trafos, lines, d0, tabs = base_case()
+    _net, _b, trafos, _lines, _d0, tabs = base_case()
     st = tabs["substation"].iloc[0]
     # units 2 x 20 MVA, peaks 12 and 10, reserved 0.6: (16 - 12) / 0.5 - 0.6 = 7.4 (T0 binds)
     assert st["rating_mva"] == pytest.approx(40.0)
@@ -118,7 +117,7 @@ def test_hand_computed_substation_and_main_transformer_n1():
 
 
 def test_feeder_n1_through_tie():
-    net, b, trafos, lines, d0, tabs = base_case()
+    _net, b, _trafos, _lines, _d0, tabs = base_case()
     r = SQ3 * 10 * 0.4
     fd = tabs["feeder"]
     a = fd[fd["binding_element"].str.contains("L0")].iloc[0]
@@ -136,7 +135,7 @@ def test_feeder_n1_through_tie():
 
 
 def test_no_tie_means_no_n1():
-    net, b, trafos, lines, d0 = station_net()
+    net, _b, trafos, lines, d0 = station_net()
     net.switch.drop(net.switch.index, inplace=True)
     peak = fake_peak(net, {lines[0]: 50.0, lines[1]: 40.0, lines[2]: 40.0},
                      {trafos[0]: 60.0, trafos[1]: 50.0, d0: 50.0})
@@ -147,7 +146,7 @@ def test_no_tie_means_no_n1():
 
 def test_upstream_cap_by_substation():
     # T0 at 78 %: (16 - 15.6) / 0.5 - 0.6 = 0.2 MVA left in the substation caps every feeder and bus
-    net, b, trafos, lines, d0, tabs = base_case(t0_pct=78.0)
+    _net, b, _trafos, _lines, _d0, tabs = base_case(t0_pct=78.0)
     assert tabs["substation"].iloc[0]["open_capacity_mva"] == pytest.approx(0.2)
     fd = tabs["feeder"]
     assert fd["open_capacity_mva"].tolist() == pytest.approx([0.2, 0.2])
@@ -161,7 +160,7 @@ def test_upstream_cap_by_substation():
 
 
 def test_single_unit_substation_has_no_n1():
-    net, b, trafos, lines, d0 = station_net(units=1)
+    net, _b, trafos, lines, d0 = station_net(units=1)
     peak = fake_peak(net, {lines[0]: 10.0, lines[1]: 10.0, lines[2]: 10.0}, {trafos[0]: 30.0, d0: 10.0})
     tabs = open_capacity_tables(net, peak)
     st = tabs["substation"].iloc[0]
@@ -191,7 +190,7 @@ def test_ext_grid_substation_rating_from_sn_mva_then_feeders():
 
 
 def test_limits_and_grades_configurable():
-    net, b, trafos, lines, d0 = station_net()
+    net, _b, trafos, lines, d0 = station_net()
     peak = fake_peak(net, {lines[0]: 50.0, lines[1]: 40.0, lines[2]: 40.0},
                      {trafos[0]: 60.0, trafos[1]: 50.0, d0: 50.0})
     tabs = open_capacity_tables(net, peak, limits=Limits(trafo_percent=100.0),
@@ -206,7 +205,7 @@ def test_limits_and_grades_configurable():
 
 
 def test_invalid_reserved_rows_all_reported():
-    net, b, trafos, lines, d0 = station_net()
+    net, _b, _trafos, _lines, _d0 = station_net()
     net["reserved_capacity"] = pd.DataFrame({"element": ["bus", "pump", "line"], "element_index": [999, 0, 0],
                                              "p_mw": [0.1, 0.1, -2.0]})
     peak = fake_peak(net, {}, {})
@@ -220,9 +219,8 @@ def test_invalid_reserved_rows_all_reported():
 def test_assess_capacity_against_runpp(name):
     import copy
 
-    import pandapower as pp
-
     import gridscope as gs
+    import pandapower as pp
 
     net = gs.load_network(name)
     before = copy.deepcopy(net)
@@ -245,3 +243,12 @@ def test_assess_capacity_against_runpp(name):
     assert "open capacity of" in cap.summary()
     with pytest.raises(InputError, match="unknown capacity level"):
         cap.table("nowhere")
+
+
+def test_nonconvergent_network_is_a_clear_error():
+    import gridscope as gs
+
+    net, *_ = station_net()
+    net.load["p_mw"] = 5000.0
+    with pytest.raises(gs.ConvergenceError, match="did not converge"):
+        gs.assess_capacity(net)

@@ -1,0 +1,83 @@
+"""Open-capacity benchmark figures.
+
+1. Flags + all five open-capacity tables (``gs.assess_capacity``, including its power flow) on mv_oberrhein and
+   on SimBench ``1-MV-urban--0-sw``.
+2. Exact bus open capacity (planning and physical limits) for every bus of mv_oberrhein and for 300 random
+   buses of the 5.5k-bus SimBench ``1-MVLV-rural-all-0-sw``, with the pandapower-``runpp`` baseline (the same
+   search, one ``runpp`` per case, warm-started) measured on a sample of buses and extrapolated.
+
+Run::
+
+    /work/venv/bin/python benchmarks/bench_open_capacity.py            # everything (several minutes)
+    /work/venv/bin/python benchmarks/bench_open_capacity.py --quick    # without the 5k-bus grid
+
+Times are wall-clock seconds on whatever else the machine is doing; network loading is not timed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import gridscope as gs
+import numpy as np
+from gridscope.capacity.bus_capacity import ACModel, bus_open_capacity
+
+
+def _timed(fn, *args, **kw):
+    t = time.perf_counter()
+    out = fn(*args, **kw)
+    return out, time.perf_counter() - t
+
+
+def bench_tables(name: str, repeat: int = 3) -> None:
+    net = gs.load_network(name)
+    gs.assess_capacity(net)  # warm-up (imports, numba)
+    times = []
+    for _ in range(repeat):
+        cap, dt = _timed(gs.assess_capacity, net)
+        times.append(dt)
+    rows = ", ".join(f"{k} {len(v)}" for k, v in cap.tables.items())
+    print(f"flags + 5 tables  {name:28s} {len(net.bus):6d} buses  best {min(times):6.3f} s "
+          f"(median {np.median(times):.3f} s; {len(cap.flags)} flags; {rows})")
+
+
+def bench_bus(name: str, n_buses: int | None, n_baseline: int, seed: int = 0) -> None:
+    net = gs.load_network(name)
+    model, t_model = _timed(ACModel, net)
+    ok = net.bus.index[(model.bus_ppci >= 0) & net.bus["in_service"].to_numpy(bool)].to_numpy()
+    rng = np.random.default_rng(seed)
+    buses = ok if n_buses is None or n_buses >= ok.size else np.sort(rng.choice(ok, n_buses, replace=False))
+    res, t_fast = _timed(bus_open_capacity, net, buses, model=model)
+    n_pf = res.attrs["n_power_flows"]
+    sample = rng.choice(buses, size=min(n_baseline, buses.size), replace=False)
+    base, t_base = _timed(bus_open_capacity, net, sample, method="pandapower")
+    per_bus = t_base / sample.size
+    extrapolated = per_bus * buses.size
+    agree = np.allclose(base["physical_capacity_mw"], res.loc[sample, "physical_capacity_mw"], rtol=0.011,
+                        atol=1e-5)
+    print(f"bus open capacity {name:28s} {buses.size:5d} buses  {t_fast:7.2f} s (+{t_model:.2f} s model; "
+          f"{n_pf} AC power flows, {t_fast / max(n_pf, 1) * 1e3:.2f} ms each)")
+    print(f"    runpp baseline: {sample.size} buses in {t_base:.1f} s ({base.attrs['n_power_flows']} runpp) "
+          f"-> {extrapolated:.0f} s extrapolated for {buses.size} buses; ratio {extrapolated / t_fast:.0f}x; "
+          f"sample agrees within 1.1 %: {agree}")
+    pos = (res["open_capacity_mw"] > 0).sum()
+    print(f"    planning capacity > 0 at {pos}/{buses.size} buses; binding: "
+          + ", ".join(f"{k} {v}" for k, v in res["binding"].str.split(" ").str[0].value_counts().items()))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="skip the 5k-bus SimBench grid")
+    parser.add_argument("--baseline", type=int, default=5, help="buses in the runpp baseline sample")
+    args = parser.parse_args()
+    print("# gridscope open-capacity benchmark (wall-clock; the machine may be shared, figures are noisy)")
+    bench_tables("mv_oberrhein")
+    bench_tables("simbench:1-MV-urban--0-sw")
+    bench_bus("mv_oberrhein", None, args.baseline)
+    if not args.quick:
+        bench_bus("simbench:1-MVLV-rural-all-0-sw", 300, max(2, args.baseline // 2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,130 @@
+"""Connection evaluation: the three decisions on constructed cases, candidates, bad input."""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import gridscope as gs
+import numpy as np
+import pytest
+from gridscope.errors import InputError
+
+RATING_MVA = math.sqrt(3) * 10.0 * 0.1  # line L0: 10 kV, 100 A
+
+
+def small_net():
+    """ext grid - bus0 -L0 (100 A, 1 km)- bus1 (0.5 MW) -L1 (300 A)- bus2; bus coordinates in km."""
+    import pandapower as pp
+
+    net = pp.create_empty_network(name="small")
+    b0 = pp.create_bus(net, 10.0, name="S", geodata=(0.0, 0.0))
+    b1 = pp.create_bus(net, 10.0, name="A", geodata=(1.0, 0.0))
+    b2 = pp.create_bus(net, 10.0, name="B", geodata=(2.0, 0.0))
+    pp.create_ext_grid(net, b0)
+    kw = {"r_ohm_per_km": 0.1, "x_ohm_per_km": 0.1, "c_nf_per_km": 0.0}
+    pp.create_line_from_parameters(net, b0, b1, 1.0, max_i_ka=0.1, name="L0", **kw)
+    pp.create_line_from_parameters(net, b1, b2, 1.0, max_i_ka=0.3, name="L1", **kw)
+    pp.create_load(net, b1, p_mw=0.5)
+    return net
+
+
+def _loading_after(net, bus, p_mw, pf=0.95):
+    import pandapower as pp
+
+    w = copy.deepcopy(net)
+    pp.create_load(w, bus, p_mw=p_mw, q_mvar=p_mw * math.tan(math.acos(pf)))
+    pp.runpp(w)
+    return w.res_line["loading_percent"]
+
+
+def test_connect():
+    net = small_net()
+    dec = gs.evaluate_connection(net, p_mw=0.2, bus=2)
+    assert dec.decision == "connect"
+    assert dec.bus == 2
+    assert len(dec.reinforcements) == 0 and len(dec.violations) == 0
+    assert _loading_after(net, 2, 0.2).max() < 70
+    assert dec.candidates.iloc[0]["open_capacity_mw"] >= 0.2
+    assert "connect at bus 2" in dec.summary()
+
+
+def test_connect_then_reinforce_lists_line_with_loading_and_action():
+    net = small_net()
+    dec = gs.evaluate_connection(net, p_mw=0.9, bus=2)
+    assert dec.decision == "connect_then_reinforce"
+    after = _loading_after(net, 2, 0.9)
+    assert 70 < after[0] < 100  # independent check of the constructed case
+    r = dec.reinforcements
+    assert list(r["element"]) == ["line"] and list(r["index"]) == [0]
+    assert r.at[0, "value_after"] == pytest.approx(after[0], rel=1e-6)
+    assert r.at[0, "limit"] == 70.0
+    need_a = after[0] / 70.0 * 100.0
+    assert f"at least {math.ceil(need_a)} A" in r.at[0, "action"]
+
+
+def test_reject_names_the_physical_limit():
+    net = small_net()
+    dec = gs.evaluate_connection(net, p_mw=2.0, bus=2)
+    assert dec.decision == "reject"
+    assert _loading_after(net, 2, 2.0)[0] > 100
+    assert list(dec.violations["index"]) == [0]
+    assert "line 0" in dec.message and "100 %" in dec.message
+
+
+def test_location_ranks_nearest_feasible_first():
+    net = small_net()
+    dec = gs.evaluate_connection(net, p_mw=0.2, location=(1.9, 0.1), radius=5, crs="xy")
+    c = dec.candidates
+    assert list(c["bus"])[:2] == [2, 1]  # nearest first among feasible points
+    assert c.iloc[0]["distance_km"] == pytest.approx(math.hypot(0.1, 0.1))
+    assert dec.bus == 2 and dec.decision == "connect"
+
+
+def test_location_prefers_feasible_over_nearer_infeasible():
+    net = small_net()
+    # 0.9 MW: both bus 1 and bus 2 need reinforcement (behind L0); the ext-grid bus S is excluded only when
+    # out of the radius, so a large radius makes it a candidate that fits
+    dec = gs.evaluate_connection(net, p_mw=0.9, location=(1.0, 0.0), radius=10, crs="xy")
+    assert dec.candidates.iloc[0]["decision"] == "connect"
+    assert dec.bus == 0
+
+
+def test_mv_oberrhein_geo_location():
+    net = gs.load_network("mv_oberrhein")
+    dec = gs.evaluate_connection(net, p_mw=0.5, location=(7.80, 48.40), radius=3)
+    assert dec.decision in ("connect", "connect_then_reinforce")
+    assert (np.diff(dec.candidates["distance_km"][dec.candidates["decision"] == dec.decision]) >= 0).all()
+    assert dec.candidates["distance_km"].max() <= 3
+
+
+def test_bad_input_messages():
+    net = small_net()
+    with pytest.raises(InputError, match="bus 99 does not exist"):
+        gs.evaluate_connection(net, p_mw=1.0, bus=99)
+    with pytest.raises(InputError, match="positive"):
+        gs.evaluate_connection(net, p_mw=-1.0, bus=1)
+    with pytest.raises(InputError, match="absurd"):
+        gs.evaluate_connection(net, p_mw=1e6, bus=1)
+    with pytest.raises(InputError, match="exactly one"):
+        gs.evaluate_connection(net, p_mw=1.0)
+    with pytest.raises(InputError, match="far outside the grid"):
+        gs.evaluate_connection(net, p_mw=1.0, location=(500.0, 500.0), crs="xy")
+    with pytest.raises(InputError, match="no connection point within"):
+        gs.evaluate_connection(net, p_mw=1.0, location=(50.0, 0.0), radius=1, crs="xy")
+    with pytest.raises(InputError, match="pf"):
+        gs.evaluate_connection(net, p_mw=1.0, bus=1, pf=0)
+
+
+def test_nonconvergent_network_is_a_clear_error():
+    net = small_net()
+    net.load.at[0, "p_mw"] = 500.0  # far beyond what the 1 km line can carry: no power-flow solution
+    with pytest.raises(gs.ConvergenceError, match="does not converge"):
+        gs.evaluate_connection(net, p_mw=0.1, bus=2)
+
+
+def test_reliability_impact_optional():
+    net = gs.load_network("rbts2")
+    dec = gs.evaluate_connection(net, p_mw=0.5, bus=20, reliability=True)
+    rel = dec.reliability
+    assert rel is not None and rel["ENS_after"] > rel["ENS_before"]
