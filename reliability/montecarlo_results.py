@@ -58,7 +58,8 @@ def monte_carlo_dataset(impact: Any, live_work_fraction: float, targets: Any, at
         extra[f"{name}_std"] = (("zone",), spread[name], {
             "units": units, "long_name": f"year-to-year standard deviation of annual {name}"})
         extra[f"{name}_quantile"] = (("zone", "quantile"), res.index_percentiles[:, i, :], {
-            "units": units, "long_name": f"P5/P50/P95 of annual {name} (log-histogram, bins ≤ 0.39 % wide: value within 0.2 %)"})
+            "units": units,
+            "long_name": f"P5/P50/P95 of annual {name} (log-histogram, bins ≤ 0.39 % wide: value within 0.2 %)"})
         extra[f"feeder_{name}_stderr"] = (("feeder",), f_se[name], {
             "units": units, "long_name": f"standard error of the mean feeder {name}"})
     extra["p_miss_target"] = (("zone",), res.p_miss_target[k_t], {
