@@ -55,9 +55,9 @@ WORSE_TOL_MVA = 1e-6
 def _planning_net(net: Any, *, scaling: float, include_sgen: bool) -> Any:
     """A copy of ``net`` at the planning operating point (the same as the power-flow snapshot)."""
     try:
-        from .powerflow import _prepare
+        from .powerflow import prepare_planning_net
 
-        return _prepare(net, scaling=scaling, include_sgen=include_sgen)
+        return prepare_planning_net(net, scaling=scaling, include_sgen=include_sgen)
     except ImportError:  # pragma: no cover - powerflow always provides it
         work = copy.deepcopy(net)
         work.load["scaling"] = work.load["scaling"].astype(float) * float(scaling)

@@ -47,6 +47,7 @@ __all__ = [
     "PeakLoading",
     "diagnose_nonconvergence",
     "planning_loading",
+    "prepare_planning_net",
     "run_snapshot",
     "run_timeseries",
 ]
@@ -143,8 +144,12 @@ class PeakLoading:
 
 
 # ------------------------------------------------------------------------------------------------ snapshot
-def _prepare(net: Any, *, scaling: float, include_sgen: bool) -> Any:
-    """A deep copy of ``net`` with the planning scaling applied (the user's net is never touched)."""
+def prepare_planning_net(net: Any, *, scaling: float, include_sgen: bool) -> Any:
+    """A deep copy of ``net`` at the planning point: loads scaled, generation off unless ``include_sgen``.
+
+    The snapshot power flow and the bus open-capacity search both start from it, so they study the same
+    operating point; the user's net is never touched.
+    """
     if not np.isfinite(scaling) or scaling < 0:
         raise InputError(f"scaling must be a finite number >= 0, got {scaling!r}")
     work = copy.deepcopy(net)
@@ -230,7 +235,7 @@ def run_snapshot(net: Any, *, scaling: float = 1.0, algorithm: str = "nr", inclu
     """
     import pandapower as pp
 
-    work = _prepare(net, scaling=scaling, include_sgen=include_sgen)
+    work = prepare_planning_net(net, scaling=scaling, include_sgen=include_sgen)
     try:
         pp.runpp(work, algorithm=algorithm, **runpp_kwargs)
     except pp.LoadflowNotConverged:

@@ -72,3 +72,17 @@ def simbench_mv() -> Any:
 def simbench_big() -> Any:
     """SimBench ``1-complete_data-mixed-all-0-sw`` (37,587 buses), shared: do not modify."""
     return _simbench(SIMBENCH_BIG)
+
+
+@pytest.fixture
+def run():
+    """Invoke the ``gridscope`` CLI in-process: ``run("validate", "rbts2")`` → click ``Result``."""
+    from click.testing import CliRunner
+    from gridscope.cli import main
+
+    runner = CliRunner()
+
+    def invoke(*args: str):
+        return runner.invoke(main, list(args), catch_exceptions=False)
+
+    return invoke

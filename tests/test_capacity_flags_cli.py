@@ -4,21 +4,8 @@ from __future__ import annotations
 
 import gridscope as gs
 import pandas as pd
-import pytest
-from click.testing import CliRunner
 from gridscope.capacity.flags import FLAG_COLUMNS, flag_loading
 from gridscope.capacity.powerflow import run_snapshot
-from gridscope.cli import main
-
-
-@pytest.fixture
-def run():
-    runner = CliRunner()
-
-    def invoke(*args: str):
-        return runner.invoke(main, list(args), catch_exceptions=False)
-
-    return invoke
 
 
 def test_snapshot_flags_printed_and_written(run, tmp_path):

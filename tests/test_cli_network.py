@@ -9,18 +9,6 @@ import sys
 import gridscope as gs
 import pandas as pd
 import pytest
-from click.testing import CliRunner
-from gridscope.cli import main
-
-
-@pytest.fixture
-def run():
-    runner = CliRunner()
-
-    def invoke(*args: str):
-        return runner.invoke(main, list(args), catch_exceptions=False)
-
-    return invoke
 
 
 def _single_error_line(result) -> str:
