@@ -386,7 +386,8 @@ def reliability_summary(ds: Any, *, top: int = 5) -> str:
         parts += ["", f"Top {len(t)} contributors to system SAIDI:",
                   _fmt_table(t, {"SAIDI_h": "{:.4f}", "SAIDI_share": "{:.1%}", "ENS_mwh": "{:.3f}"})]
     if int(ds.attrs.get("tie_transfers_blocked", 0)):
-        parts += ["", f"Tie transfers refused by the capacity check: {ds.attrs['tie_transfers_blocked']}"]
+        parts += ["", f"Tie transfers refused by the capacity check: {ds.attrs['tie_transfers_blocked']} "
+                  f"(expected {float(ds.attrs.get('tie_transfers_blocked_per_yr', 0.0)):.4f} times per year)"]
     return "\n".join(parts)
 
 

@@ -146,6 +146,8 @@ def assess_reliability(
         "live_work_fraction": float(live_work_fraction),
         "tie_capacity_check": str(bool(tie_capacity)),
         "tie_transfers_blocked": len(impact.tie_blocked),
+        "tie_transfers_blocked_per_yr": float(impact.tie_blocked["rate_per_yr"].sum()) * failure_rate_scale
+        if len(impact.tie_blocked) else 0.0,
         **{k: float(v) for k, v in scales.items()},
         "_load_names": net.load["name"].reindex(impact.load_index).astype(str).to_numpy()
         if "name" in net.load else [""] * impact.n_load,

@@ -77,7 +77,8 @@ class Impact:
     feeders : list of str
         Feeder names by feeder id.
     tie_blocked : pandas.DataFrame
-        Tie transfers refused by the capacity check: component, tie switch, transferred MW, headroom MW.
+        Tie transfers refused by the capacity check: component, its fault rate (``rate_per_yr``: how often per
+        year the refusal happens), tie switch, transferred MW, headroom MW.
     """
 
     comp_element: np.ndarray
@@ -390,7 +391,8 @@ def build_impact(
     # ---------------------------------------------------------------- per-section ranges
     sec_ranges: dict[int, list[tuple[int, int, int, float]]] = {}
 
-    def section_ranges(s_list: tuple[int, ...], comp_label: str) -> list[tuple[int, int, int, float]]:
+    def section_ranges(s_list: tuple[int, ...], comp_label: str, comp_rate: float = 0.0
+                       ) -> list[tuple[int, int, int, float]]:
         s0 = s_list[0]
         r = int(sec_root[s0])
         if r < 0:
@@ -430,7 +432,8 @@ def build_impact(
                 if t >= 0 and load_peak_pos_cum is not None:
                     need = load_peak_pos_cum[hi_m] - load_peak_pos_cum[lo_m]
                     if need > room:
-                        blocked.append({"component": comp_label, "tie_switch": int(ties["switch"].iat[t]),
+                        blocked.append({"component": comp_label, "rate_per_yr": comp_rate,
+                                        "tie_switch": int(ties["switch"].iat[t]),
                                         "transfer_mw": float(need), "headroom_mw": float(room)})
                         t = -1
                 if t >= 0:
@@ -518,7 +521,8 @@ def build_impact(
         k = (int(s1[c]), int(s2[c])) if s2[c] >= 0 and s2[c] != s1[c] else (int(s1[c]),)
         rngs = sec_ranges.get(k) if tie_capacity is False else None
         if rngs is None:
-            rngs = section_ranges(k, f"{comp['element'].iat[c]} {comp['index'].iat[c]}")
+            rngs = section_ranges(k, f"{comp['element'].iat[c]} {comp['index'].iat[c]}",
+                                  float(comp["lam"].iat[c]))
             if tie_capacity is False:
                 sec_ranges[k] = rngs
         ptr[c + 1] = ptr[c] + len(rngs)
@@ -547,5 +551,6 @@ def build_impact(
         load_customers=customers, load_p_avg_mw=p_avg,
         load_zone=load_zone, load_feeder=np.asarray(load_feeder, dtype=np.int64),
         zones=zones, feeders=feeder_names,
-        tie_blocked=pd.DataFrame(blocked, columns=["component", "tie_switch", "transfer_mw", "headroom_mw"]),
+        tie_blocked=pd.DataFrame(blocked, columns=["component", "rate_per_yr", "tie_switch", "transfer_mw",
+                                                   "headroom_mw"]),
     )

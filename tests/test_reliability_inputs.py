@@ -74,6 +74,8 @@ def test_tie_capacity_check_refuses_transfers_the_backup_cannot_carry():
     unchecked = gs.assess_reliability(weak)
     checked = gs.assess_reliability(weak, tie_capacity=True)
     assert int(checked.attrs["tie_transfers_blocked"]) == 2
+    # refused on faults of L0 (0.1/yr, block LD2+LD3) and L1 (0.2/yr, block LD3)
+    assert float(checked.attrs["tie_transfers_blocked_per_yr"]) == pytest.approx(0.1 + 0.2)
     u = dict(zip(checked["load_name"].values, checked["lp_unavailability"].values, strict=True))
     assert u["LD2"] == pytest.approx(1.4) and u["LD3"] == pytest.approx(3.2)  # as if there were no tie
     u0 = dict(zip(unchecked["load_name"].values, unchecked["lp_unavailability"].values, strict=True))
