@@ -654,9 +654,14 @@ def _parse_xy(text: str) -> tuple[float, float]:
               help="Column headers of the written tables.")
 @click.option("--force", is_flag=True, help="Overwrite existing output files.")
 @click.option("--head", "n_head", type=int, default=10, show_default=True, help="Rows printed per level.")
+@click.option("--profiles", default=None, metavar="simbench|FILE",
+              help="Peak loading over a time series ('simbench' or a profile CSV) instead of one snapshot.")
+@click.option("--exact-bus", is_flag=True,
+              help="Add the exact AC bus open capacity (voltage and thermal limits, planning and physical).")
+@click.option("--pf", type=float, default=0.95, show_default=True, help="Power factor of the load for --exact-bus.")
 @handle_errors
 def capacity_cmd(net_source: str, levels: tuple[str, ...], scaling: float, out_path: str | None, lang: str,
-                 force: bool, n_head: int) -> None:
+                 force: bool, n_head: int, profiles: str | None, exact_bus: bool, pf: float) -> None:
     """Loading flags and open capacity (可开放容量) of NET at five levels.
 
     Prints the number of flags and the head of each level's table (open capacity and N-1 open capacity in
@@ -667,7 +672,7 @@ def capacity_cmd(net_source: str, levels: tuple[str, ...], scaling: float, out_p
     from .grid.io import load_network
 
     net = load_network(net_source)
-    cap = assess_capacity(net, scaling=scaling)
+    cap = assess_capacity(net, scaling=scaling, profiles=profiles, exact_bus=exact_bus, bus_pf=pf)
     counts = cap.flags["severity"].value_counts().to_dict() if len(cap.flags) else {}
     click.echo(f"{net_source}: {len(cap.flags)} flag(s)"
                + (": " + ", ".join(f"{k} {v}" for k, v in counts.items()) if counts else ""))
@@ -680,7 +685,10 @@ def capacity_cmd(net_source: str, levels: tuple[str, ...], scaling: float, out_p
         t = cap.table(level)
         click.echo(f"\n{level} ({len(t)} rows)")
         if len(t):
-            click.echo(_fmt_table(t[cols].head(n_head).set_index("id"), fmt))
+            shown = cols + [c for c in ("ac_open_capacity_mw", "ac_binding_element", "ac_physical_capacity_mw")
+                            if c in t.columns]
+            click.echo(_fmt_table(t[shown].head(n_head).set_index("id"),
+                                  fmt | {"ac_open_capacity_mw": "{:.3f}", "ac_physical_capacity_mw": "{:.3f}"}))
     if out_path is not None:
         from .errors import InputError
 
@@ -709,9 +717,12 @@ def capacity_cmd(net_source: str, levels: tuple[str, ...], scaling: float, out_p
               help="Write the candidates and reinforcements.")
 @click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True)
 @click.option("--force", is_flag=True, help="Overwrite --out if it exists.")
+@click.option("--reliability", "with_reliability", is_flag=True,
+              help="Also the reliability impact: system SAIFI/SAIDI/ENS before and after, and the new customer's "
+                   "expected interruptions and hours per year.")
 @handle_errors
 def connect_cmd(net_source: str, p_mw: float, bus: int | None, at: str | None, pf: float, radius: float | None,
-                scaling: float, out_path: str | None, lang: str, force: bool) -> None:
+                scaling: float, out_path: str | None, lang: str, force: bool, with_reliability: bool) -> None:
     """Evaluate connecting a load of P_MW to NET at --bus or near --at X,Y (就近接入).
 
     Prints the decision -- connect, connect_then_reinforce (先接入、后改造) or reject -- with the ranked
@@ -729,7 +740,8 @@ def connect_cmd(net_source: str, p_mw: float, bus: int | None, at: str | None, p
     if out_path is not None and not out_path.lower().endswith((".xlsx", ".json")):
         raise InputError(f"--out must end in .xlsx or .json, got {out_path!r}")
     net = load_network(net_source)
-    dec = evaluate_connection(net, p_mw, bus=bus, location=location, pf=pf, radius=radius, scaling=scaling)
+    dec = evaluate_connection(net, p_mw, bus=bus, location=location, pf=pf, radius=radius, scaling=scaling,
+                              reliability=with_reliability)
     click.echo(dec.summary())
     if out_path is not None:
         writer = dec.to_json if out_path.lower().endswith(".json") else dec.to_excel

@@ -119,7 +119,7 @@ class CapacityResult:
 
 def assess_capacity(net: Any, *, scaling: float = 1.0, profiles: Any = None, thresholds: Any = None,
                     limits: Limits | None = None, grades: Grades | None = None, peak: Any = None,
-                    **loading_kw: Any) -> CapacityResult:
+                    exact_bus: bool = False, bus_pf: float = 0.95, **loading_kw: Any) -> CapacityResult:
     """Loading flags and open capacity (可开放容量) at five levels.
 
     Parameters
@@ -140,6 +140,16 @@ def assess_capacity(net: Any, *, scaling: float = 1.0, profiles: Any = None, thr
         Grade thresholds (default green ≥ 30 %, red < 10 % of ``rating · limit`` still open).
     peak : PeakLoading or None
         Reuse an already computed loading instead of running the power flow.
+    exact_bus : bool
+        Add the exact AC bus open capacity (:func:`~gridscope.capacity.bus_capacity.bus_open_capacity`, load
+        at power factor ``bus_pf``, planning and physical limits, with the binding limit and element) to the
+        ``bus`` table as ``ac_open_capacity_mw``, ``ac_binding``, ``ac_binding_element``,
+        ``ac_physical_capacity_mw``, ``ac_physical_binding``, ``ac_physical_binding_element``. The default
+        bus table is the thermal path arithmetic of the other levels; the AC search also sees voltage limits
+        and the losses the new load adds. Computed at the planning snapshot (``scaling``), also when
+        ``profiles`` are given.
+    bus_pf : float
+        Power factor of the added load for ``exact_bus``.
     **loading_kw
         Passed on to :func:`~gridscope.capacity.powerflow.planning_loading` (e.g. ``include_sgen=True``).
 
@@ -169,6 +179,9 @@ def assess_capacity(net: Any, *, scaling: float = 1.0, profiles: Any = None, thr
     topo = build_topology(net)
     flags = flag_loading(net, peak, thresholds=thresholds, topology=topo)
     tables = open_capacity_tables(net, peak, topology=topo, limits=limits, grades=grades)
+    if exact_bus:
+        tables["bus"] = _with_exact_bus(net, tables["bus"], scaling=scaling, pf=bus_pf, limits=limits,
+                                        include_sgen=bool(loading_kw.get("include_sgen", False)))
     meta = {
         "network": str(getattr(net, "name", "") or "network"),
         "network_hash": network_hash(net),
@@ -178,5 +191,29 @@ def assess_capacity(net: Any, *, scaling: float = 1.0, profiles: Any = None, thr
         "scaling": float(getattr(peak, "scaling", scaling)),
         "n_steps": int(getattr(peak, "n_steps", 1)),
         "include_sgen": bool(getattr(peak, "include_sgen", False)),
+        "exact_bus": bool(exact_bus),
     }
     return CapacityResult(flags=flags, tables=tables, peak=peak, limits=limits, grades=grades, meta=meta)
+
+
+_AC_COLUMNS = {
+    "open_capacity_mw": "ac_open_capacity_mw",
+    "binding": "ac_binding",
+    "binding_element": "ac_binding_element",
+    "physical_capacity_mw": "ac_physical_capacity_mw",
+    "physical_binding": "ac_physical_binding",
+    "physical_binding_element": "ac_physical_binding_element",
+}
+
+
+def _with_exact_bus(net: Any, bus_table: pd.DataFrame, *, scaling: float, pf: float, limits: Limits,
+                    include_sgen: bool) -> pd.DataFrame:
+    """The bus table with the exact AC open capacity of every listed bus merged in (``ac_*`` columns)."""
+    from .bus_capacity import bus_open_capacity
+
+    if not len(bus_table):
+        return bus_table
+    exact = bus_open_capacity(net, bus_table["id"].to_numpy(), pf=pf, scaling=scaling, include_sgen=include_sgen,
+                              limits=limits, physical=True)
+    exact = exact[[c for c in _AC_COLUMNS if c in exact.columns]].rename(columns=_AC_COLUMNS)
+    return bus_table.join(exact, on="id")

@@ -527,15 +527,17 @@ def _transfer_hint(net: Any, topo: Any, element: str, pos: int, excess_mva: floa
             f"({best[2]:.3g} MVA spare there)")
 
 
-def _reliability_impact(net: Any, bus: int, p: float, q: float) -> dict[str, Any] | None:
-    """System SAIFI / SAIDI / ENS before and after adding the load (analytical), or None if unavailable."""
+def _reliability_impact(net: Any, bus: int, p: float, q: float) -> dict[str, Any]:
+    """Reliability impact of the connection (analytical method).
+
+    System SAIFI / SAIDI / ENS before and after adding the load (one customer, average demand = ``p``: a
+    conservative ENS), and the new customer's own expected interruptions and hours per year at ``bus``.
+    """
     import copy
 
-    try:
-        from ..reliability.api import assess_reliability
-    except ImportError:  # pragma: no cover - the reliability engine is part of the package
-        return None
     import pandapower as pp
+
+    from ..reliability.api import assess_reliability
 
     after = copy.deepcopy(net)
     li = pp.create_load(after, bus, p_mw=p, q_mvar=q, name="connection")
@@ -547,6 +549,8 @@ def _reliability_impact(net: Any, bus: int, p: float, q: float) -> dict[str, Any
     for label, n in (("before", net), ("after", after)):
         rel = assess_reliability(n, method="analytical")
         for idx in ("SAIFI", "SAIDI", "ENS"):
-            if idx in rel:
-                out[f"{idx}_{label}"] = float(rel[idx].sel(zone="system"))
+            out[f"{idx}_{label}"] = float(rel[idx].sel(zone="system"))
+        if label == "after":
+            out["new_customer_interruptions_per_yr"] = float(rel["lp_failure_rate"].sel(load=li))
+            out["new_customer_hours_per_yr"] = float(rel["lp_unavailability"].sel(load=li))
     return out

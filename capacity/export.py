@@ -77,6 +77,12 @@ COLUMNS_ZH: dict[str, str] = {
     "limit": "限值",
     "action": "建议措施",
     "binding": "受限条件",
+    "ac_open_capacity_mw": "精确可开放容量(MW)",
+    "ac_binding": "精确受限条件",
+    "ac_binding_element": "精确受限元件",
+    "ac_physical_capacity_mw": "精确物理极限容量(MW)",
+    "ac_physical_binding": "物理极限受限条件",
+    "ac_physical_binding_element": "物理极限受限元件",
     "key": "项目",
     "value": "值",
 }
