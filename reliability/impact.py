@@ -174,6 +174,25 @@ def _subtree_sizes(n: int, order: np.ndarray, parent: np.ndarray, depth: np.ndar
     return size
 
 
+def _head_line_capacity_mw(net: Any, topo: Any, head_node: int, children: pd.Series) -> float:
+    """Active-power capacity (MW at pf 0.95) of the first line of a feeder: the head edge, or the first line
+    below it when the head is a switch or transformer on an unbranched path; ``inf`` when there is none.
+    ``children`` maps a node to its child nodes (a Series indexed by parent node)."""
+    from ..grid.topology import EDGE_LINE
+
+    node = head_node
+    while True:
+        edge = int(topo.parent_edge[node])
+        if edge >= 0 and topo.edge_kind[edge] == EDGE_LINE:
+            row = net.line.loc[int(topo.edge_element[edge])]
+            i_max_ka = float(row["max_i_ka"]) * float(row.get("df", 1.0)) * float(row.get("parallel", 1))
+            return float(np.sqrt(3.0) * float(net.bus.at[row["from_bus"], "vn_kv"]) * i_max_ka * 0.95)
+        below = children.get(node)
+        if below is None or (np.ndim(below) and len(below) != 1):
+            return float("inf")
+        node = int(below if np.ndim(below) == 0 else below.iloc[0])
+
+
 def build_impact(
     net: Any,
     *,
@@ -217,7 +236,7 @@ def build_impact(
     -------
     Impact
     """
-    from ..grid.topology import EDGE_LINE, EDGE_SWITCH, NO, build_topology
+    from ..grid.topology import EDGE_SWITCH, NO, build_topology
 
     topo = topology if topology is not None else build_topology(net)
     n_node = topo.n_node
@@ -345,28 +364,11 @@ def build_impact(
         else:
             f_load = np.bincount(np.maximum(topo.feeder_of_node[l_ok_node], 0),
                                  weights=np.where(l_radial, p_peak_all, 0.0), minlength=len(feeder_names))
-            for k, e in enumerate(topo.feeders["head_edge"].to_numpy(dtype=np.int64)):
-                # the first line on the feeder's path from its head
-                node = topo.feeders["head_node"].iat[k]
-                cap = np.inf
-                edge = e
-                for _ in range(4):
-                    if topo.edge_kind[edge] == EDGE_LINE:
-                        li = int(topo.edge_element[edge])
-                        row = net.line.loc[li]
-                        i_max = float(row["max_i_ka"]) * float(row.get("df", 1.0)) * float(row.get("parallel", 1))
-                        vn = float(net.bus.at[row["from_bus"], "vn_kv"])
-                        cap = np.sqrt(3.0) * vn * i_max * 0.95
-                        break
-                    child = np.flatnonzero(topo.parent_node == node)
-                    if child.size != 1:
-                        break
-                    node = int(child[0])
-                    edge = int(topo.parent_edge[node])
-                headroom[k] = cap - f_load[k]
-        peak_pos = np.zeros(rows.size)
-        peak_pos[:] = p_peak_all[rows]
-        load_peak_pos_cum = np.concatenate([[0.0], np.cumsum(peak_pos)])
+            children = pd.Series(topo.order, index=topo.parent_node[topo.order])
+            for k in range(len(feeder_names)):
+                head = int(topo.feeders["head_node"].iat[k])
+                headroom[k] = _head_line_capacity_mw(net, topo, head, children) - f_load[k]
+        load_peak_pos_cum = np.concatenate([[0.0], np.cumsum(p_peak_all[rows])])
     blocked: list[dict[str, Any]] = []
 
     def usable_tie(m: int, r: int) -> tuple[int, float]:
@@ -529,11 +531,7 @@ def build_impact(
         if rngs:
             parts.append(np.asarray(rngs, dtype=float))
     iv = np.concatenate(parts) if parts else np.zeros((0, 4))
-    comp_node = np.where(comp["edge"].to_numpy() >= 0,
-                         np.maximum(topo.edge_from[np.maximum(comp["edge"].to_numpy(), 0)],
-                                    0), comp["node"].to_numpy())
     comp_feeder = topo.feeder_of_node[np.maximum(sec_root[s1], 0)] if len(comp) else np.zeros(0, np.int64)
-    del comp_node
     return Impact(
         comp_element=comp["element"].to_numpy(dtype=object),
         comp_index=comp["index"].to_numpy(dtype=np.int64),
