@@ -41,8 +41,7 @@ class AnalyticalResult:
     comp_ci_planned: np.ndarray
 
 
-def range_durations(impact: Impact, *, repair_time_scale: float = 1.0,
-                    switching_time_scale: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+def range_durations(impact: Impact) -> tuple[np.ndarray, np.ndarray]:
     """Component of each range and its expected fault duration (hours) with fixed durations.
 
     Returns
@@ -50,9 +49,8 @@ def range_durations(impact: Impact, *, repair_time_scale: float = 1.0,
     comp_of_range, duration_h : numpy.ndarray
     """
     comp_of_range = np.repeat(np.arange(impact.n_comp), np.diff(impact.ptr))
-    repair = impact.comp_repair_h[comp_of_range] * repair_time_scale
-    switching = impact.iv_switch_h * switching_time_scale
-    dur = np.where(impact.iv_kind == REPAIR, repair, np.minimum(switching, repair))
+    repair = impact.comp_repair_h[comp_of_range]
+    dur = np.where(impact.iv_kind == REPAIR, repair, np.minimum(impact.iv_switch_h, repair))
     return comp_of_range, dur
 
 
@@ -71,41 +69,31 @@ def _per_zone_range_sums(impact: Impact, values: np.ndarray) -> np.ndarray:
     return out
 
 
-def analytical_indices(
-    impact: Impact,
-    *,
-    failure_rate_scale: float = 1.0,
-    repair_time_scale: float = 1.0,
-    switching_time_scale: float = 1.0,
-    live_work_fraction: float = 0.0,
-    planned_rate_scale: float = 1.0,
-) -> AnalyticalResult:
+def analytical_indices(impact: Impact, *, live_work_fraction: float = 0.0) -> AnalyticalResult:
     """Expected reliability values of every load point and component (exact for the model of DESIGN.md §3).
+
+    What-if scales (fewer faults, faster repair) are applied to the impact beforehand, with
+    :func:`gridscope.reliability.api.scale_impact`, so both methods see the same scaled data.
 
     Parameters
     ----------
     impact : Impact
         From :func:`~gridscope.reliability.impact.build_impact`.
-    failure_rate_scale, repair_time_scale, switching_time_scale : float
-        Multipliers for what-if scenarios (``0.85`` = 15 % fewer faults).
     live_work_fraction : float
         Share of planned jobs done live (不停电作业), in [0, 1]: they interrupt nobody.
-    planned_rate_scale : float
-        Multiplier for planned outage rates.
 
     Returns
     -------
     AnalyticalResult
     """
     n = impact.n_load
-    comp, dur = range_durations(impact, repair_time_scale=repair_time_scale,
-                                switching_time_scale=switching_time_scale)
-    lam = impact.comp_lambda[comp] * failure_rate_scale
+    comp, dur = range_durations(impact)
+    lam = impact.comp_lambda[comp]
     lam_fault = _per_load(n, impact.iv_lo, impact.iv_hi, lam)
     u_fault = _per_load(n, impact.iv_lo, impact.iv_hi, lam * dur)
 
     planned = impact.iv_kind == REPAIR
-    p_rate = impact.comp_planned_per_yr[comp] * planned_rate_scale * (1.0 - live_work_fraction) * planned
+    p_rate = impact.comp_planned_per_yr[comp] * (1.0 - live_work_fraction) * planned
     p_dur = impact.comp_planned_h[comp]
     lam_planned = _per_load(n, impact.iv_lo, impact.iv_hi, p_rate)
     u_planned = _per_load(n, impact.iv_lo, impact.iv_hi, p_rate * p_dur)
