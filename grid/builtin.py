@@ -185,18 +185,13 @@ def _add_head_breakers(net: Any, *, only_missing: bool = False) -> None:
         kind = int(topo.edge_kind[e])
         if kind == EDGE_SWITCH:
             net.switch.loc[int(topo.edge_element[e]), "type"] = "CB"
-        elif kind == EDGE_LINE:
-            line = int(topo.edge_element[e])
+        elif kind in (EDGE_LINE, EDGE_TRAFO):
+            table, et, unnamed = ("line", "l", "") if kind == EDGE_LINE else ("trafo", "t", "trafo ")
+            element = int(topo.edge_element[e])
             station = int(topo.bus_index[topo.node_bus[int(f["supply_node"])]])
-            name = net.line.at[line, "name"] if "name" in net.line else None
-            pp.create_switch(net, station, line, et="l", closed=True, type="CB",
-                             name=f"CB {name if isinstance(name, str) and name else line}")
-        elif kind == EDGE_TRAFO:
-            trafo = int(topo.edge_element[e])
-            station = int(topo.bus_index[topo.node_bus[int(f["supply_node"])]])
-            name = net.trafo.at[trafo, "name"] if "name" in net.trafo else None
-            pp.create_switch(net, station, trafo, et="t", closed=True, type="CB",
-                             name=f"CB {name if isinstance(name, str) and name else 'trafo ' + str(trafo)}")
+            name = net[table].at[element, "name"] if "name" in net[table] else None
+            label = name if isinstance(name, str) and name else f"{unnamed}{element}"
+            pp.create_switch(net, station, element, et=et, closed=True, type="CB", name=f"CB {label}")
 
 
 def _geo_xy(net: Any) -> pd.DataFrame:
