@@ -34,16 +34,21 @@ _LAZY: dict[str, tuple[str, str]] = {
     "Problem": (".grid.validation", "Problem"),
     "build_topology": (".grid.topology", "build_topology"),
     "Topology": (".grid.topology", "Topology"),
+    # the prepared study, and the one-shot functions on top of it
+    "Study": (".study", "Study"),
+    "CancelToken": (".progress", "CancelToken"),
+    "Progress": (".progress", "Progress"),
     # reliability
-    "assess_reliability": (".reliability.api", "assess_reliability"),
+    "assess_reliability": (".study", "assess_reliability"),
     # capacity
     "assess_capacity": (".capacity.api", "assess_capacity"),
     "evaluate_connection": (".capacity.connection", "evaluate_connection"),
 }
 
-_SUBMODULES = {"grid", "reliability", "capacity", "errors"}
+_SUBMODULES = {"grid", "reliability", "capacity", "errors", "progress", "study"}
 
 __all__ = [
+    "CancelToken",
     "CancelledError",
     "ConfigError",
     "ConvergenceError",
@@ -51,6 +56,8 @@ __all__ = [
     "InputError",
     "NetworkError",
     "Problem",
+    "Progress",
+    "Study",
     "Topology",
     "ValidationError",
     "__version__",
@@ -80,7 +87,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .grid.io import load_network, save_network
     from .grid.topology import Topology, build_topology
     from .grid.validation import Problem, validate
-    from .reliability.api import assess_reliability
+    from .progress import CancelToken, Progress
+    from .study import Study, assess_reliability
 
 
 def __getattr__(name: str) -> Any:
