@@ -7,12 +7,12 @@ failure interrupts are unions of subtrees (everything below the protective devic
 lies above the fault zone, ...), so each component's impact is a handful of half-open position ranges
 ``[lo, hi)``, each with a *duration class*:
 
-``UPSTREAM`` (0)
+``UPSTREAM`` (:class:`~gridscope.reliability.codes.DurationClass`)
     restored after switching: upstream of the fault zone, back on when the zone is isolated and the
     protective device reclosed (duration ``min(switching, repair)``);
-``TIE`` (1)
+``TIE``
     restored after switching through a normally-open tie: downstream of the fault zone (same duration);
-``REPAIR`` (2)
+``REPAIR``
     waits for the repair: inside the fault zone, or downstream with no (or no capable) tie.
 
 Per-range sums (customers, average demand) are prefix-sum differences, so a Monte-Carlo event costs O(ranges),
@@ -27,10 +27,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["REPAIR", "TIE", "UPSTREAM", "Impact", "build_impact"]
+from .codes import DurationClass
 
-UPSTREAM, TIE, REPAIR = 0, 1, 2
-DURATION_CLASSES = {UPSTREAM: "upstream switching", TIE: "tie transfer", REPAIR: "repair"}
+__all__ = ["REPAIR", "TIE", "UPSTREAM", "DurationClass", "Impact", "build_impact"]
+
+#: The duration classes under their short names (aliases of the enum members).
+UPSTREAM, TIE, REPAIR = DurationClass.UPSTREAM, DurationClass.TIE, DurationClass.REPAIR
 
 
 @dataclass(eq=False)
@@ -138,7 +140,7 @@ class Impact:
         s = slice(int(self.ptr[c]), int(self.ptr[c + 1]))
         return pd.DataFrame({
             "lo": self.iv_lo[s], "hi": self.iv_hi[s],
-            "kind": [DURATION_CLASSES[int(k)] for k in self.iv_kind[s]],
+            "kind": [DurationClass(int(k)).label for k in self.iv_kind[s]],
             "switch_h": self.iv_switch_h[s],
             "loads": [self.load_index[lo:hi].tolist() for lo, hi in zip(self.iv_lo[s], self.iv_hi[s],
                                                                          strict=True)],

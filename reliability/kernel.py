@@ -33,6 +33,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from .codes import Distribution, DurationClass
+
 __all__ = [
     "EXPONENTIAL",
     "FIXED",
@@ -41,12 +43,14 @@ __all__ = [
     "HIST_N_BINS",
     "HIST_OCTAVES_BELOW",
     "LOGNORMAL",
+    "REPAIR_CLASS",
     "build_alias",
     "simulate_chunk",
 ]
 
-#: Distribution family codes (unit-mean draws).
-FIXED, EXPONENTIAL, LOGNORMAL, GAMMA = 0, 1, 2, 3
+#: Distribution family codes (unit-mean draws) as plain ints, which Numba freezes into the compiled code.
+FIXED, EXPONENTIAL, LOGNORMAL, GAMMA = (int(d) for d in (Distribution.FIXED, Distribution.EXPONENTIAL,
+                                                         Distribution.LOGNORMAL, Distribution.GAMMA))
 
 #: Histograms of annual values on a log scale: bin 0 holds exact zeros; bins ``b ≥ 1`` split each octave
 #: ``ref · 2**(o - OCT_BELOW) · [1, 2)`` (``o = (b - 1) // BPO``, ``ref`` the expected annual value) into
@@ -59,7 +63,8 @@ HIST_OCTAVES_ABOVE = 20
 HIST_N_BINS = 1 + (HIST_OCTAVES_BELOW + HIST_OCTAVES_ABOVE) * HIST_BINS_PER_OCTAVE
 _FRACTION_SHIFT = 52 - 8  # keep the top 8 = log2(HIST_BINS_PER_OCTAVE) bits of the fraction
 
-_REPAIR = 2  # duration class of ranges that wait for the repair (impact.REPAIR)
+#: Duration class of ranges that wait for the repair, as a plain int for the kernel.
+REPAIR_CLASS = int(DurationClass.REPAIR)
 
 
 @njit(cache=True)
@@ -329,7 +334,7 @@ def simulate_chunk(  # pragma: no cover - numba
                 dur = b_dur[e]
                 mult = b_mult[e]
                 for r in range(b_r0[e], b_r1[e]):
-                    if r_int[r, 2] == _REPAIR:
+                    if r_int[r, 2] == REPAIR_CLASS:
                         d = dur
                     elif k == 1:
                         continue  # planned work: loads fed another way are switched over beforehand

@@ -42,6 +42,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import CancelledError, InputError
+from .codes import Distribution
 from .impact import REPAIR, Impact
 
 __all__ = [
@@ -57,7 +58,7 @@ __all__ = [
 ]
 
 #: Distribution families for repair, switching and planned durations (codes of :mod:`.kernel`).
-DISTRIBUTIONS: dict[str, int] = {"fixed": 0, "exponential": 1, "lognormal": 2, "gamma": 3}
+DISTRIBUTIONS: dict[str, int] = {d.label: int(d) for d in Distribution}
 #: Outage kinds (first axis of most arrays).
 KINDS: tuple[str, ...] = ("fault", "planned", "total")
 #: Annual sums accumulated per group: customer interruptions, customer hours, energy not supplied (MWh).
