@@ -1,6 +1,12 @@
-"""Time load, validate and topology on the SimBench ``1-complete_data-mixed-all-0-sw`` grid (37,587 buses).
+"""Time loading the built-in networks, and load, validate and topology on a large SimBench grid.
 
-    python benchmarks/bench_topology.py [--code CODE] [--repeat N] [--reference]
+    python benchmarks/bench_topology.py [--code CODE] [--repeat N] [--reference] [--builtins-only]
+
+**Built-ins** (issue 12): for every built-in network, a fresh process runs ``gs.load_network(name)``; its
+wall time is printed next to a bare ``python -c "import pandapower"`` measured in the same run, as the time
+above that import and as a ratio (the best of ``--repeat`` runs of each).
+
+**SimBench** ``1-complete_data-mixed-all-0-sw`` (37,587 buses):
 
 Each measurement runs in a fresh Python process; ``import`` is importing pandapower and gridscope, the rest:
 
@@ -20,6 +26,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 
 CODE = "1-complete_data-mixed-all-0-sw"
 
@@ -51,6 +58,40 @@ print(json.dumps({"import": t1 - t0, "get_simbench_net": time.perf_counter() - t
 """
 
 
+_BUILTIN = r"""
+import json, sys, time
+t0 = time.perf_counter()
+import gridscope as gs
+t1 = time.perf_counter()
+net = gs.load_network(sys.argv[1])
+print(json.dumps({"import": t1 - t0, "load": time.perf_counter() - t1, "buses": len(net.bus)}))
+"""
+
+
+def _wall(args: list[str]) -> tuple[float, str]:
+    """Wall time of a fresh Python process running ``args``, and its last line of output."""
+    t0 = time.perf_counter()
+    out = subprocess.run([sys.executable, *args], check=True, capture_output=True, text=True)
+    return time.perf_counter() - t0, (out.stdout.strip().splitlines() or [""])[-1]
+
+
+def bench_builtins(repeat: int) -> None:
+    """Print load time of every built-in network against a bare pandapower import."""
+    from gridscope.grid.builtin import builtin_networks
+
+    bare = min(_wall(["-c", "import pandapower"])[0] for _ in range(repeat))
+    print(f"bare 'python -c \"import pandapower\"': {bare:.2f} s (best of {repeat})")
+    print(f"{'network':<14}{'buses':>6}{'process':>9}{'above':>8}{'ratio':>7}{'import':>8}{'load':>7}")
+    for name in builtin_networks():
+        runs = [_wall(["-c", _BUILTIN, name]) for _ in range(repeat)]
+        wall, line = min(runs, key=lambda r: r[0])
+        r = json.loads(line)
+        print(f"{name:<14}{r['buses']:>6}{wall:9.2f}{wall - bare:8.2f}{wall / bare:7.2f}{r['import']:8.2f}"
+              f"{r['load']:7.2f}")
+    print("process: wall time of 'gs.load_network(name)' in a fresh process; above: process - bare import; "
+          "ratio: process / bare import; import, load: inside that process")
+
+
 def _run(script: str, code: str, cache: str) -> dict:
     env = dict(os.environ, GRIDSCOPE_CACHE_DIR=cache)
     out = subprocess.run([sys.executable, "-c", script, code], env=env, check=True, capture_output=True,
@@ -63,7 +104,12 @@ def main() -> None:
     parser.add_argument("--code", default=CODE, help="SimBench code (default: %(default)s)")
     parser.add_argument("--repeat", type=int, default=2, help="warm runs (default: %(default)s)")
     parser.add_argument("--reference", action="store_true", help="also time plain simbench.get_simbench_net")
+    parser.add_argument("--builtins-only", action="store_true", help="time only the built-in networks")
     args = parser.parse_args()
+
+    bench_builtins(max(args.repeat, 1))
+    if args.builtins_only:
+        return
 
     print(f"SimBench {args.code}, {os.cpu_count()} cores, Python {sys.version.split()[0]}")
     header = f"{'run':<8}{'import':>8}{'load':>8}{'validate':>10}{'topology':>10}{'total':>8}" \
