@@ -1,0 +1,42 @@
+"""Default settings: the one home of every default the API and the CLI share.
+
+Plain constants with no imports, so the CLI can show them in ``--help`` without loading pandas or numba.
+The core modules take their defaults from here (``Thresholds``, ``Limits``, ``simulate``,
+``assess_reliability``, ``evaluate_connection``); the CLI's options show the same values.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CAPACITY_LEVELS",
+    "LINE_HEAVY_PERCENT",
+    "LOAD_PF",
+    "MC_MAX_YEARS",
+    "MC_REPAIR_DIST",
+    "MC_YEARS",
+    "OVERLOAD_PERCENT",
+    "TRAFO_HEAVY_PERCENT",
+    "V_BAND_PU",
+]
+
+#: Monte Carlo: simulated years when neither ``years`` nor ``target_cov`` is given.
+MC_YEARS: int = 100_000
+#: Monte Carlo: upper bound of the simulated years with a ``target_cov`` stop rule.
+MC_MAX_YEARS: int = 1_000_000
+#: Monte Carlo: distribution of repair durations.
+MC_REPAIR_DIST: str = "exponential"
+
+#: Heavy load (重载) of lines, % of rating (State Grid reinforcement trigger).
+LINE_HEAVY_PERCENT: float = 70.0
+#: Heavy load of transformers, % of rating.
+TRAFO_HEAVY_PERCENT: float = 80.0
+#: Overload (过载), % of rating.
+OVERLOAD_PERCENT: float = 100.0
+#: Allowed voltage deviation from nominal, per unit (GB/T 12325: ±7 % at 20 kV and below).
+V_BAND_PU: float = 0.07
+
+#: Power factor (lagging) of a requested load and of the load added by the exact bus capacity search.
+LOAD_PF: float = 0.95
+
+#: Open-capacity levels, top down.
+CAPACITY_LEVELS: tuple[str, ...] = ("substation", "main_transformer", "feeder", "distribution_transformer", "bus")
