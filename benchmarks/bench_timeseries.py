@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     import pandapower as pp
     from gridscope.capacity.flags import flag_loading
     from gridscope.capacity.powerflow import run_snapshot, run_timeseries
-    from gridscope.capacity.timeseries import PandapowerEngine, _Injections, coerce_profiles
+    from gridscope.capacity.timeseries import Injections, PandapowerEngine, coerce_profiles
 
     print(f"gridscope {gs.__version__}, pandapower {pp.__version__}, {os.cpu_count()} cores, "
           f"load average {os.getloadavg()[0]:.2f} at start")
@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
 
     rows = np.linspace(0, n - 1, max(args.sample, 1)).astype(np.int64)
     engine = PandapowerEngine(net)
-    inj = _Injections(net, prof, rows, scaling=1.0, include_sgen=True)
+    inj = Injections(net, prof, rows, scaling=1.0, include_sgen=True)
     _, t_pp = _t(engine.run, inj)
     per_step = t_pp / len(rows)
     t_pp_year = per_step * n

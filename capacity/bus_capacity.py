@@ -29,7 +29,6 @@ connection only counts when the added load makes it worse.
 
 from __future__ import annotations
 
-import copy
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,7 +38,9 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ConvergenceError, InputError
+from .diagnosis import diagnose_nonconvergence, run_pandapower
 from .open_capacity import Limits
+from .powerflow import prepare_planning_net
 
 __all__ = ["ACModel", "bus_open_capacity", "screen_bus_capacity"]
 
@@ -50,20 +51,6 @@ _TOL_PU = 1e-9
 WORSE_TOL_PERCENT = 1e-5
 WORSE_TOL_PU = 1e-7
 WORSE_TOL_MVA = 1e-6
-
-
-def _planning_net(net: Any, *, scaling: float, include_sgen: bool) -> Any:
-    """A copy of ``net`` at the planning operating point (the same as the power-flow snapshot)."""
-    try:
-        from .powerflow import prepare_planning_net
-
-        return prepare_planning_net(net, scaling=scaling, include_sgen=include_sgen)
-    except ImportError:  # pragma: no cover - powerflow always provides it
-        work = copy.deepcopy(net)
-        work.load["scaling"] = work.load["scaling"].astype(float) * float(scaling)
-        if not include_sgen and len(work.sgen):
-            work.sgen["in_service"] = False
-        return work
 
 
 def _reserved_loads(net: Any, work: Any, limits: Limits) -> None:
@@ -124,15 +111,13 @@ class ACModel:
             raise InputError(f"unknown power-flow method {method!r}: use 'ybus' or 'pandapower'")
         self.method = method
         self.limits = limits or Limits()
-        work = _planning_net(net, scaling=scaling, include_sgen=include_sgen)
+        work = prepare_planning_net(net, scaling=scaling, include_sgen=include_sgen)
         _reserved_loads(net, work, self.limits)
         self.extra_load = pp.create_load(work, int(work.bus.index[0]), p_mw=0.0, q_mvar=0.0,
                                          name="gridscope connection", in_service=False)
         try:
-            pp.runpp(work)
+            run_pandapower(work)
         except pp.LoadflowNotConverged:
-            from .powerflow import diagnose_nonconvergence
-
             name = getattr(net, "name", "") or "the network"
             raise ConvergenceError(f"the power flow of {name!r} at the planning load does not converge: "
                                    f"{diagnose_nonconvergence(work)}") from None
@@ -354,12 +339,12 @@ class ACModel:
             with warnings.catch_warnings():  # a diverging case warns about singular matrices
                 warnings.simplefilter("ignore")
                 try:
-                    pp.runpp(w, init="results")
+                    run_pandapower(w, init="results")
                     conv[c] = True
                 except pp.LoadflowNotConverged:
                     w.res_bus = self._res_bus0.copy()  # a previous case diverged: restart from the base
                     try:
-                        pp.runpp(w, init="results")
+                        run_pandapower(w, init="results")
                         conv[c] = True
                     except pp.LoadflowNotConverged:
                         continue

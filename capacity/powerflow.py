@@ -1,6 +1,6 @@
 """Loading by power flow: the planning snapshot (pandapower ``runpp``) and the peak over a time series.
 
-:class:`PeakLoading` is the one result every capacity analysis reads (flags, open capacity, connection
+:class:`~.loading.PeakLoading` is the one result every capacity analysis reads (flags, open capacity, connection
 evaluation). It holds, for every line, transformer and bus, the loading at the planning load -- one
 snapshot -- or the peak over a time series together with the step at which it occurred.
 
@@ -13,7 +13,8 @@ Loading semantics are pandapower's, exactly:
 
 The planning snapshot
 ---------------------
-``run_snapshot(net, scaling=s)`` runs ``runpp`` on a copy of the network with every load's ``scaling``
+``run_snapshot(net, scaling=s)`` runs ``runpp`` (without numba, see :mod:`.diagnosis`: no JIT compile on
+every run) on a copy of the network with every load's ``scaling``
 multiplied by ``s`` (so a load's power is ``p_mw × scaling × s``, the network's own ``scaling`` column is kept).
 Static generators (``sgen``) are **switched off** by default: the planning load is checked without the
 generation that may or may not be there at the peak, which is the worst case for the loading of a
@@ -32,18 +33,34 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ..errors import ConvergenceError, InputError
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .flags import Thresholds
+from ..progress import ProgressCallback
+from .diagnosis import diagnose_nonconvergence, net_label, run_pandapower
+from .flags import Thresholds
+from .loading import (
+    BUS_COLUMNS,
+    BUS_TS_COLUMNS,
+    EXT_GRID_COLUMNS,
+    LINE_COLUMNS,
+    TRAFO3W_COLUMNS,
+    TRAFO_COLUMNS,
+    PeakLoading,
+)
+from .timeseries import Injections, PgmEngine, Profiles, run_batch
 
 __all__ = [
+    "BUS_COLUMNS",
+    "BUS_TS_COLUMNS",
+    "EXT_GRID_COLUMNS",
+    "LINE_COLUMNS",
+    "SNAPSHOT_ENGINES",
+    "TRAFO3W_COLUMNS",
+    "TRAFO_COLUMNS",
     "PeakLoading",
     "diagnose_nonconvergence",
     "planning_loading",
@@ -52,95 +69,8 @@ __all__ = [
     "run_timeseries",
 ]
 
-LINE_COLUMNS = ["loading_percent", "i_ka", "p_from_mw", "q_from_mvar", "p_to_mw", "q_to_mvar", "time"]
-TRAFO_COLUMNS = ["loading_percent", "p_hv_mw", "q_hv_mvar", "s_hv_mva", "p_lv_mw", "time"]
-TRAFO3W_COLUMNS = ["loading_percent", "time"]
-BUS_COLUMNS = ["vm_pu", "p_mw", "q_mvar"]
-BUS_TS_COLUMNS = ["vm_pu", "vm_min_pu", "vm_max_pu", "time_min", "time_max", "p_mw", "q_mvar", "time"]
-EXT_GRID_COLUMNS = ["p_mw", "q_mvar", "time"]
-
-
-@dataclass(eq=False)
-class PeakLoading:
-    """Peak loading of every element, from one snapshot or a time series.
-
-    Attributes
-    ----------
-    line : pandas.DataFrame
-        Index ``net.line.index``; columns ``loading_percent``, ``i_ka``, ``p_from_mw``, ``q_from_mvar``,
-        ``p_to_mw``, ``q_to_mvar`` (all at the line's own peak step) and ``time`` (label of that step, ``None``
-        for a snapshot).
-    trafo : pandas.DataFrame
-        Index ``net.trafo.index``; ``loading_percent``, ``p_hv_mw``, ``q_hv_mvar``, ``s_hv_mva``, ``p_lv_mw``,
-        ``time``.
-    trafo3w : pandas.DataFrame
-        Index ``net.trafo3w.index``; ``loading_percent``, ``time`` (empty when the network has none).
-    bus : pandas.DataFrame
-        Index ``net.bus.index``; ``vm_pu``, ``p_mw``, ``q_mvar`` (net injection, as ``res_bus``). For a time
-        series also ``vm_min_pu``, ``vm_max_pu``, ``time_min``, ``time_max`` and ``time`` (the system peak step
-        at which ``vm_pu``, ``p_mw``, ``q_mvar`` are given).
-    ext_grid : pandas.DataFrame
-        Index ``net.ext_grid.index``; ``p_mw``, ``q_mvar`` and ``time`` (for a time series: the step of the
-        largest import ``p_mw``).
-    method : str
-        ``"snapshot"`` or ``"timeseries:<engine>"``.
-    scaling : float
-        Load scaling factor applied on top of the network's own ``scaling`` column.
-    n_steps : int
-        Number of power flows the peaks are taken over (1 for a snapshot).
-    hours_above : pandas.DataFrame or None
-        Time series only: columns ``element``, ``index``, ``kind`` (``"heavy"``, ``"overload"`` or
-        ``"voltage"``), ``threshold_percent`` (for ``"voltage"``: the allowed band in percent of nominal
-        voltage) and ``hours_above`` (hours at or above the loading threshold, or outside the voltage band).
-    include_sgen : bool
-        Whether static generators were in service.
-    step_h : float or None
-        Length of one time step in hours (time series only).
-    engine : str or None
-        Batch engine of a time series (``"pgm"`` or ``"pandapower"``).
-    time_index : pandas.Index or None
-        Labels of the time steps (time series only).
-    thresholds : Thresholds or None
-        The thresholds ``hours_above`` was counted with.
-    """
-
-    line: pd.DataFrame
-    trafo: pd.DataFrame
-    trafo3w: pd.DataFrame
-    bus: pd.DataFrame
-    ext_grid: pd.DataFrame
-    method: str
-    scaling: float
-    n_steps: int
-    hours_above: pd.DataFrame | None = None
-    include_sgen: bool = False
-    step_h: float | None = None
-    engine: str | None = None
-    time_index: pd.Index | None = field(default=None, repr=False)
-    thresholds: Thresholds | None = field(default=None, repr=False)
-
-    @property
-    def is_timeseries(self) -> bool:
-        """True when the peaks were taken over a time series."""
-        return self.method.startswith("timeseries")
-
-    def summary(self) -> dict[str, Any]:
-        """Maximum line and transformer loading, voltage range and number of steps (for printing)."""
-        def _max(df: pd.DataFrame) -> float:
-            return float(df["loading_percent"].max()) if len(df) and df["loading_percent"].notna().any() \
-                else float("nan")
-
-        vmin = self.bus["vm_min_pu"] if "vm_min_pu" in self.bus else self.bus["vm_pu"]
-        vmax = self.bus["vm_max_pu"] if "vm_max_pu" in self.bus else self.bus["vm_pu"]
-        return {
-            "method": self.method,
-            "n_steps": self.n_steps,
-            "scaling": self.scaling,
-            "max_line_loading_percent": _max(self.line),
-            "max_trafo_loading_percent": _max(self.trafo),
-            "vm_min_pu": float(vmin.min()),
-            "vm_max_pu": float(vmax.max()),
-        }
+#: Engines of the planning snapshot: pandapower's ``runpp`` (the reference, default) or power-grid-model.
+SNAPSHOT_ENGINES = ("pandapower", "pgm")
 
 
 # ------------------------------------------------------------------------------------------------ snapshot
@@ -205,8 +135,8 @@ def _snapshot_tables(work: Any) -> dict[str, pd.DataFrame]:
 
 
 def run_snapshot(net: Any, *, scaling: float = 1.0, algorithm: str = "nr", include_sgen: bool = False,
-                 **runpp_kwargs: Any) -> PeakLoading:
-    """Loading of every element at the planning load, by one pandapower ``runpp``.
+                 engine: str = "pandapower", **runpp_kwargs: Any) -> PeakLoading:
+    """Loading of every element at the planning load, by one power flow.
 
     Parameters
     ----------
@@ -218,8 +148,13 @@ def run_snapshot(net: Any, *, scaling: float = 1.0, algorithm: str = "nr", inclu
         pandapower power-flow algorithm (``"nr"``, ``"iwamoto_nr"``, ``"bfsw"``, ...).
     include_sgen : bool
         Keep static generators in service (default: off, see the module docstring).
+    engine : {"pandapower", "pgm"}
+        ``"pandapower"``: ``pandapower.runpp`` without numba (:func:`~.diagnosis.run_pandapower`; pandapower's
+        own results, no JIT compile). ``"pgm"``: one power-grid-model calculation with the time-series
+        conversion (:class:`~.timeseries.PgmEngine`; its source and transformer models differ from
+        pandapower's by about 1e-4 percentage points of loading).
     **runpp_kwargs
-        Passed on to :func:`pandapower.runpp`.
+        Passed on to :func:`pandapower.runpp` (``engine="pandapower"`` only).
 
     Returns
     -------
@@ -231,27 +166,73 @@ def run_snapshot(net: Any, *, scaling: float = 1.0, algorithm: str = "nr", inclu
     ConvergenceError
         The power flow did not converge; the message gives the likely cause.
     InputError
-        ``scaling`` is negative or not finite.
+        ``scaling`` is negative or not finite, unknown engine, or elements power-grid-model does not model.
     """
-    import pandapower as pp
-
+    if engine not in SNAPSHOT_ENGINES:
+        raise InputError(f"unknown snapshot engine {engine!r}; use one of {', '.join(SNAPSHOT_ENGINES)}")
     work = prepare_planning_net(net, scaling=scaling, include_sgen=include_sgen)
-    try:
-        pp.runpp(work, algorithm=algorithm, **runpp_kwargs)
-    except pp.LoadflowNotConverged:
-        cause = diagnose_nonconvergence(work, algorithm=algorithm)
-        raise ConvergenceError(
-            f"the power flow of {_net_name(net)} at the planning load (scaling {scaling:g}"
-            f"{', with sgen' if include_sgen else ''}) did not converge: {cause}") from None
-    tables = _snapshot_tables(work)
+    if engine == "pgm":
+        tables = _pgm_snapshot_tables(net, work, scaling=scaling, include_sgen=include_sgen)
+    else:
+        _run_planning_pf(net, work, scaling=scaling, include_sgen=include_sgen, algorithm=algorithm,
+                         **runpp_kwargs)
+        tables = _snapshot_tables(work)
     return PeakLoading(**tables, method="snapshot", scaling=float(scaling), n_steps=1, hours_above=None,
                        include_sgen=include_sgen)
+
+
+def _nonconvergence(net: Any, work: Any, *, scaling: float, include_sgen: bool, algorithm: str = "nr",
+                    detail: str = "") -> ConvergenceError:
+    """The error of a planning power flow that did not converge, with the likely cause."""
+    cause = diagnose_nonconvergence(work, algorithm=algorithm)
+    return ConvergenceError(
+        f"the power flow of {net_label(net)} at the planning load (scaling {scaling:g}"
+        f"{', with sgen' if include_sgen else ''}) did not converge{detail}: {cause}")
+
+
+def _run_planning_pf(net: Any, work: Any, *, scaling: float, include_sgen: bool, algorithm: str = "nr",
+                     **runpp_kwargs: Any) -> None:
+    """pandapower's power flow of the prepared planning copy ``work``; ConvergenceError with the cause."""
+    import pandapower as pp  # deferred: heavy import
+
+    try:
+        run_pandapower(work, algorithm=algorithm, **runpp_kwargs)
+    except pp.LoadflowNotConverged:
+        raise _nonconvergence(net, work, scaling=scaling, include_sgen=include_sgen, algorithm=algorithm) \
+            from None
+
+
+def _pgm_snapshot_tables(net: Any, work: Any, *, scaling: float, include_sgen: bool) -> dict[str, pd.DataFrame]:
+    """The snapshot tables from one power-grid-model calculation of the planning copy ``work``."""
+    eng = PgmEngine(work, threads=-1)
+    static = Profiles(time=pd.RangeIndex(1), step_h=1.0, data={}, source="static")
+    res = eng.run(Injections(work, static, np.zeros(1, dtype=np.int64), scaling=1.0, include_sgen=True))
+    if res.failed.any():
+        raise _nonconvergence(net, work, scaling=scaling, include_sgen=include_sgen,
+                              detail=f" (power-grid-model: {res.errors.get(0, 'failed')})")
+    line = pd.DataFrame({"loading_percent": res.line_loading[0], "i_ka": res.line_i_ka[0],
+                         "p_from_mw": res.line_p_from[0], "q_from_mvar": res.line_q_from[0],
+                         "p_to_mw": res.line_p_to[0], "q_to_mvar": res.line_q_to[0]}, index=work.line.index)
+    line["time"] = None
+    trafo = pd.DataFrame({"loading_percent": res.trafo_loading[0], "p_hv_mw": res.trafo_p_hv[0],
+                          "q_hv_mvar": res.trafo_q_hv[0], "s_hv_mva": np.hypot(res.trafo_p_hv[0],
+                                                                               res.trafo_q_hv[0]),
+                          "p_lv_mw": res.trafo_p_lv[0]}, index=work.trafo.index)
+    trafo["time"] = None
+    t3_index = work.trafo3w.index if "trafo3w" in work else pd.Index([], dtype=np.int64)
+    trafo3w = pd.DataFrame({"loading_percent": res.trafo3w_loading[0]}, index=t3_index)
+    trafo3w["time"] = None
+    bus = pd.DataFrame({"vm_pu": res.vm_pu[0], "p_mw": res.bus_p_mw[0], "q_mvar": res.bus_q_mvar[0]},
+                       index=work.bus.index)
+    ext_grid = pd.DataFrame({"p_mw": res.eg_p[0], "q_mvar": res.eg_q[0]}, index=work.ext_grid.index)
+    ext_grid["time"] = None
+    return {"line": line, "trafo": trafo, "trafo3w": trafo3w, "bus": bus, "ext_grid": ext_grid}
 
 
 def run_timeseries(net: Any, profiles: Any = "simbench", *, engine: str = "pgm", time_steps: Any = None,
                    step_h: float | None = None, thresholds: Thresholds | None = None, scaling: float = 1.0,
                    include_sgen: bool = True, missing: str = "error", chunk_size: int = 2048,
-                   threads: int = 0, progress: Callable[[int, int], None] | None = None,
+                   threads: int = 0, progress: ProgressCallback | None = None,
                    cancel: Callable[[], bool] | None = None) -> PeakLoading:
     """Peak loading of every element over a time series of load and generation, by a batch power flow.
 
@@ -284,10 +265,11 @@ def run_timeseries(net: Any, profiles: Any = "simbench", *, engine: str = "pgm",
     threads : int
         power-grid-model threads (0: all hardware threads, -1: sequential).
     progress : callable or None
-        Called as ``progress(done_steps, total_steps)`` after every chunk.
+        Receives :class:`~gridscope.progress.Progress` records (``what="power-flow steps"``, figure
+        ``max_line_loading_percent`` so far) after every chunk.
     cancel : callable or None
-        Checked before every chunk; when it returns True a :class:`~gridscope.errors.CancelledError` is
-        raised.
+        Checked before every chunk (chunks are sized to take at most about 100 ms); when it returns True a
+        :class:`~gridscope.errors.CancelledError` is raised.
 
     Returns
     -------
@@ -301,7 +283,6 @@ def run_timeseries(net: Any, profiles: Any = "simbench", *, engine: str = "pgm",
     ConvergenceError
         A time step did not converge; the message names the step(s) and the likely cause.
     """
-    from .timeseries import run_batch
 
     return run_batch(net, profiles, engine=engine, time_steps=time_steps, step_h=step_h, thresholds=thresholds,
                      scaling=scaling, include_sgen=include_sgen, missing=missing, chunk_size=chunk_size,
@@ -327,132 +308,4 @@ def planning_loading(net: Any, *, scaling: float = 1.0, profiles: Any = None, **
     return run_timeseries(net, profiles, scaling=scaling, **kw)
 
 
-# ------------------------------------------------------------------------------------------- diagnosis
-def _net_name(net: Any) -> str:
-    name = getattr(net, "name", None)
-    return repr(name) if name else "the network"
 
-
-def _supply_capacity_mva(net: Any) -> tuple[float, list[str]]:
-    """Rating of the branches leaving the source buses (joined by closed bus-bus switches)."""
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
-    bus_pos = pd.Series(np.arange(len(net.bus)), index=net.bus.index)
-    sw = net.switch[(net.switch["et"] == "b") & net.switch["closed"].astype(bool)] if len(net.switch) \
-        else net.switch
-    a = bus_pos.reindex(sw["bus"]).to_numpy() if len(sw) else np.zeros(0, dtype=int)
-    b = bus_pos.reindex(sw["element"]).to_numpy() if len(sw) else np.zeros(0, dtype=int)
-    n = len(net.bus)
-    graph = coo_matrix((np.ones(a.size), (a, b)), shape=(n, n))
-    _, group = connected_components(graph, directed=False)
-    eg = net.ext_grid[net.ext_grid["in_service"].astype(bool)]
-    src_groups = set(group[bus_pos.reindex(eg["bus"]).to_numpy()].tolist())
-    in_src = pd.Series(np.isin(group, list(src_groups)), index=net.bus.index)
-    parts: list[str] = []
-    total = 0.0
-    tr = net.trafo[net.trafo["in_service"].astype(bool)] if len(net.trafo) else net.trafo
-    if len(tr):
-        feed = tr[in_src.reindex(tr["hv_bus"]).to_numpy()]
-        for idx, row in feed.iterrows():
-            s_mva = float(row["sn_mva"]) * float(row.get("parallel", 1)) * float(row.get("df", 1.0))
-            total += s_mva
-            parts.append(f"trafo {idx} {row.get('name', '')!s} {s_mva:g} MVA".replace("  ", " "))
-    ln = net.line[net.line["in_service"].astype(bool)] if len(net.line) else net.line
-    if len(ln):
-        at_src = in_src.reindex(ln["from_bus"]).to_numpy() ^ in_src.reindex(ln["to_bus"]).to_numpy()
-        feed = ln[at_src]
-        src_bus = np.where(in_src.reindex(feed["from_bus"]).to_numpy(), feed["from_bus"], feed["to_bus"])
-        vn = net.bus["vn_kv"].reindex(src_bus).to_numpy(dtype=float)
-        s_mva = np.sqrt(3) * vn * feed["max_i_ka"].to_numpy(dtype=float) * feed["df"].to_numpy(dtype=float) \
-            * feed["parallel"].to_numpy(dtype=float)
-        total += float(np.nansum(s_mva))
-        parts += [f"line {i} {s:.3g} MVA" for i, s in zip(feed.index, s_mva, strict=True)]
-    return total, parts
-
-
-def _load_mva(net: Any) -> tuple[float, float]:
-    ld = net.load[net.load["in_service"].astype(bool)] if len(net.load) else net.load
-    p = float((ld["p_mw"] * ld["scaling"]).sum()) if len(ld) else 0.0
-    q = float((ld["q_mvar"] * ld["scaling"]).sum()) if len(ld) else 0.0
-    return p, q
-
-
-def _converges(net: Any, factor: float, algorithm: str) -> bool:
-    import pandapower as pp
-
-    trial = copy.deepcopy(net)
-    trial.load["scaling"] = trial.load["scaling"].astype(float) * factor
-    try:
-        pp.runpp(trial, algorithm=algorithm)
-    except pp.LoadflowNotConverged:
-        return False
-    except Exception:  # pandapower raises other errors on degenerate data
-        return False
-    return True
-
-
-def diagnose_nonconvergence(net: Any, *, algorithm: str = "nr", bisection_steps: int = 5) -> str:
-    """The likely cause of a power flow that does not converge, in one sentence or a few.
-
-    Checks, in order: buses cut off from every external grid (islanded), the total load against the rating of
-    the elements feeding it, and the largest fraction of the load at which pandapower's power flow still
-    converges (found by bisection: below 100 % the load is beyond the grid's maximum loadability -- voltage
-    collapse; if even 1 % does not converge the data are wrong).
-
-    Parameters
-    ----------
-    net : pandapowerNet
-        The network *as run* (loads at the failing step); not modified.
-    algorithm : str
-        pandapower algorithm used for the bisection.
-    bisection_steps : int
-        Power flows spent on the bisection.
-
-    Returns
-    -------
-    str
-        The diagnosis, starting with ``"likely cause: "``.
-    """
-    causes: list[str] = []
-    try:
-        import pandapower.topology as top
-
-        unsupplied = sorted(top.unsupplied_buses(net))
-    except Exception:  # topology may fail on broken data; the other checks still help
-        unsupplied = []
-    if unsupplied:
-        loads_on = net.load[net.load["bus"].isin(unsupplied) & net.load["in_service"].astype(bool)]
-        names = [f"bus {b} {net.bus.at[b, 'name']!r}" for b in unsupplied[:5]]
-        more = f" and {len(unsupplied) - 5} more" if len(unsupplied) > 5 else ""
-        causes.append(f"{len(unsupplied)} bus(es) islanded from every ext_grid ({', '.join(names)}{more}; "
-                      f"{len(loads_on)} load(s) on them)")
-    p_mw, q_mvar = _load_mva(net)
-    s_load = float(np.hypot(p_mw, q_mvar))
-    cap, parts = _supply_capacity_mva(net)
-    if cap > 0 and s_load > 1.5 * cap:
-        causes.append(f"load far above ratings: the total load {s_load:.3g} MVA is {s_load / cap:.1f}x the "
-                      f"rating of the elements feeding it ({cap:.3g} MVA: {', '.join(parts[:4])})")
-    if _converges(net, 1.0, algorithm):
-        causes.append("pandapower's own power flow converges at this load, so the failure is numerical in the "
-                      "batch engine: rerun this step with engine='pandapower'")
-    else:
-        lo, hi = 0.0, 1.0
-        for trial in (0.5, 0.1, 0.01):
-            if _converges(net, trial, algorithm):
-                lo = trial
-                break
-            hi = trial
-        if lo == 0.0:
-            causes.append("it does not converge even at 1 % of the load: the data are wrong (zero or negative "
-                          "impedances, transformer voltages not matching their buses, islanded generation)")
-        else:
-            for _ in range(bisection_steps):
-                mid = 0.5 * (lo + hi)
-                if _converges(net, mid, algorithm):
-                    lo = mid
-                else:
-                    hi = mid
-            causes.append(f"voltage collapse: the power flow converges up to about {100 * lo:.0f} % of this "
-                          f"load ({lo * p_mw:.3g} of {p_mw:.3g} MW), beyond it the grid cannot carry the load")
-    return "likely cause: " + "; ".join(causes)

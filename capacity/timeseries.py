@@ -40,15 +40,21 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from time import perf_counter
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..errors import CancelledError, ConvergenceError, InputError
+from ..errors import ConvergenceError, InputError
+from ..progress import CANCEL_CHECK_S, ProgressCallback, Reporter
+from .diagnosis import diagnose_nonconvergence, net_label, run_pandapower
+from .flags import Thresholds, element_voltage_kv
+from .loading import PeakLoading
 
 __all__ = [
     "ENGINES",
+    "Injections",
     "PandapowerEngine",
     "PgmEngine",
     "Profiles",
@@ -231,7 +237,7 @@ def simbench_profiles(net: Any, *, step_h: float | None = None) -> Profiles:
         raise InputError(f"network {getattr(net, 'name', '')!r} has no SimBench profiles (net.profiles); give a "
                          "profile CSV or a dict of DataFrames instead")
     try:
-        import simbench as sb
+        import simbench as sb  # deferred: optional and heavy
     except ImportError:
         raise InputError("SimBench profiles need the simbench package: pip install 'gridscope[simbench]'") \
             from None
@@ -485,8 +491,27 @@ class StepResults:
     errors: dict[int, str] = field(default_factory=dict)
 
 
-class _Injections:
-    """Per-step element powers (MW, Mvar; pandapower sign conventions, scaling applied) of a chunk."""
+class Injections:
+    """Per-step element powers (MW, Mvar; pandapower sign conventions, scaling applied) of a chunk.
+
+    Parameters
+    ----------
+    net : pandapowerNet
+        The network the profiles belong to.
+    prof : Profiles
+        The profiles (an empty ``data`` dict gives the static values).
+    rows : numpy.ndarray
+        Step positions of the chunk.
+    scaling : float
+        Factor on every load (on top of its ``scaling`` column).
+    include_sgen : bool
+        Static generators follow their profiles, or are held at zero.
+
+    Attributes
+    ----------
+    load_p, load_q, sgen_p, sgen_q, storage_p, storage_q : numpy.ndarray
+        Shape ``(len(rows), len(net[element]))``.
+    """
 
     def __init__(self, net: Any, prof: Profiles, rows: np.ndarray, *, scaling: float, include_sgen: bool):
         def scale(element: str) -> np.ndarray:
@@ -581,7 +606,7 @@ class PgmEngine:
         if problems:
             raise InputError("the power-grid-model engine does not model: " + "; ".join(problems)
                              + " -- use engine='pandapower'")
-        from power_grid_model import ComponentType as CT
+        from power_grid_model import ComponentType as CT  # deferred: heavy import
         from power_grid_model import LoadGenType, PowerGridModel, initialize_array
 
         self.threads = int(threads)
@@ -802,9 +827,9 @@ class PgmEngine:
                 from None
         self._bus_on = bus_on
 
-    def run(self, inj: _Injections) -> StepResults:
+    def run(self, inj: Injections) -> StepResults:
         """Power flow of every step of a chunk as one batch calculation."""
-        from power_grid_model.errors import PowerGridBatchError, PowerGridError
+        from power_grid_model.errors import PowerGridBatchError, PowerGridError  # deferred with the model
 
         CT = self._ct
         n = inj.load_p.shape[0]
@@ -910,9 +935,9 @@ class PandapowerEngine:
                     self.work[element][col] = self.work[element][col].astype(float)
                 self.work[element]["scaling"] = 1.0  # the injections are passed with scaling applied
 
-    def run(self, inj: _Injections) -> StepResults:
+    def run(self, inj: Injections) -> StepResults:
         """One ``runpp`` per step of the chunk."""
-        import pandapower as pp
+        import pandapower as pp  # deferred: heavy import
 
         w = self.work
         n = inj.load_p.shape[0]
@@ -937,7 +962,7 @@ class PandapowerEngine:
                 w.storage["p_mw"] = inj.storage_p[k]
                 w.storage["q_mvar"] = inj.storage_q[k]
             try:
-                pp.runpp(w, algorithm=self.algorithm, **self.runpp_kwargs)
+                run_pandapower(w, algorithm=self.algorithm, **self.runpp_kwargs)
             except pp.LoadflowNotConverged as exc:
                 failed[k] = True
                 errors[k] = str(exc).splitlines()[0] if str(exc) else "pandapower power flow did not converge"
@@ -1013,12 +1038,9 @@ def _labels(time: pd.Index, steps: np.ndarray) -> np.ndarray:
 def run_batch(net: Any, profiles: Any = "simbench", *, engine: str = "pgm", time_steps: Any = None,
               step_h: float | None = None, thresholds: Any = None, scaling: float = 1.0,
               include_sgen: bool = True, missing: str = "error", chunk_size: int = 2048, threads: int = 0,
-              progress: Callable[[int, int], None] | None = None,
-              cancel: Callable[[], bool] | None = None) -> Any:
+              progress: ProgressCallback | None = None,
+              cancel: Callable[[], bool] | None = None) -> PeakLoading:
     """Implementation of :func:`gridscope.capacity.powerflow.run_timeseries` (see there)."""
-    from .flags import Thresholds, element_voltage_kv
-    from .powerflow import PeakLoading, _net_name, diagnose_nonconvergence
-
     if not (np.isfinite(scaling) and scaling >= 0):
         raise InputError(f"scaling must be a finite number >= 0, got {scaling!r}")
     if engine not in ENGINES:
@@ -1056,11 +1078,13 @@ def run_batch(net: Any, profiles: Any = "simbench", *, engine: str = "pgm", time
     failures: dict[int, str] = {}
     total = rows.size
     done = 0
-    for start in range(0, total, int(chunk_size)):
-        if cancel is not None and cancel():
-            raise CancelledError(f"time series cancelled after {done} of {total} steps")
-        chunk = rows[start:start + int(chunk_size)]
-        inj = _Injections(net, prof, chunk, scaling=scaling, include_sgen=include_sgen)
+    rep = Reporter("power-flow steps", total, progress=progress, cancel=cancel)
+    per_step_s = 0.0
+    while done < total:
+        rep.check(done)
+        chunk = rows[done:done + _chunk_steps(int(chunk_size), per_step_s, done)]
+        started = perf_counter()
+        inj = Injections(net, prof, chunk, scaling=scaling, include_sgen=include_sgen)
         res = eng.run(inj)
         for k, msg in res.errors.items():
             failures[int(chunk[k])] = msg
@@ -1093,11 +1117,12 @@ def run_batch(net: Any, profiles: Any = "simbench", *, engine: str = "pgm", time
                 sys_peak_value, sys_peak_step = float(load_total[k]), int(chunk[k])
                 sys_bus = (res.vm_pu[k].copy(), res.bus_p_mw[k].copy(), res.bus_q_mvar[k].copy())
         done += len(chunk)
-        if progress is not None:
-            progress(done, total)
+        per_step_s = (perf_counter() - started) / len(chunk)
+        rep.update(done, {"max_line_loading_percent": float(np.nanmax(line_pk.result(), initial=np.nan))
+                          if nl else float("nan")})
     if failures:
         _raise_failures(net, prof, failures, scaling=scaling, include_sgen=include_sgen, engine=eng.name,
-                        diagnose=diagnose_nonconvergence, name=_net_name(net))
+                        diagnose=diagnose_nonconvergence, name=net_label(net))
     time = prof.time
     line = pd.DataFrame({"loading_percent": line_pk.result(), **line_pk.comp}, index=net.line.index)
     line["time"] = _labels(time, line_pk.step)
@@ -1138,6 +1163,14 @@ def run_batch(net: Any, profiles: Any = "simbench", *, engine: str = "pgm", time
                        time_index=time[rows] if total else time[:0], thresholds=th)
 
 
+def _chunk_steps(chunk_size: int, per_step_s: float, done: int) -> int:
+    """Steps of the next chunk: at most ``chunk_size`` (memory) and about :data:`CANCEL_CHECK_S` of work, so
+    cancellation is checked that often; the first chunk is small to measure the time per step."""
+    if done == 0 or per_step_s <= 0:
+        return max(1, min(chunk_size, 16))
+    return max(1, min(chunk_size, int(0.8 * CANCEL_CHECK_S / per_step_s)))
+
+
 def _select_steps(prof: Profiles, time_steps: Any) -> np.ndarray:
     n = prof.n_steps
     if time_steps is None:
@@ -1156,7 +1189,7 @@ def _select_steps(prof: Profiles, time_steps: Any) -> np.ndarray:
 def net_at_step(net: Any, prof: Profiles, step: int, *, scaling: float = 1.0, include_sgen: bool = True) -> Any:
     """A copy of ``net`` with loads, sgens and storages set to step ``step`` (scaling in the powers)."""
     work = copy.deepcopy(net)
-    inj = _Injections(net, prof, np.asarray([step]), scaling=scaling, include_sgen=include_sgen)
+    inj = Injections(net, prof, np.asarray([step]), scaling=scaling, include_sgen=include_sgen)
     for element, p, q in (("load", inj.load_p, inj.load_q), ("sgen", inj.sgen_p, inj.sgen_q),
                           ("storage", inj.storage_p, inj.storage_q)):
         if element in work and len(work[element]):
