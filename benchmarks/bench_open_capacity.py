@@ -1,5 +1,9 @@
 """Open-capacity benchmark figures.
 
+0. Snapshot power flow in a fresh process (so pandapower's numba JIT compile is visible): gridscope's
+   ``run_snapshot`` (pandapower ``runpp`` without numba, the default; and ``engine="pgm"``) against a plain
+   ``pandapower.runpp``, on rbts2 and mv_oberrhein read from JSON (no power flow while loading); printed as the
+   ratio baseline / new.
 1. Flags + all five open-capacity tables (``gs.assess_capacity``, including its power flow) on mv_oberrhein and
    on SimBench ``1-MV-urban--0-sw``.
 2. Exact bus open capacity (planning and physical limits) for every bus of mv_oberrhein and for 300 random
@@ -8,8 +12,8 @@
 
 Run::
 
-    /work/venv/bin/python benchmarks/bench_open_capacity.py            # everything (several minutes)
-    /work/venv/bin/python benchmarks/bench_open_capacity.py --quick    # without the 5k-bus grid
+    python benchmarks/bench_open_capacity.py            # everything (several minutes)
+    python benchmarks/bench_open_capacity.py --quick    # without the 5k-bus grid
 
 Times are wall-clock seconds on whatever else the machine is doing; network loading is not timed.
 """
@@ -17,10 +21,15 @@ Times are wall-clock seconds on whatever else the machine is doing; network load
 from __future__ import annotations
 
 import argparse
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 import gridscope as gs
 import numpy as np
+import pandapower as pp
 from gridscope.capacity.bus_capacity import ACModel, bus_open_capacity
 
 
@@ -30,9 +39,46 @@ def _timed(fn, *args, **kw):
     return out, time.perf_counter() - t
 
 
+_SNAPSHOT_CHILD = """
+import sys, time
+import pandapower as pp
+from gridscope.capacity.powerflow import run_snapshot
+net = pp.from_json(sys.argv[1])
+mode = sys.argv[2]
+t = time.perf_counter()
+if mode == "runpp":
+    work = pp.from_json(sys.argv[1])
+    work.sgen["in_service"] = False
+    pp.runpp(work)
+else:
+    run_snapshot(net, engine=mode)
+print(time.perf_counter() - t)
+"""
+
+
+def _child_seconds(path: Path, mode: str) -> float:
+    out = subprocess.run([sys.executable, "-c", _SNAPSHOT_CHILD, str(path), mode], check=True,
+                         capture_output=True, text=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def bench_snapshot(name: str, repeat: int = 2) -> None:
+    """First snapshot power flow of a fresh process: plain ``pandapower.runpp`` vs gridscope's two engines."""
+    net = gs.load_network(name)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"{name}.json"
+        pp.to_json(net, str(path))
+        best = {mode: min(_child_seconds(path, mode) for _ in range(repeat))
+                for mode in ("runpp", "pandapower", "pgm")}
+    print(f"snapshot power flow {name:26s} {len(net.bus):6d} buses  first call in a fresh process: "
+          f"pandapower.runpp {best['runpp']:.2f} s, gridscope (runpp numba=False) {best['pandapower']:.2f} s "
+          f"-> ratio {best['runpp'] / best['pandapower']:.1f}x; gridscope engine='pgm' {best['pgm']:.2f} s "
+          f"-> ratio {best['runpp'] / best['pgm']:.1f}x")
+
+
 def bench_tables(name: str, repeat: int = 3) -> None:
     net = gs.load_network(name)
-    gs.assess_capacity(net)  # warm-up (imports, numba)
+    gs.assess_capacity(net)  # warm-up (imports)
     times = []
     for _ in range(repeat):
         cap, dt = _timed(gs.assess_capacity, net)
@@ -72,6 +118,8 @@ def main() -> None:
     parser.add_argument("--baseline", type=int, default=5, help="buses in the runpp baseline sample")
     args = parser.parse_args()
     print("# gridscope open-capacity benchmark (wall-clock; the machine may be shared, figures are noisy)")
+    bench_snapshot("rbts2")
+    bench_snapshot("mv_oberrhein")
     bench_tables("mv_oberrhein")
     bench_tables("simbench:1-MV-urban--0-sw")
     bench_bus("mv_oberrhein", None, args.baseline)
