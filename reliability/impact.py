@@ -26,13 +26,21 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import depth_first_order
 
+from ..errors import InputError
+from ..grid.defaults import ZONES
+from ..grid.facts import element_names, in_service, line_rating_mva
+from ..grid.topology import EDGE_LINE, EDGE_SWITCH, NO, Topology, build_topology
 from .codes import DurationClass
 
-__all__ = ["REPAIR", "TIE", "UPSTREAM", "DurationClass", "Impact", "build_impact"]
+__all__ = ["REPAIR", "TIE", "TIE_CHECK_PF", "UPSTREAM", "DurationClass", "Impact", "build_impact"]
 
 #: The duration classes under their short names (aliases of the enum members).
 UPSTREAM, TIE, REPAIR = DurationClass.UPSTREAM, DurationClass.TIE, DurationClass.REPAIR
+#: Power factor that turns a head line's MVA rating into the MW a tie transfer may add (tie capacity check).
+TIE_CHECK_PF = 0.95
 
 
 @dataclass(eq=False)
@@ -81,6 +89,8 @@ class Impact:
     tie_blocked : pandas.DataFrame
         Tie transfers refused by the capacity check: component, its fault rate (``rate_per_yr``: how often per
         year the refusal happens), tie switch, transferred MW, headroom MW.
+    load_name : numpy.ndarray of str, optional
+        Load name at each position (``""`` where none); ``None`` for an impact made by hand.
     """
 
     comp_element: np.ndarray
@@ -105,6 +115,7 @@ class Impact:
     zones: list[str]
     feeders: list[str]
     tie_blocked: pd.DataFrame = field(default_factory=pd.DataFrame)
+    load_name: np.ndarray | None = None
 
     @property
     def n_comp(self) -> int:
@@ -147,17 +158,14 @@ class Impact:
         })
 
 
-def _zone_labels(values: pd.Series) -> tuple[np.ndarray, list[str]]:
-    """Zone ids and labels: the classes A+…E first in their order, then any other labels, then 'unzoned'."""
-    from ..grid.defaults import ZONES
+# ------------------------------------------------------------------------------------------- step 1: forest
+@dataclass(frozen=True)
+class _Forest:
+    """The radial part of the network as a depth-first forest: every subtree is a contiguous preorder range."""
 
-    text = values.astype(object).where(values.notna(), "unzoned").astype(str)
-    present = set(text)
-    labels = [z for z in ZONES if z in present] + sorted(present - set(ZONES) - {"unzoned"})
-    if "unzoned" in present:
-        labels.append("unzoned")
-    code = pd.Series(np.arange(len(labels)), index=labels)
-    return code.reindex(text.to_numpy()).to_numpy(dtype=np.int64), labels
+    radial: np.ndarray  # (node,) bool: on a feeder tree
+    pre: np.ndarray     # (node,) preorder rank (NO for nodes off the trees)
+    size: np.ndarray    # (node,) nodes in the subtree, itself included
 
 
 def _subtree_sizes(n: int, order: np.ndarray, parent: np.ndarray, depth: np.ndarray) -> np.ndarray:
@@ -176,29 +184,413 @@ def _subtree_sizes(n: int, order: np.ndarray, parent: np.ndarray, depth: np.ndar
     return size
 
 
-def _head_line_capacity_mw(net: Any, topo: Any, head_node: int, children: pd.Series) -> float:
-    """Active-power capacity (MW at pf 0.95) of the first line of a feeder: the head edge, or the first line
-    below it when the head is a switch or transformer on an unbranched path; ``inf`` when there is none.
-    ``children`` maps a node to its child nodes (a Series indexed by parent node)."""
-    from ..grid.topology import EDGE_LINE
+def _forest(topo: Topology) -> _Forest:
+    """Depth-first preorder of the feeder trees, all hung below one super-root (children through a CSR)."""
+    n_node = topo.n_node
+    radial = np.zeros(n_node, dtype=bool)
+    radial[topo.order] = True
+    root = n_node
+    kids = topo.order
+    par = np.where(topo.supply_node[np.maximum(topo.parent_node[kids], 0)] | (topo.parent_node[kids] < 0),
+                   root, topo.parent_node[kids])
+    g = coo_matrix((np.ones(kids.size, np.int8), (par, kids)), shape=(n_node + 1, n_node + 1)).tocsr()
+    pre_nodes = depth_first_order(g, root, directed=True, return_predecessors=False)[1:]
+    pre = np.full(n_node, NO, dtype=np.int64)
+    pre[pre_nodes] = np.arange(pre_nodes.size)
+    tree_parent = np.full(n_node, NO, dtype=np.int64)
+    tree_parent[kids] = np.where(par == root, NO, par)
+    return _Forest(radial=radial, pre=pre, size=_subtree_sizes(n_node, topo.order, tree_parent, topo.depth))
 
+
+# ------------------------------------------------------------------------------------- step 2: load points
+@dataclass(frozen=True)
+class _LoadPoints:
+    """Load points in depth-first order and each node's subtree as a range of load positions."""
+
+    rows: np.ndarray       # net.load row of each position
+    load_pos: np.ndarray   # position of each net.load row (NO: out of service or unsupplied)
+    node_lo: np.ndarray    # (node,) first position of the node's subtree
+    node_hi: np.ndarray    # (node,) end position of the node's subtree
+    node: np.ndarray       # (net.load row,) node of the load (0 where none, see ``radial``)
+    radial: np.ndarray     # (net.load row,) in service on a feeder tree
+    p_peak_mw: np.ndarray  # (net.load row,) peak demand p_mw × scaling
+    customers: np.ndarray  # (position,)
+    p_avg_mw: np.ndarray   # (position,)
+    zone: np.ndarray       # (position,) zone id
+    zones: list[str]
+    feeder: np.ndarray     # (position,) feeder id (NO for loads at the supply)
+    name: np.ndarray       # (position,) load names ("" where none)
+
+
+def _zone_labels(values: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """Zone ids and labels: the classes A+…E first in their order, then any other labels, then 'unzoned'."""
+    text = values.astype(object).where(values.notna(), "unzoned").astype(str)
+    present = set(text)
+    labels = [z for z in ZONES if z in present] + sorted(present - set(ZONES) - {"unzoned"})
+    if "unzoned" in present:
+        labels.append("unzoned")
+    code = pd.Series(np.arange(len(labels)), index=labels)
+    return code.reindex(text.to_numpy()).to_numpy(dtype=np.int64), labels
+
+
+def _load_points(net: Any, topo: Topology, forest: _Forest) -> _LoadPoints:
+    """Order the load points (radial ones by preorder, those at the supply last) with their data-contract
+    values: 1 customer per load point and ``p_avg_mw = p_mw × scaling`` where the columns are missing."""
+    load = net.load
+    l_in = in_service(load)
+    l_node = topo.bus_node(load["bus"].to_numpy()) if len(load) else np.zeros(0, np.int64)
+    l_ok_node = np.maximum(l_node, 0)
+    l_radial = l_in & (l_node >= 0) & forest.radial[l_ok_node]
+    l_supply = l_in & (l_node >= 0) & topo.supply_node[l_ok_node]
+    key = np.where(l_radial, forest.pre[l_ok_node], np.iinfo(np.int64).max)
+    rows = np.flatnonzero(l_radial | l_supply)
+    rows = rows[np.argsort(key[rows], kind="stable")]
+    load_pos = np.full(len(load), NO, dtype=np.int64)
+    load_pos[rows] = np.arange(rows.size)
+    tree_keys = np.sort(key[l_radial])  # preorder ranks of the radial loads, in position order
+    p_scaled = (load["p_mw"] * load["scaling"]).to_numpy(dtype=float) if len(load) else np.zeros(0)
+    customers = (pd.to_numeric(load["customers"], errors="coerce").fillna(0.0).to_numpy(dtype=float)
+                 if "customers" in load else np.ones(len(load)))[rows]
+    p_avg = (pd.to_numeric(load["p_avg_mw"], errors="coerce").fillna(pd.Series(p_scaled, index=load.index))
+             .to_numpy(dtype=float) if "p_avg_mw" in load else p_scaled)[rows]
+    zone_of_bus = net.bus["zone"] if "zone" in net.bus else pd.Series(None, index=net.bus.index)
+    load_zone, zones = _zone_labels(zone_of_bus.reindex(load["bus"].to_numpy()).reset_index(drop=True)
+                                    .iloc[rows] if len(load) else pd.Series(dtype=object))
+    load_feeder = topo.feeder_of_node[l_ok_node[rows]] if len(load) else np.zeros(0, np.int64)
+    return _LoadPoints(
+        rows=rows, load_pos=load_pos,
+        node_lo=np.searchsorted(tree_keys, forest.pre, side="left"),
+        node_hi=np.searchsorted(tree_keys, forest.pre + forest.size, side="left"),
+        node=l_ok_node, radial=l_radial, p_peak_mw=p_scaled, customers=customers, p_avg_mw=p_avg,
+        zone=load_zone, zones=zones, feeder=np.where(l_radial[rows], load_feeder, NO),
+        name=element_names(load).to_numpy(dtype=object)[rows].astype(str),
+    )
+
+
+# ---------------------------------------------------------------------------------------- step 3: sections
+@dataclass(frozen=True)
+class _Sections:
+    """Switch-bounded sections: their root node, the blocks hanging below each, switching times."""
+
+    sec: np.ndarray             # (node,) section of each node
+    root: np.ndarray            # (section,) highest node
+    touches_supply: np.ndarray  # (section,) reaches into the supply (no switch at the feeder head)
+    head_node: np.ndarray       # (feeder,) head node
+    edge_lower: np.ndarray      # (edge,) lower end of each radial edge
+    switch_h: np.ndarray        # (edge,) switching hours of switch edges
+    below: np.ndarray           # roots of the sections below another radial section, grouped by that section
+    below_start: np.ndarray     # (section,) ``below[below_start[s]:below_end[s]]`` hang below section s
+    below_end: np.ndarray
+
+
+def _sections(net: Any, topo: Topology, forest: _Forest, loads: _LoadPoints,
+              default_switching_h: float) -> _Sections:
+    """Root of every section, and the blocks (section roots) directly below each section in position order."""
+    sec = topo.section_of_node
+    n_sec = int(sec.max()) + 1 if topo.n_node else 0
+    rad_nodes = topo.order
+    srt = rad_nodes[np.lexsort((topo.depth[rad_nodes], sec[rad_nodes]))]
+    first = np.ones(srt.size, dtype=bool)
+    first[1:] = sec[srt[1:]] != sec[srt[:-1]]
+    sec_root = np.full(n_sec, NO, dtype=np.int64)
+    sec_root[sec[srt[first]]] = srt[first]
+    touches_supply = np.zeros(n_sec, dtype=bool)
+    touches_supply[sec[topo.supply_node]] = True
+    edge_lower = np.full(topo.n_edge, NO, dtype=np.int64)
+    edge_lower[topo.parent_edge[rad_nodes]] = rad_nodes
+    sw_h = np.full(topo.n_edge, default_switching_h, dtype=float)
+    if len(net.switch) and "switching_h" in net.switch:
+        vals = pd.to_numeric(net.switch["switching_h"], errors="coerce").fillna(default_switching_h)
+        sw_h[topo.switch_edge] = vals.to_numpy(dtype=float)
+    # boundary nodes: radial section roots whose parent lies in another radial section
+    roots = rad_nodes[sec_root[sec[rad_nodes]] == rad_nodes]
+    rp = topo.parent_node[roots]
+    below = roots[(rp >= 0) & forest.radial[np.maximum(rp, 0)]]
+    below_parent_sec = sec[topo.parent_node[below]]
+    ob = np.lexsort((loads.node_lo[below], below_parent_sec))
+    below = below[ob]
+    below_parent_sec = below_parent_sec[ob]
+    return _Sections(
+        sec=sec, root=sec_root, touches_supply=touches_supply,
+        head_node=topo.feeders["head_node"].to_numpy(dtype=np.int64), edge_lower=edge_lower, switch_h=sw_h,
+        below=below, below_start=np.searchsorted(below_parent_sec, np.arange(n_sec), side="left"),
+        below_end=np.searchsorted(below_parent_sec, np.arange(n_sec), side="right"),
+    )
+
+
+# -------------------------------------------------------------------------------------------- step 4: ties
+@dataclass(frozen=True)
+class _Ties:
+    """Ends of the normally-open ties on the feeder trees, in preorder (one entry per radial end)."""
+
+    switch: np.ndarray     # (tie,) pandapower switch index of each tie
+    switch_h: np.ndarray   # (tie,) switching hours of each tie
+    end_pre: np.ndarray    # preorder rank of the radial end
+    other: np.ndarray      # node at the far end
+    tie: np.ndarray        # tie id
+
+
+def _ties(net: Any, topo: Topology, forest: _Forest, sections: _Sections) -> _Ties:
+    ties = topo.ties
+    t_a = ties["node_a"].to_numpy(dtype=np.int64)
+    t_b = ties["node_b"].to_numpy(dtype=np.int64)
+    t_sw_h = sections.switch_h[topo.switch_edge[net.switch.index.get_indexer(ties["switch"].to_numpy())]] \
+        if len(ties) else np.zeros(0)
+    t_ends = np.concatenate([t_a, t_b])
+    t_other = np.concatenate([t_b, t_a])
+    t_id = np.concatenate([np.arange(len(ties)), np.arange(len(ties))])
+    t_radial = forest.radial[t_ends] if t_ends.size else np.zeros(0, bool)
+    t_ends, t_other, t_id = t_ends[t_radial], t_other[t_radial], t_id[t_radial]
+    t_order = np.argsort(forest.pre[t_ends], kind="stable")
+    t_ends, t_other, t_id = t_ends[t_order], t_other[t_order], t_id[t_order]
+    return _Ties(switch=ties["switch"].to_numpy(), switch_h=t_sw_h, end_pre=forest.pre[t_ends], other=t_other,
+                 tie=t_id)
+
+
+def _head_line_capacity_mw(topo: Topology, line_mw: pd.Series, head_node: int, children: pd.Series) -> float:
+    """Active-power capacity of the first line of a feeder (``line_mw``: every line's, at ``TIE_CHECK_PF``):
+    the head edge, or the first line below it when the head is a switch or transformer on an unbranched
+    path; ``inf`` when there is none. ``children`` maps a node to its child nodes (indexed by parent node)."""
     node = head_node
     while True:
         edge = int(topo.parent_edge[node])
         if edge >= 0 and topo.edge_kind[edge] == EDGE_LINE:
-            row = net.line.loc[int(topo.edge_element[edge])]
-            i_max_ka = float(row["max_i_ka"]) * float(row.get("df", 1.0)) * float(row.get("parallel", 1))
-            return float(np.sqrt(3.0) * float(net.bus.at[row["from_bus"], "vn_kv"]) * i_max_ka * 0.95)
+            return float(line_mw.at[int(topo.edge_element[edge])])
         below = children.get(node)
         if below is None or (np.ndim(below) and len(below) != 1):
             return float("inf")
         node = int(below if np.ndim(below) == 0 else below.iloc[0])
 
 
+def _tie_headroom_mw(net: Any, topo: Topology, loads: _LoadPoints, feeder_names: list[str],
+                     tie_capacity: bool | dict[str, float]) -> np.ndarray | None:
+    """Headroom (MW) of each feeder for a tie transfer; None without the capacity check."""
+    if tie_capacity is False:
+        return None
+    headroom = np.full(len(feeder_names), np.inf)
+    if isinstance(tie_capacity, dict):
+        unknown = sorted(set(tie_capacity) - set(feeder_names))
+        if unknown:
+            raise InputError(f"tie_capacity names unknown feeders: {', '.join(unknown)}")
+        for k, name in enumerate(feeder_names):
+            if name in tie_capacity:
+                headroom[k] = float(tie_capacity[name])
+        return headroom
+    f_load = np.bincount(np.maximum(topo.feeder_of_node[loads.node], 0),
+                         weights=np.where(loads.radial, loads.p_peak_mw, 0.0), minlength=len(feeder_names))
+    children = pd.Series(topo.order, index=topo.parent_node[topo.order])
+    line_mw = line_rating_mva(net) * TIE_CHECK_PF
+    for k in range(len(feeder_names)):
+        head = int(topo.feeders["head_node"].iat[k])
+        headroom[k] = _head_line_capacity_mw(topo, line_mw, head, children) - f_load[k]
+    return headroom
+
+
+# ---------------------------------------------------------------------------------- step 5: section ranges
+Range = tuple[int, int, int, float]  # lo, hi, duration class, switching hours
+
+
+class _RangeBuilder:
+    """The position ranges of a fault in a section (or, for a failing switch, in the two it joins)."""
+
+    def __init__(self, topo: Topology, forest: _Forest, loads: _LoadPoints, sections: _Sections, ties: _Ties,
+                 headroom: np.ndarray | None, default_switching_h: float) -> None:
+        self.topo, self.forest, self.loads, self.sections, self.ties = topo, forest, loads, sections, ties
+        self.headroom = headroom
+        self.default_switching_h = default_switching_h
+        # peak demand prefix sums over positions, for the MW a tie transfer would carry
+        self.peak_cum = (np.concatenate([[0.0], np.cumsum(loads.p_peak_mw[loads.rows])])
+                         if headroom is not None else None)
+        self.blocked: list[dict[str, Any]] = []
+
+    def usable_tie(self, m: int, r: int) -> tuple[int, float]:
+        """Best tie in the block below ``m`` whose far end is outside the fault subtree of ``r``."""
+        pre, size, radial = self.forest.pre, self.forest.size, self.forest.radial
+        t = self.ties
+        a0 = np.searchsorted(t.end_pre, pre[m], side="left")
+        a1 = np.searchsorted(t.end_pre, pre[m] + size[m], side="left")
+        if a1 <= a0:
+            return -1, 0.0
+        best, best_room = -1, -np.inf
+        for j in range(a0, a1):
+            other = t.other[j]
+            if radial[other] and pre[r] <= pre[other] < pre[r] + size[r]:
+                continue
+            room = np.inf
+            if self.headroom is not None:
+                f_other = self.topo.feeder_of_node[other]
+                room = self.headroom[f_other] if f_other >= 0 else np.inf
+            if room > best_room:
+                best, best_room = int(t.tie[j]), room
+        return best, best_room
+
+    def _fault_root_and_device(self, s0: int) -> tuple[int, int]:
+        """Root node of the fault zone and the node just below the protective device that clears it."""
+        topo, sc = self.topo, self.sections
+        r = int(sc.root[s0])
+        if sc.touches_supply[s0]:  # no switch at the feeder head: the whole feeder from its head node
+            f = topo.feeder_of_node[r]
+            r = int(sc.head_node[f]) if f >= 0 else r
+            return r, r
+        p_edge = topo.nearest_protective_edge[r]
+        if p_edge >= 0:
+            return r, int(sc.edge_lower[p_edge])
+        return r, int(sc.head_node[topo.feeder_of_node[r]])
+
+    def section_ranges(self, s_list: tuple[int, ...], comp_label: str, comp_rate: float = 0.0) -> list[Range]:
+        """Ranges of a fault in the sections ``s_list``: UPSTREAM above the zone, REPAIR inside, TIE or REPAIR
+        for each block hanging below (refused tie transfers recorded in ``blocked``)."""
+        topo, sc, lp = self.topo, self.sections, self.loads
+        s0 = s_list[0]
+        if int(sc.root[s0]) < 0:
+            return []
+        r, p_child = self._fault_root_and_device(s0)
+        out: list[Range] = []
+        lo_p, hi_p = int(lp.node_lo[p_child]), int(lp.node_hi[p_child])
+        lo_r, hi_r = int(lp.node_lo[r]), int(lp.node_hi[r])
+        iso_edge = topo.parent_edge[r]
+        iso_h = (sc.switch_h[iso_edge] if iso_edge >= 0 and topo.edge_kind[iso_edge] == EDGE_SWITCH
+                 else self.default_switching_h)
+        if lo_p < lo_r:
+            out.append((lo_p, lo_r, UPSTREAM, float(iso_h)))
+        if hi_r < hi_p:
+            out.append((hi_r, hi_p, UPSTREAM, float(iso_h)))
+        blocks = np.concatenate([sc.below[sc.below_start[s]:sc.below_end[s]] for s in s_list])
+        if len(s_list) > 1:
+            blocks = blocks[(sc.sec[blocks] != s_list[0]) & (sc.sec[blocks] != s_list[1])]
+        if blocks.size:
+            blocks = blocks[np.argsort(lp.node_lo[blocks], kind="stable")]
+        cursor = lo_r
+        for m in blocks.tolist():
+            lo_m, hi_m = int(lp.node_lo[m]), int(lp.node_hi[m])
+            if lo_m > cursor:
+                out.append((cursor, lo_m, REPAIR, 0.0))
+            if hi_m > lo_m:
+                out.append(self._block_range(m, r, lo_m, hi_m, comp_label, comp_rate))
+            cursor = max(cursor, hi_m)
+        if cursor < hi_r:
+            out.append((cursor, hi_r, REPAIR, 0.0))
+        return _merge_repair(out)
+
+    def _block_range(self, m: int, r: int, lo_m: int, hi_m: int, comp_label: str, comp_rate: float) -> Range:
+        """A block below the fault zone: transferred through its best tie (if it has the headroom) or REPAIR."""
+        t, room = self.usable_tie(m, r)
+        if t >= 0 and self.peak_cum is not None:
+            need = self.peak_cum[hi_m] - self.peak_cum[lo_m]
+            if need > room:
+                self.blocked.append({"component": comp_label, "rate_per_yr": comp_rate,
+                                     "tie_switch": int(self.ties.switch[t]), "transfer_mw": float(need),
+                                     "headroom_mw": float(room)})
+                t = -1
+        if t < 0:
+            return (lo_m, hi_m, REPAIR, 0.0)
+        sw_block = self.topo.parent_edge[m]
+        return (lo_m, hi_m, TIE, float(max(self.sections.switch_h[sw_block], self.ties.switch_h[t])))
+
+
+def _merge_repair(ranges: list[Range]) -> list[Range]:
+    """Ranges sorted, adjacent REPAIR ranges merged, empty ones dropped."""
+    merged: list[Range] = []
+    for rng in sorted(ranges):
+        if merged and rng[2] == REPAIR and merged[-1][2] == REPAIR and merged[-1][1] == rng[0]:
+            merged[-1] = (merged[-1][0], rng[1], REPAIR, 0.0)
+        else:
+            merged.append(rng)
+    return [x for x in merged if x[1] > x[0]]
+
+
+# -------------------------------------------------------------------------------------- step 6: components
+@dataclass(frozen=True)
+class _Components:
+    """The components that can interrupt a load point, with the section(s) a fault of each one is in."""
+
+    table: pd.DataFrame  # element, index, name, lam, rep, pl, plh, edge, node
+    sec1: np.ndarray     # section of the component (a switch: its upstream side)
+    sec2: np.ndarray     # a switch's downstream side (NO otherwise)
+
+
+def _numeric(df: pd.DataFrame, column: str, default: float = 0.0) -> np.ndarray:
+    if column not in df.columns:
+        return np.full(len(df), default)
+    return pd.to_numeric(df[column], errors="coerce").fillna(default).to_numpy(dtype=float)
+
+
+def _component_table(net: Any, topo: Topology) -> pd.DataFrame:
+    """Every line, transformer, busbar and switch with its fault and planned data and its edge or node."""
+    def rows(table: str, lam: np.ndarray, edge: Any, node: Any) -> pd.DataFrame:
+        df = net[table]
+        return pd.DataFrame({
+            "element": table, "index": df.index.to_numpy(), "name": df.get("name"), "lam": lam,
+            "rep": _numeric(df, "repair_h"), "pl": _numeric(df, "planned_per_yr"),
+            "plh": _numeric(df, "planned_h"), "edge": edge, "node": node})
+
+    comps: list[pd.DataFrame] = []
+    line = net.line
+    if len(line):
+        comps.append(rows("line", _numeric(line, "lambda_per_km") * line["length_km"].to_numpy(dtype=float),
+                          topo.element_edges("line"), NO))
+    for table in ("trafo", "trafo3w"):
+        if len(net[table]):
+            comps.append(rows(table, _numeric(net[table], "lambda_per_yr"), topo.element_edges(table), NO))
+    comps.append(rows("bus", _numeric(net.bus, "lambda_per_yr"), NO, np.arange(topo.n_bus)))
+    if len(net.switch):
+        comps.append(rows("switch", _numeric(net.switch, "lambda_per_yr"), topo.switch_edge, NO))
+    return pd.concat(comps, ignore_index=True)
+
+
+def _components(net: Any, topo: Topology, forest: _Forest) -> _Components:
+    """Keep the components on the feeder trees (closed, outside the supply, with a fault or planned rate)."""
+    allc = _component_table(net, topo)
+    sec = topo.section_of_node
+    radial = forest.radial
+    edge = allc["edge"].to_numpy(dtype=np.int64)
+    node = allc["node"].to_numpy(dtype=np.int64)
+    has_edge = edge >= 0
+    e0, n0 = np.maximum(edge, 0), np.maximum(node, 0)
+    ef = np.where(has_edge, topo.edge_from[e0], node)
+    et = np.where(has_edge, topo.edge_to[e0], node)
+    on_tree = radial[np.maximum(ef, 0)] | radial[np.maximum(et, 0)]
+    is_sw = has_edge & (topo.edge_kind[e0] == EDGE_SWITCH)
+    closed = np.where(has_edge, topo.edge_closed[e0], True)
+    not_supply = np.where(has_edge, ~topo.edge_supply[e0], ~topo.supply_node[n0])
+    # non-switch components: their section; switches: upstream-side section first, then the other side
+    s1 = np.where(has_edge & ~is_sw, topo.section_of_edge[e0], sec[n0])
+    up_end = np.where(topo.depth[np.maximum(ef, 0)] <= topo.depth[np.maximum(et, 0)], ef, et)
+    dn_end = np.where(up_end == ef, et, ef)
+    s1 = np.where(is_sw, sec[np.maximum(up_end, 0)], s1)
+    s2 = np.where(is_sw, sec[np.maximum(dn_end, 0)], NO)
+    active = on_tree & closed & not_supply & ((allc["lam"].to_numpy() > 0) | (allc["pl"].to_numpy() > 0))
+    active &= (allc["element"].to_numpy() != "bus") | radial[n0]
+    return _Components(table=allc[active].reset_index(drop=True), sec1=s1[active], sec2=s2[active])
+
+
+def _component_ranges(comps: _Components, builder: _RangeBuilder, *, reuse: bool) -> tuple[np.ndarray, np.ndarray]:
+    """CSR pointer and ranges (rows lo, hi, class, switching h) of every component; ``reuse`` shares the
+    ranges of components in the same section(s) (not with the capacity check, which records per component)."""
+    table = comps.table
+    ptr = np.zeros(len(table) + 1, dtype=np.int64)
+    parts: list[np.ndarray] = []
+    cache: dict[tuple[int, ...], list[Range]] = {}
+    for c in range(len(table)):
+        s1, s2 = int(comps.sec1[c]), int(comps.sec2[c])
+        key = (s1, s2) if s2 >= 0 and s2 != s1 else (s1,)
+        rngs = cache.get(key) if reuse else None
+        if rngs is None:
+            rngs = builder.section_ranges(key, f"{table['element'].iat[c]} {table['index'].iat[c]}",
+                                          float(table["lam"].iat[c]))
+            if reuse:
+                cache[key] = rngs
+        ptr[c + 1] = ptr[c] + len(rngs)
+        if rngs:
+            parts.append(np.asarray(rngs, dtype=float))
+    return ptr, (np.concatenate(parts) if parts else np.zeros((0, 4)))
+
+
+# ----------------------------------------------------------------------------------------------- assembly
 def build_impact(
     net: Any,
     *,
-    topology: Any = None,
+    topology: Topology | None = None,
     tie_capacity: bool | dict[str, float] = False,
     default_switching_h: float = 1.0,
 ) -> Impact:
@@ -219,6 +611,10 @@ def build_impact(
     The supply (above ``RADIAL_MAX_KV``, main transformers, station busbars) is treated as perfectly
     reliable, as in the RBTS publications.
 
+    The steps: depth-first forest (:class:`_Forest`), load positions (:class:`_LoadPoints`), sections and the
+    blocks below them (:class:`_Sections`), ties (:class:`_Ties`) and their headroom, the ranges of a fault in
+    a section (:class:`_RangeBuilder`), the components (:class:`_Components`) and their ranges.
+
     Parameters
     ----------
     net : pandapowerNet
@@ -228,9 +624,10 @@ def build_impact(
     tie_capacity : bool or dict
         ``False`` (default): a tie always carries the transferred block, as in the published RBTS results.
         ``True``: a block is transferred only if the backup feeder's head line has the headroom at peak load
-        (``√3·V·I_max·0.95`` minus the backup feeder's peak demand, ``p_mw × scaling``); otherwise it waits
-        for the repair, and the refusal is recorded in ``Impact.tie_blocked``. A dict gives the headroom in
-        MW per feeder name directly (e.g. from the capacity module's N-1 table).
+        (its rating :func:`gridscope.grid.facts.line_rating_mva` × ``TIE_CHECK_PF`` (0.95) minus the backup
+        feeder's peak demand, ``p_mw × scaling``); otherwise it waits for the repair, and the refusal is
+        recorded in ``Impact.tie_blocked``. A dict gives the headroom in MW per feeder name directly (e.g.
+        from the capacity module's N-1 table).
     default_switching_h : float
         Switching time for switches without ``switching_h``.
 
@@ -238,302 +635,19 @@ def build_impact(
     -------
     Impact
     """
-    from ..grid.topology import EDGE_SWITCH, NO, build_topology
-
     topo = topology if topology is not None else build_topology(net)
-    n_node = topo.n_node
-    radial = np.zeros(n_node, dtype=bool)
-    radial[topo.order] = True
-
-    # ---------------------------------------------------------------- depth-first preorder of the forest
-    # children lists through a CSR keyed by parent (super-root = n_node for feeder heads)
-    root = n_node
-    kids = topo.order
-    par = np.where(topo.supply_node[np.maximum(topo.parent_node[kids], 0)] | (topo.parent_node[kids] < 0),
-                   root, topo.parent_node[kids])
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import depth_first_order
-
-    g = coo_matrix((np.ones(kids.size, np.int8), (par, kids)), shape=(n_node + 1, n_node + 1)).tocsr()
-    pre_nodes = depth_first_order(g, root, directed=True, return_predecessors=False)[1:]
-    pre = np.full(n_node, NO, dtype=np.int64)
-    pre[pre_nodes] = np.arange(pre_nodes.size)
-    tree_parent = np.full(n_node, NO, dtype=np.int64)
-    tree_parent[kids] = np.where(par == root, NO, par)
-    size = _subtree_sizes(n_node, topo.order, tree_parent, topo.depth)
-
-    # ---------------------------------------------------------------- load positions
-    load = net.load
-    l_in = load["in_service"].fillna(False).to_numpy(dtype=bool) if len(load) else np.zeros(0, bool)
-    l_node = topo.bus_node(load["bus"].to_numpy()) if len(load) else np.zeros(0, np.int64)
-    l_ok_node = np.maximum(l_node, 0)
-    l_radial = l_in & (l_node >= 0) & radial[l_ok_node]
-    l_supply = l_in & (l_node >= 0) & topo.supply_node[l_ok_node]
-    key = np.where(l_radial, pre[l_ok_node], np.iinfo(np.int64).max)
-    rows = np.flatnonzero(l_radial | l_supply)
-    rows = rows[np.argsort(key[rows], kind="stable")]
-    load_pos = np.full(len(load), NO, dtype=np.int64)
-    load_pos[rows] = np.arange(rows.size)
-    tree_keys = np.sort(key[l_radial])  # preorder ranks of the radial loads, in position order
-
-    # load-position range [lo, hi) of every node's subtree (meaningful for radial nodes)
-    node_lo = np.searchsorted(tree_keys, pre, side="left")
-    node_hi = np.searchsorted(tree_keys, pre + size, side="left")
-
-    def lo_of(nodes: np.ndarray) -> np.ndarray:
-        return node_lo[nodes]
-
-    def hi_of(nodes: np.ndarray) -> np.ndarray:
-        return node_hi[nodes]
-
-    # data-contract defaults where columns are missing: 1 customer per load point, p_avg = p_mw × scaling
-    p_scaled = (load["p_mw"] * load["scaling"]).to_numpy(dtype=float) if len(load) else np.zeros(0)
-    customers = (pd.to_numeric(load["customers"], errors="coerce").fillna(0.0).to_numpy(dtype=float)
-                 if "customers" in load else np.ones(len(load)))[rows]
-    p_avg = (pd.to_numeric(load["p_avg_mw"], errors="coerce").fillna(pd.Series(p_scaled, index=load.index))
-             .to_numpy(dtype=float) if "p_avg_mw" in load else p_scaled)[rows]
-    p_peak_all = p_scaled
-    zone_of_bus = net.bus["zone"] if "zone" in net.bus else pd.Series(None, index=net.bus.index)
-    load_zone, zones = _zone_labels(zone_of_bus.reindex(load["bus"].to_numpy()).reset_index(drop=True)
-                                    .iloc[rows] if len(load) else pd.Series(dtype=object))
-    load_feeder = topo.feeder_of_node[l_ok_node[rows]] if len(load) else np.zeros(0, np.int64)
-    load_feeder = np.where(l_radial[rows], load_feeder, NO)
-
-    # ---------------------------------------------------------------- sections: root, protective device
-    sec = topo.section_of_node
-    n_sec = int(sec.max()) + 1 if n_node else 0
-    rad_nodes = topo.order
-    srt = rad_nodes[np.lexsort((topo.depth[rad_nodes], sec[rad_nodes]))]
-    first = np.ones(srt.size, dtype=bool)
-    first[1:] = sec[srt[1:]] != sec[srt[:-1]]
-    sec_root = np.full(n_sec, NO, dtype=np.int64)
-    sec_root[sec[srt[first]]] = srt[first]
-    touches_supply = np.zeros(n_sec, dtype=bool)
-    touches_supply[sec[topo.supply_node]] = True
-    head_node = topo.feeders["head_node"].to_numpy(dtype=np.int64)
-    # a section that reaches into the supply (no switch at the feeder head) is handled per feeder
-    # from the feeder's head node.
-
-    edge_lower = np.full(topo.n_edge, NO, dtype=np.int64)
-    edge_lower[topo.parent_edge[rad_nodes]] = rad_nodes
-
-    sw_h = np.full(topo.n_edge, default_switching_h, dtype=float)
-    if len(net.switch) and "switching_h" in net.switch:
-        vals = pd.to_numeric(net.switch["switching_h"], errors="coerce").fillna(default_switching_h)
-        sw_h[topo.switch_edge] = vals.to_numpy(dtype=float)
-
-    # boundary nodes: radial section roots whose parent lies in another radial section
-    is_root = sec_root[sec[rad_nodes]] == rad_nodes
-    roots = rad_nodes[is_root]
-    rp = topo.parent_node[roots]
-    below = roots[(rp >= 0) & radial[np.maximum(rp, 0)]]
-    below_parent_sec = sec[topo.parent_node[below]]
-    ob = np.lexsort((lo_of(below), below_parent_sec))
-    below = below[ob]
-    below_parent_sec = below_parent_sec[ob]
-    b_start = np.searchsorted(below_parent_sec, np.arange(n_sec), side="left")
-    b_end = np.searchsorted(below_parent_sec, np.arange(n_sec), side="right")
-
-    # ---------------------------------------------------------------- ties usable per block
-    ties = topo.ties
-    t_a = ties["node_a"].to_numpy(dtype=np.int64)
-    t_b = ties["node_b"].to_numpy(dtype=np.int64)
-    t_sw_h = sw_h[topo.switch_edge[net.switch.index.get_indexer(ties["switch"].to_numpy())]] \
-        if len(ties) else np.zeros(0)
-    t_ends = np.concatenate([t_a, t_b])
-    t_other = np.concatenate([t_b, t_a])
-    t_id = np.concatenate([np.arange(len(ties)), np.arange(len(ties))])
-    t_radial = radial[t_ends] if t_ends.size else np.zeros(0, bool)
-    t_ends, t_other, t_id = t_ends[t_radial], t_other[t_radial], t_id[t_radial]
-    t_order = np.argsort(pre[t_ends], kind="stable")
-    t_ends, t_other, t_id = t_ends[t_order], t_other[t_order], t_id[t_order]
-    t_pre = pre[t_ends]
-
+    forest = _forest(topo)
+    loads = _load_points(net, topo, forest)
+    sections = _sections(net, topo, forest, loads, default_switching_h)
+    ties = _ties(net, topo, forest, sections)
     feeder_names = topo.feeders["name"].astype(str).tolist()
-    headroom: np.ndarray | None = None
-    load_peak_pos_cum = None
-    if tie_capacity is not False:
-        headroom = np.full(len(feeder_names), np.inf)
-        if isinstance(tie_capacity, dict):
-            unknown = sorted(set(tie_capacity) - set(feeder_names))
-            if unknown:
-                from ..errors import InputError
-
-                raise InputError(f"tie_capacity names unknown feeders: {', '.join(unknown)}")
-            for k, name in enumerate(feeder_names):
-                if name in tie_capacity:
-                    headroom[k] = float(tie_capacity[name])
-        else:
-            f_load = np.bincount(np.maximum(topo.feeder_of_node[l_ok_node], 0),
-                                 weights=np.where(l_radial, p_peak_all, 0.0), minlength=len(feeder_names))
-            children = pd.Series(topo.order, index=topo.parent_node[topo.order])
-            for k in range(len(feeder_names)):
-                head = int(topo.feeders["head_node"].iat[k])
-                headroom[k] = _head_line_capacity_mw(net, topo, head, children) - f_load[k]
-        load_peak_pos_cum = np.concatenate([[0.0], np.cumsum(p_peak_all[rows])])
-    blocked: list[dict[str, Any]] = []
-
-    def usable_tie(m: int, r: int) -> tuple[int, float]:
-        """Best tie in the block below ``m`` whose far end is outside the fault subtree of ``r``."""
-        a0 = np.searchsorted(t_pre, pre[m], side="left")
-        a1 = np.searchsorted(t_pre, pre[m] + size[m], side="left")
-        if a1 <= a0:
-            return -1, 0.0
-        best, best_room = -1, -np.inf
-        for j in range(a0, a1):
-            other = t_other[j]
-            if radial[other] and pre[r] <= pre[other] < pre[r] + size[r]:
-                continue
-            room = np.inf
-            if headroom is not None:
-                f_other = topo.feeder_of_node[other]
-                room = headroom[f_other] if f_other >= 0 else np.inf
-            if room > best_room:
-                best, best_room = int(t_id[j]), room
-        return best, best_room
-
-    # ---------------------------------------------------------------- per-section ranges
-    sec_ranges: dict[int, list[tuple[int, int, int, float]]] = {}
-
-    def section_ranges(s_list: tuple[int, ...], comp_label: str, comp_rate: float = 0.0
-                       ) -> list[tuple[int, int, int, float]]:
-        s0 = s_list[0]
-        r = int(sec_root[s0])
-        if r < 0:
-            return []
-        if touches_supply[s0]:
-            f = topo.feeder_of_node[r]
-            r = int(head_node[f]) if f >= 0 else r
-            p_child = r
-        else:
-            p_edge = topo.nearest_protective_edge[r]
-            if p_edge >= 0:
-                p_child = int(edge_lower[p_edge])
-            else:
-                f = topo.feeder_of_node[r]
-                p_child = int(head_node[f])
-        out: list[tuple[int, int, int, float]] = []
-        lo_p, hi_p = int(node_lo[p_child]), int(node_hi[p_child])
-        lo_r, hi_r = int(node_lo[r]), int(node_hi[r])
-        iso_edge = topo.parent_edge[r]
-        iso_h = sw_h[iso_edge] if iso_edge >= 0 and topo.edge_kind[iso_edge] == EDGE_SWITCH else default_switching_h
-        if lo_p < lo_r:
-            out.append((lo_p, lo_r, UPSTREAM, float(iso_h)))
-        if hi_r < hi_p:
-            out.append((hi_r, hi_p, UPSTREAM, float(iso_h)))
-        blocks = np.concatenate([below[b_start[s]:b_end[s]] for s in s_list]) if s_list else np.zeros(0, int)
-        if len(s_list) > 1:
-            blocks = blocks[(sec[blocks] != s_list[0]) & (sec[blocks] != s_list[1])]
-        if blocks.size:
-            blocks = blocks[np.argsort(lo_of(blocks), kind="stable")]
-        cursor = lo_r
-        for m in blocks.tolist():
-            lo_m, hi_m = int(node_lo[m]), int(node_hi[m])
-            if lo_m > cursor:
-                out.append((cursor, lo_m, REPAIR, 0.0))
-            if hi_m > lo_m:
-                t, room = usable_tie(m, r)
-                if t >= 0 and load_peak_pos_cum is not None:
-                    need = load_peak_pos_cum[hi_m] - load_peak_pos_cum[lo_m]
-                    if need > room:
-                        blocked.append({"component": comp_label, "rate_per_yr": comp_rate,
-                                        "tie_switch": int(ties["switch"].iat[t]),
-                                        "transfer_mw": float(need), "headroom_mw": float(room)})
-                        t = -1
-                if t >= 0:
-                    sw_block = topo.parent_edge[m]
-                    out.append((lo_m, hi_m, TIE, float(max(sw_h[sw_block], t_sw_h[t]))))
-                else:
-                    out.append((lo_m, hi_m, REPAIR, 0.0))
-            cursor = max(cursor, hi_m)
-        if cursor < hi_r:
-            out.append((cursor, hi_r, REPAIR, 0.0))
-        # merge adjacent REPAIR ranges
-        merged: list[tuple[int, int, int, float]] = []
-        for rng in sorted(out):
-            if merged and rng[2] == REPAIR and merged[-1][2] == REPAIR and merged[-1][1] == rng[0]:
-                merged[-1] = (merged[-1][0], rng[1], REPAIR, 0.0)
-            else:
-                merged.append(rng)
-        return [x for x in merged if x[1] > x[0]]
-
-    # ---------------------------------------------------------------- components
-    comps: list[pd.DataFrame] = []
-
-    def numeric(df: pd.DataFrame, column: str, default: float = 0.0) -> np.ndarray:
-        if column not in df.columns:
-            return np.full(len(df), default)
-        return pd.to_numeric(df[column], errors="coerce").fillna(default).to_numpy(dtype=float)
-
-    line = net.line
-    if len(line):
-        e = topo.element_edges("line")
-        comps.append(pd.DataFrame({
-            "element": "line", "index": line.index.to_numpy(), "name": line.get("name"),
-            "lam": numeric(line, "lambda_per_km") * line["length_km"].to_numpy(dtype=float),
-            "rep": numeric(line, "repair_h"), "pl": numeric(line, "planned_per_yr"),
-            "plh": numeric(line, "planned_h"), "edge": e, "node": NO}))
-    for table in ("trafo", "trafo3w"):
-        df = net[table]
-        if len(df):
-            comps.append(pd.DataFrame({
-                "element": table, "index": df.index.to_numpy(), "name": df.get("name"),
-                "lam": numeric(df, "lambda_per_yr"), "rep": numeric(df, "repair_h"),
-                "pl": numeric(df, "planned_per_yr"), "plh": numeric(df, "planned_h"),
-                "edge": topo.element_edges(table), "node": NO}))
-    bus = net.bus
-    comps.append(pd.DataFrame({
-        "element": "bus", "index": bus.index.to_numpy(), "name": bus.get("name"),
-        "lam": numeric(bus, "lambda_per_yr"), "rep": numeric(bus, "repair_h"),
-        "pl": numeric(bus, "planned_per_yr"), "plh": numeric(bus, "planned_h"),
-        "edge": NO, "node": np.arange(topo.n_bus)}))
-    if len(net.switch):
-        sw = net.switch
-        comps.append(pd.DataFrame({
-            "element": "switch", "index": sw.index.to_numpy(), "name": sw.get("name"),
-            "lam": numeric(sw, "lambda_per_yr"), "rep": numeric(sw, "repair_h"),
-            "pl": numeric(sw, "planned_per_yr"), "plh": numeric(sw, "planned_h"),
-            "edge": topo.switch_edge, "node": NO}))
-    allc = pd.concat(comps, ignore_index=True)
-    edge = allc["edge"].to_numpy(dtype=np.int64)
-    node = allc["node"].to_numpy(dtype=np.int64)
-    has_edge = edge >= 0
-    # sections of each component (a switch: both sides)
-    s1 = np.full(len(allc), NO, dtype=np.int64)
-    s2 = np.full(len(allc), NO, dtype=np.int64)
-    ef = np.where(has_edge, topo.edge_from[np.maximum(edge, 0)], node)
-    et = np.where(has_edge, topo.edge_to[np.maximum(edge, 0)], node)
-    on_tree = radial[np.maximum(ef, 0)] | radial[np.maximum(et, 0)]
-    is_sw = has_edge & (topo.edge_kind[np.maximum(edge, 0)] == EDGE_SWITCH)
-    closed = np.where(has_edge, topo.edge_closed[np.maximum(edge, 0)], True)
-    not_supply = np.where(has_edge, ~topo.edge_supply[np.maximum(edge, 0)], ~topo.supply_node[np.maximum(node, 0)])
-    # non-switch components: their section
-    s1 = np.where(has_edge & ~is_sw, topo.section_of_edge[np.maximum(edge, 0)], sec[np.maximum(node, 0)])
-    # switch components: upstream-side section first, then the other side
-    up_end = np.where(topo.depth[np.maximum(ef, 0)] <= topo.depth[np.maximum(et, 0)], ef, et)
-    dn_end = np.where(up_end == ef, et, ef)
-    s1 = np.where(is_sw, sec[np.maximum(up_end, 0)], s1)
-    s2 = np.where(is_sw, sec[np.maximum(dn_end, 0)], s2)
-    active = on_tree & closed & not_supply & ((allc["lam"].to_numpy() > 0) | (allc["pl"].to_numpy() > 0))
-    active &= (allc["element"].to_numpy() != "bus") | radial[np.maximum(node, 0)]
-    comp = allc[active].reset_index(drop=True)
-    s1, s2 = s1[active], s2[active]
-
-    ptr = np.zeros(len(comp) + 1, dtype=np.int64)
-    parts: list[np.ndarray] = []
-    for c in range(len(comp)):
-        k = (int(s1[c]), int(s2[c])) if s2[c] >= 0 and s2[c] != s1[c] else (int(s1[c]),)
-        rngs = sec_ranges.get(k) if tie_capacity is False else None
-        if rngs is None:
-            rngs = section_ranges(k, f"{comp['element'].iat[c]} {comp['index'].iat[c]}",
-                                  float(comp["lam"].iat[c]))
-            if tie_capacity is False:
-                sec_ranges[k] = rngs
-        ptr[c + 1] = ptr[c] + len(rngs)
-        if rngs:
-            parts.append(np.asarray(rngs, dtype=float))
-    iv = np.concatenate(parts) if parts else np.zeros((0, 4))
-    comp_feeder = topo.feeder_of_node[np.maximum(sec_root[s1], 0)] if len(comp) else np.zeros(0, np.int64)
+    headroom = _tie_headroom_mw(net, topo, loads, feeder_names, tie_capacity)
+    builder = _RangeBuilder(topo, forest, loads, sections, ties, headroom, default_switching_h)
+    comps = _components(net, topo, forest)
+    ptr, iv = _component_ranges(comps, builder, reuse=tie_capacity is False)
+    comp = comps.table
+    comp_feeder = (topo.feeder_of_node[np.maximum(sections.root[comps.sec1], 0)] if len(comp)
+                   else np.zeros(0, np.int64))
     return Impact(
         comp_element=comp["element"].to_numpy(dtype=object),
         comp_index=comp["index"].to_numpy(dtype=np.int64),
@@ -546,11 +660,12 @@ def build_impact(
         ptr=ptr,
         iv_lo=iv[:, 0].astype(np.int64), iv_hi=iv[:, 1].astype(np.int64),
         iv_kind=iv[:, 2].astype(np.int8), iv_switch_h=iv[:, 3].astype(float),
-        load_pos=load_pos,
-        load_index=load.index.to_numpy(dtype=np.int64)[rows],
-        load_customers=customers, load_p_avg_mw=p_avg,
-        load_zone=load_zone, load_feeder=np.asarray(load_feeder, dtype=np.int64),
-        zones=zones, feeders=feeder_names,
-        tie_blocked=pd.DataFrame(blocked, columns=["component", "rate_per_yr", "tie_switch", "transfer_mw",
-                                                   "headroom_mw"]),
+        load_pos=loads.load_pos,
+        load_index=net.load.index.to_numpy(dtype=np.int64)[loads.rows],
+        load_customers=loads.customers, load_p_avg_mw=loads.p_avg_mw,
+        load_zone=loads.zone, load_feeder=np.asarray(loads.feeder, dtype=np.int64),
+        zones=loads.zones, feeders=feeder_names,
+        tie_blocked=pd.DataFrame(builder.blocked, columns=["component", "rate_per_yr", "tie_switch",
+                                                           "transfer_mw", "headroom_mw"]),
+        load_name=loads.name,
     )

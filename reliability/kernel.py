@@ -45,6 +45,7 @@ __all__ = [
     "LOGNORMAL",
     "REPAIR_CLASS",
     "build_alias",
+    "kernel_is_compiled",
     "simulate_chunk",
 ]
 
@@ -440,3 +441,19 @@ def simulate_chunk(  # pragma: no cover - numba
     fd_s1 += f1
     fd_s2 += f2
     miss += n_miss
+
+
+def kernel_is_compiled() -> bool:
+    """True when :func:`simulate_chunk` and :func:`build_alias` are compiled in this process or have a fresh
+    entry in Numba's on-disk cache (so the next call loads in well under a second instead of compiling)."""
+    return all(fn.signatures or _has_disk_cache(fn) for fn in (simulate_chunk, build_alias))
+
+
+def _has_disk_cache(fn: object) -> bool:
+    """Whether Numba's cache index of ``fn`` lists compiled signatures for the current source file."""
+    try:
+        # Numba's cache internals (0.5x–0.6x): the index is empty when missing or stale (source changed)
+        index = fn._cache._cache_file._load_index()  # type: ignore[attr-defined]
+    except Exception:  # any other Numba layout: assume a compilation is coming
+        return False
+    return bool(index)

@@ -35,26 +35,45 @@ import secrets
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from scipy import integrate, special, stats
 
 from ..errors import CancelledError, InputError
+from ..progress import CANCEL_CHECK_S, ProgressCallback, Reporter
+from . import kernel
 from .codes import Distribution
 from .impact import REPAIR, Impact
+from .mc_defaults import (
+    DEFAULT_COV_ON,
+    DEFAULT_CV,
+    DEFAULT_MAX_YEARS,
+    DEFAULT_PLANNED_DIST,
+    DEFAULT_REPAIR_DIST,
+    DEFAULT_SWITCHING_DIST,
+    DEFAULT_YEARS,
+    MIN_YEARS_FOR_COV,
+)
 
 __all__ = [
+    "COMPILE_WHAT",
+    "DEFAULT_MAX_YEARS",
+    "DEFAULT_YEARS",
     "DISTRIBUTIONS",
     "INDICES",
     "KINDS",
     "METRICS",
     "PERCENTILES",
+    "PROGRESS_WHAT",
     "ExpectedValues",
     "MonteCarloResult",
     "expected_values",
+    "kernel_is_compiled",
     "simulate",
+    "warm_up",
 ]
 
 #: Distribution families for repair, switching and planned durations (codes of :mod:`.kernel`).
@@ -68,9 +87,10 @@ INDICES: tuple[str, ...] = ("SAIFI", "SAIDI", "ENS")
 #: Percentiles of the annual indices that are reported.
 PERCENTILES: tuple[float, ...] = (5.0, 50.0, 95.0)
 
-_DEFAULT_YEARS = 100_000
-_DEFAULT_MAX_YEARS = 10_000_000
-_MIN_YEARS_FOR_COV = 1000
+#: ``Progress.what`` of the records a run posts while it simulates.
+PROGRESS_WHAT = "monte-carlo years"
+#: ``Progress.what`` of the record posted before the kernel's first compilation (about 20 s after install).
+COMPILE_WHAT = "compiling Monte-Carlo kernel (first run only)"
 _CHUNK_MIN, _CHUNK_MAX, _CHUNK_COV_MAX = 64, 1 << 18, 1 << 14
 _CHUNK_WORK = 2.0e7  # target work units per chunk (≈ 30-60 ms of one core), see _default_chunk_years
 
@@ -402,13 +422,11 @@ def _range_parts(impact: Impact) -> tuple[np.ndarray, ...]:
 
 def _poisson_tables(rates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """CDF tables ``P(N ≤ k)`` of Poisson(rate), k up to ``rate + 12 sqrt(rate) + 30``, one row per rate."""
-    from scipy.stats import poisson
-
     lengths = np.array([int(r + 12.0 * math.sqrt(r) + 30.0) if r > 0 else 1 for r in rates], np.int64)
     table = np.ones((len(rates), int(lengths.max())))
     for i, r in enumerate(rates):
         if r > 0:
-            table[i, : lengths[i]] = poisson.cdf(np.arange(lengths[i]), r)
+            table[i, : lengths[i]] = stats.poisson.cdf(np.arange(lengths[i]), r)
     return table, lengths
 
 
@@ -444,12 +462,10 @@ def _prepare(impact: Impact, opts: _Options, target_h: np.ndarray) -> _Model:
     lam_p = np.asarray(impact.comp_planned_per_yr, dtype=float) * (1.0 - opts.live_work)
     # events with no effect are thinned out of the Poisson processes (same distribution of the effects)
     w = [np.where(has_any, lam_f, 0.0), np.where(has_repair, lam_p, 0.0)]
-    from .kernel import build_alias
-
     tables = []
     for wk in w:
         comps = np.flatnonzero(wk > 0).astype(np.int64)
-        prob, alias = build_alias(wk[comps])
+        prob, alias = kernel.build_alias(wk[comps])
         tables.append((comps, prob, alias, float(wk[comps].sum())))
     n_slots = max(1, max(t[0].size for t in tables))
     ev_pick = np.zeros((2, n_slots, 2), np.int64)
@@ -515,18 +531,14 @@ def _expected_min(s: np.ndarray, r: np.ndarray, opts: _Options) -> np.ndarray:
         if dist == "exponential":
             val = m_ * -np.expm1(-a_ / m_)
         elif dist == "gamma":
-            from scipy.special import gammainc, gammaincc
-
             k = shape
             theta = m_ / k
-            val = a_ * gammaincc(k, a_ / theta) + m_ * gammainc(k + 1.0, a_ / theta)
+            val = a_ * special.gammaincc(k, a_ / theta) + m_ * special.gammainc(k + 1.0, a_ / theta)
         else:  # lognormal
-            from scipy.special import ndtr
-
             sigma = shape
             mu = np.log(m_) - 0.5 * sigma * sigma
             z = (np.log(a_) - mu) / sigma
-            val = a_ * ndtr(-z) + m_ * ndtr(z - sigma)
+            val = a_ * special.ndtr(-z) + m_ * special.ndtr(z - sigma)
         out = np.zeros_like(out)
         out[ok] = val
         return out
@@ -534,8 +546,6 @@ def _expected_min(s: np.ndarray, r: np.ndarray, opts: _Options) -> np.ndarray:
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where((s > 0) & (r > 0), s * r / np.where(s + r > 0, s + r, 1.0), 0.0)
     # both random, not both exponential: E[min] = ∫0^∞ P(sM > x) P(rX > x) dx, once per distinct pair
-    from scipy import integrate, stats
-
     def frozen(dist: str, shape: float, mean: float) -> Any:
         if dist == "exponential":
             return stats.expon(scale=mean)
@@ -681,15 +691,14 @@ class _Acc:
     miss: np.ndarray
     lp: np.ndarray
     comp: np.ndarray
+    samples: np.ndarray | None = None  # the chunk's annual values (keep_samples), returned with the chunk
 
     @classmethod
     def zeros(cls, model: _Model) -> _Acc:
-        from .kernel import HIST_N_BINS
-
         g, f = model.n_groups, model.n_feeders
         return cls(
             years=0, s1=np.zeros((3, g, 3)), s2=np.zeros((3, g, 3)), fd_s1=np.zeros((3, f, 3)),
-            fd_s2=np.zeros((3, f, 3)), hist=np.zeros((g, 3, HIST_N_BINS), np.int64), v_max=np.zeros((g, 3)),
+            fd_s2=np.zeros((3, f, 3)), hist=np.zeros((g, 3, kernel.HIST_N_BINS), np.int64), v_max=np.zeros((g, 3)),
             miss=np.zeros((3, g), np.int64), lp=np.zeros((model.n_load + 1, 2, 2)),
             comp=np.zeros((2, model.n_comp, g, 3)),
         )
@@ -701,20 +710,20 @@ class _Acc:
         np.maximum(self.v_max, other.v_max, out=self.v_max)
 
 
-def _run_chunk(model: _Model, state: np.ndarray, n_years: int, samples: np.ndarray | None) -> _Acc:
-    from .kernel import simulate_chunk
-
+def _run_chunk(model: _Model, state: np.ndarray, n_years: int, keep_samples: bool) -> _Acc:
+    """Simulate one chunk; everything it produces (samples included) comes back in the returned value, so
+    the chunk can run on any executor, in this process or another."""
     acc = _Acc.zeros(model)
     acc.years = n_years
-    keep = samples is not None
-    buf = samples if keep else np.zeros((0, 3, model.n_groups, 3))
+    buf = np.empty((n_years if keep_samples else 0, 3, model.n_groups, 3))
     m = model
-    simulate_chunk(
+    kernel.simulate_chunk(
         state, np.int64(n_years), m.ev_rate, m.ev_cdf, m.ev_cdf_n, m.ev_n, m.ev_prob, m.ev_pick,
         m.comp_rng, m.comp_h, m.dist, m.dist_shape, m.r_int, m.r_flt, m.part_zone, m.part_flt,
         m.g_cust, m.g_target_h, m.g_inv_ref, acc.s1, acc.s2, acc.fd_s1, acc.fd_s2, acc.hist, acc.v_max,
-        acc.miss, acc.lp, acc.comp, keep, buf,
+        acc.miss, acc.lp, acc.comp, bool(keep_samples), buf,
     )
+    acc.samples = buf if keep_samples else None
     return acc
 
 
@@ -730,8 +739,6 @@ def _mean_se(s1: np.ndarray, s2: np.ndarray, n: int) -> tuple[np.ndarray, np.nda
 
 def _percentiles(acc: _Acc, inv_ref: np.ndarray, customers: np.ndarray) -> np.ndarray:
     """P5/P50/P95 of the annual total indices from the histograms, shape (group, index, q)."""
-    from .kernel import HIST_BINS_PER_OCTAVE, HIST_OCTAVES_BELOW
-
     g_n = acc.hist.shape[0]
     out = np.full((g_n, 3, len(PERCENTILES)), np.nan)
     n = acc.years
@@ -744,9 +751,10 @@ def _percentiles(acc: _Acc, inv_ref: np.ndarray, customers: np.ndarray) -> np.nd
                 if b == 0:
                     v = 0.0
                 else:  # midpoint of the bin (see kernel.HIST_BINS_PER_OCTAVE)
-                    octave, step = divmod(b - 1, HIST_BINS_PER_OCTAVE)
+                    bpo = kernel.HIST_BINS_PER_OCTAVE
+                    octave, step = divmod(b - 1, bpo)
                     ref = 1.0 / inv_ref[g, m]
-                    v = ref * 2.0 ** (octave - HIST_OCTAVES_BELOW) * (1.0 + (step + 0.5) / HIST_BINS_PER_OCTAVE)
+                    v = ref * 2.0 ** (octave - kernel.HIST_OCTAVES_BELOW) * (1.0 + (step + 0.5) / bpo)
                     v = min(v, acc.v_max[g, m])
                 out[g, m, j] = v
     scale = np.where(customers > 0, 1.0 / np.where(customers > 0, customers, 1.0), np.nan)
@@ -811,89 +819,34 @@ def _finish(acc: _Acc, model: _Model, impact: Impact, *, converged: bool | None,
     )
 
 
-def simulate(
-    impact: Impact,
-    *,
-    years: int | None = None,
-    target_cov: float | None = None,
-    cov_on: str = "SAIDI",
-    max_years: int | None = None,
-    seed: int | None = None,
-    repair_dist: str = "exponential",
-    repair_cv: float | None = None,
-    switching_dist: str = "fixed",
-    switching_cv: float | None = None,
-    planned_dist: str = "fixed",
-    planned_cv: float | None = None,
-    live_work_fraction: float | np.ndarray = 0.0,
-    saidi_target_h: float | Sequence[float] | np.ndarray | Mapping[str, float] | None = None,
-    threads: int | None = None,
-    chunk_years: int | None = None,
-    progress: Callable[[int, int, dict[str, Any]], Any] | None = None,
-    cancel: Callable[[], bool] | None = None,
-    keep_samples: bool = False,
-) -> MonteCarloResult:
-    """Simulate years of fault and planned outages over ``impact`` and return every index's distribution.
+def kernel_is_compiled() -> bool:
+    """True when the Monte-Carlo kernel needs no compilation: compiled in this process, or found in Numba's
+    on-disk cache (written by the first run after install; about 20 s to compile without it)."""
+    return kernel.kernel_is_compiled()
 
-    Parameters
-    ----------
-    impact : Impact
-        Failure effects from :func:`gridscope.reliability.impact.build_impact`.
-    years : int, optional
-        Simulate exactly this many years (default 100,000 when ``target_cov`` is not given either).
-    target_cov : float, optional
-        Instead of ``years``: stop once the coefficient of variation (standard error / mean) of the mean
-        total ``cov_on`` index is ≤ ``target_cov`` for the system and every zone that can be interrupted, or
-        at ``max_years``. Checked after each chunk, in chunk order, from 1,000 years on (so the stopping
-        point does not depend on the thread count either); ``result.converged`` says which rule stopped.
-    cov_on : {"SAIDI", "SAIFI", "ENS"}
-        Index of the ``target_cov`` rule.
-    max_years : int, optional
-        Upper bound with ``target_cov`` (default 10,000,000).
-    seed : int, optional
-        Root seed (≥ 0). ``None`` draws fresh entropy, reported as ``result.seed``.
-    repair_dist : {"exponential", "fixed", "lognormal", "gamma"}
-        Distribution of repair times (mean ``comp_repair_h``).
-    repair_cv : float, optional
-        Coefficient of variation of lognormal/gamma repair times (default 1.0).
-    switching_dist, switching_cv
-        Same for switching times (mean ``iv_switch_h``; default fixed). One multiplier per fault event scales
-        the switching time of all its ranges.
-    planned_dist, planned_cv
-        Same for planned outage durations (mean ``comp_planned_h``; default fixed).
-    live_work_fraction : float or array of float
-        Share (0–1) of planned jobs done live, without interrupting anyone; scalar or one per component.
-    saidi_target_h : float, sequence, array or mapping, optional
-        SAIDI target (h/customer·yr) for ``p_miss_target``: one for all groups, one per zone (optionally + one
-        for the system), or a mapping ``zone label -> hours``; NaN/absent: no target.
-    threads : int, optional
-        Worker threads (default ``os.cpu_count()``); the result does not depend on it.
-    chunk_years : int, optional
-        Years per chunk (default: chosen from the network size, see :func:`_default_chunk_years`). The result
-        depends on it (with the seed), not on ``threads``.
-    progress : callable, optional
-        ``progress(done_years, total_years, info)`` after each chunk; ``total_years`` is ``years`` (or
-        ``max_years`` with ``target_cov``); ``info`` holds ``chunk``, ``elapsed_s``, ``years_per_s`` and, with
-        ``target_cov``, ``cov`` (the largest CoV over the groups) and ``target_cov``.
-    cancel : callable, optional
-        Polled between chunks; when it returns True the run stops and raises
-        :class:`~gridscope.errors.CancelledError` whose ``partial`` attribute holds the result of the chunks
-        finished so far (``cancelled=True``), or ``None`` if none finished.
-    keep_samples : bool
-        Keep every year's CI, CH, ENS per kind and group (``result.samples``, 72 bytes × groups per year);
-        otherwise memory does not depend on the number of years.
 
-    Returns
-    -------
-    MonteCarloResult
+def warm_up() -> None:
+    """Compile the Monte-Carlo kernel now (or load it from Numba's cache) instead of at the first run.
 
-    Raises
-    ------
-    InputError
-        Listing every invalid argument.
-    CancelledError
-        When ``cancel()`` returned True.
+    Simulates one year of a one-component network with the same argument types as every run, so later
+    :func:`simulate` calls start at once. A user interface may call it in a background thread at start-up.
     """
+    tiny = Impact(
+        comp_element=np.array(["line"]), comp_index=np.zeros(1, np.int64), comp_name=np.array([None], object),
+        comp_feeder=np.zeros(1, np.int64), comp_lambda=np.ones(1), comp_repair_h=np.ones(1),
+        comp_planned_per_yr=np.zeros(1), comp_planned_h=np.zeros(1), ptr=np.array([0, 1], np.int64),
+        iv_lo=np.zeros(1, np.int64), iv_hi=np.ones(1, np.int64), iv_kind=np.array([REPAIR], np.int8),
+        iv_switch_h=np.zeros(1), load_pos=np.zeros(1, np.int64), load_index=np.zeros(1, np.int64),
+        load_customers=np.ones(1), load_p_avg_mw=np.ones(1), load_zone=np.zeros(1, np.int64),
+        load_feeder=np.zeros(1, np.int64), zones=["A"], feeders=["F"],
+    )
+    simulate(tiny, years=1, seed=0, threads=1)
+
+
+def _check_arguments(impact: Any, *, years: Any, target_cov: Any, cov_on: Any, max_years: Any, seed: Any,
+                     dists: Mapping[str, tuple[Any, Any]], threads: Any, chunk_years: Any, executor: Any,
+                     progress: Any, cancel: Any, keep_samples: Any) -> list[str]:
+    """Every problem with the arguments of :func:`simulate` that does not need the impact's sizes."""
     problems: list[str] = []
     _check_impact(problems, impact)
     if years is not None and target_cov is not None:
@@ -911,19 +864,159 @@ def simulate(
             problems.append(f"max_years must be an integer > 0, got {max_years!r}")
     if seed is not None and not (_is_int(seed) and seed >= 0):
         problems.append(f"seed must be an integer ≥ 0 or None, got {seed!r}")
-    _check_dist(problems, "repair", repair_dist, repair_cv)
-    _check_dist(problems, "switching", switching_dist, switching_cv)
-    _check_dist(problems, "planned", planned_dist, planned_cv)
+    for what, (dist, cv) in dists.items():
+        _check_dist(problems, what, dist, cv)
     if threads is not None and not (_is_int(threads) and threads >= 1):
         problems.append(f"threads must be an integer ≥ 1, got {threads!r}")
     if chunk_years is not None and not (_is_int(chunk_years) and chunk_years >= 1):
         problems.append(f"chunk_years must be an integer ≥ 1, got {chunk_years!r}")
+    if executor is not None and not isinstance(executor, Executor):
+        problems.append(f"executor must be a concurrent.futures.Executor, got {type(executor).__name__}")
     if progress is not None and not callable(progress):
         problems.append("progress must be callable")
     if cancel is not None and not callable(cancel):
         problems.append("cancel must be callable")
     if not isinstance(keep_samples, bool | np.bool_):
         problems.append(f"keep_samples must be True or False, got {keep_samples!r}")
+    return problems
+
+
+class _ChunkSeeds:
+    """xoshiro256** start states: chunk ``i`` from ``SeedSequence(root).spawn(...)[i]``, spawned 64 at a time."""
+
+    def __init__(self, root_entropy: int) -> None:
+        self._root = np.random.SeedSequence(root_entropy)
+        self._children: list[np.random.SeedSequence] = []
+
+    def __getitem__(self, i: int) -> np.ndarray:
+        while len(self._children) <= i:
+            self._children.extend(self._root.spawn(64))
+        state = self._children[i].generate_state(4, np.uint64)
+        if not state.any():  # xoshiro256** must not start from 0 (probability 2**-256)
+            state[0] = 1
+        return state
+
+
+def _running_figures(acc: _Acc, model: _Model, elapsed_s: float) -> dict[str, float]:
+    """Running system figures for progress records: mean total SAIDI (h) with its standard error, SAIFI, ENS."""
+    mean, se, _ = _mean_se(acc.s1[2, -1], acc.s2[2, -1], acc.years)  # total kind, system group: (metric,)
+    n = float(model.g_cust[-1])
+    inv = 1.0 / n if n > 0 else math.nan
+    return {"SAIDI_h": float(mean[1] * inv), "SAIDI_stderr_h": float(se[1] * inv), "SAIFI": float(mean[0] * inv),
+            "ENS_MWh": float(mean[2]), "years_per_s": acc.years / elapsed_s if elapsed_s > 0 else math.inf}
+
+
+def _wait(fut: Future[_Acc], rep: Reporter) -> _Acc | None:
+    """The chunk's result, polling the cancel flag every ``CANCEL_CHECK_S`` meanwhile; None when cancelled."""
+    while True:
+        try:
+            return fut.result(timeout=CANCEL_CHECK_S)
+        except TimeoutError:
+            if rep.cancelled:
+                return None
+
+
+def simulate(
+    impact: Impact,
+    *,
+    years: int | None = None,
+    target_cov: float | None = None,
+    cov_on: str = DEFAULT_COV_ON,
+    max_years: int | None = None,
+    seed: int | None = None,
+    repair_dist: str = DEFAULT_REPAIR_DIST,
+    repair_cv: float | None = None,
+    switching_dist: str = DEFAULT_SWITCHING_DIST,
+    switching_cv: float | None = None,
+    planned_dist: str = DEFAULT_PLANNED_DIST,
+    planned_cv: float | None = None,
+    live_work_fraction: float | np.ndarray = 0.0,
+    saidi_target_h: float | Sequence[float] | np.ndarray | Mapping[str, float] | None = None,
+    threads: int | None = None,
+    chunk_years: int | None = None,
+    executor: Executor | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: Callable[[], bool] | None = None,
+    keep_samples: bool = False,
+) -> MonteCarloResult:
+    """Simulate years of fault and planned outages over ``impact`` and return every index's distribution.
+
+    Parameters
+    ----------
+    impact : Impact
+        Failure effects from :func:`gridscope.reliability.impact.build_impact`.
+    years : int, optional
+        Simulate exactly this many years (default :data:`DEFAULT_YEARS` = 100,000 when ``target_cov`` is not
+        given either).
+    target_cov : float, optional
+        Instead of ``years``: stop once the coefficient of variation (standard error / mean) of the mean
+        total ``cov_on`` index is ≤ ``target_cov`` for the system and every zone that can be interrupted, or
+        at ``max_years``. Checked after each chunk, in chunk order, from 1,000 years on (so the stopping
+        point does not depend on the thread count either); ``result.converged`` says which rule stopped.
+    cov_on : {"SAIDI", "SAIFI", "ENS"}
+        Index of the ``target_cov`` rule.
+    max_years : int, optional
+        Upper bound with ``target_cov`` (default :data:`DEFAULT_MAX_YEARS` = 1,000,000).
+    seed : int, optional
+        Root seed (≥ 0). ``None`` draws fresh entropy, reported as ``result.seed``.
+    repair_dist : {"exponential", "fixed", "lognormal", "gamma"}
+        Distribution of repair times (mean ``comp_repair_h``).
+    repair_cv : float, optional
+        Coefficient of variation of lognormal/gamma repair times (default 1.0).
+    switching_dist, switching_cv
+        Same for switching times (mean ``iv_switch_h``; default fixed). One multiplier per fault event scales
+        the switching time of all its ranges.
+    planned_dist, planned_cv
+        Same for planned outage durations (mean ``comp_planned_h``; default fixed).
+    live_work_fraction : float or array of float
+        Share (0–1) of planned jobs done live, without interrupting anyone; scalar or one per component.
+    saidi_target_h : float, sequence, array or mapping, optional
+        SAIDI target (h/customer·yr) for ``p_miss_target``: one for all groups, one per zone (optionally + one
+        for the system), or a mapping ``zone label -> hours``; NaN/absent: no target.
+    threads : int, optional
+        Worker threads of the default thread pool (default ``os.cpu_count()``); with ``executor``, the number
+        of chunks kept in flight (minus one). The result does not depend on it.
+    chunk_years : int, optional
+        Years per chunk (default: chosen from the network size so that a chunk takes about 30–60 ms of one
+        core, see :func:`_default_chunk_years`). The result depends on it (with the seed), not on ``threads``
+        or ``executor``.
+    executor : concurrent.futures.Executor, optional
+        Where the chunks run (e.g. a dask.distributed ``client.get_executor()``); default a thread pool of
+        ``threads`` workers (the kernel releases the GIL). Chunks are combined in chunk order, so the result
+        is identical on any executor.
+    progress : callable, optional
+        Receives :class:`gridscope.progress.Progress` records: ``what`` = :data:`PROGRESS_WHAT`, ``done`` the
+        years simulated, ``total`` ``years`` (or ``max_years`` with ``target_cov``), ``figures`` the running
+        system ``SAIDI_h``, ``SAIDI_stderr_h``, ``SAIFI``, ``ENS_MWh``, ``years_per_s`` and, with
+        ``target_cov``, ``cov`` (the largest CoV over the groups) and ``target_cov``; throttled to one record
+        per 50 ms (the last always posted). Before a first compilation of the kernel (no Numba cache yet)
+        one record with ``what`` = :data:`COMPILE_WHAT` (``done=0, total=1``) and one when it is done.
+    cancel : callable, optional
+        Polled at least every 100 ms while chunks run (a chunk itself is not interrupted: with the default
+        chunk size it takes well under 100 ms); when it returns True the run stops and raises
+        :class:`~gridscope.errors.CancelledError` whose ``partial`` attribute holds the result of the chunks
+        finished so far (``cancelled=True``), or ``None`` if none finished. Not polled while the kernel
+        compiles.
+    keep_samples : bool
+        Keep every year's CI, CH, ENS per kind and group (``result.samples``, 72 bytes × groups per year);
+        otherwise memory does not depend on the number of years.
+
+    Returns
+    -------
+    MonteCarloResult
+
+    Raises
+    ------
+    InputError
+        Listing every invalid argument.
+    CancelledError
+        When ``cancel()`` returned True.
+    """
+    dists = {"repair": (repair_dist, repair_cv), "switching": (switching_dist, switching_cv),
+             "planned": (planned_dist, planned_cv)}
+    problems = _check_arguments(impact, years=years, target_cov=target_cov, cov_on=cov_on, max_years=max_years,
+                                seed=seed, dists=dists, threads=threads, chunk_years=chunk_years,
+                                executor=executor, progress=progress, cancel=cancel, keep_samples=keep_samples)
     impact_ok = isinstance(impact, Impact) and not problems
     lwf = _check_options(problems, impact, live_work_fraction) if impact_ok else None
     target_h = _targets(problems, impact, saidi_target_h) if impact_ok else None
@@ -931,118 +1024,130 @@ def simulate(
         raise InputError("invalid Monte-Carlo options:\n  " + "\n  ".join(problems))
     assert lwf is not None and target_h is not None
 
-    opts = _Options(
-        repair_dist, _shape(repair_dist, 1.0 if repair_cv is None else float(repair_cv)),
-        switching_dist, _shape(switching_dist, 1.0 if switching_cv is None else float(switching_cv)),
-        planned_dist, _shape(planned_dist, 1.0 if planned_cv is None else float(planned_cv)), lwf,
-    )
+    def cv(value: float | None) -> float:
+        return DEFAULT_CV if value is None else float(value)
+
+    opts = _Options(repair_dist, _shape(repair_dist, cv(repair_cv)), switching_dist,
+                    _shape(switching_dist, cv(switching_cv)), planned_dist, _shape(planned_dist, cv(planned_cv)),
+                    lwf)
     if years is None and target_cov is None:
-        years = _DEFAULT_YEARS
+        years = DEFAULT_YEARS
     fixed = years is not None
-    limit = int(years) if fixed else int(max_years if max_years is not None else _DEFAULT_MAX_YEARS)
+    limit = int(years) if fixed else int(max_years if max_years is not None else DEFAULT_MAX_YEARS)
+    if progress is not None and not kernel_is_compiled():
+        compiling = Reporter(COMPILE_WHAT, 1, progress=progress)
+        compiling.update(0, force=True)
+    else:
+        compiling = None
     model = _prepare(impact, opts, target_h)
+    _run_chunk(model, np.ones(4, np.uint64), 0, False)  # compile (or load the cache) before timing and threads
+    if compiling is not None:
+        compiling.update(1)
     cy = int(chunk_years) if chunk_years is not None else _default_chunk_years(
         model.work_per_year, limit if fixed else None)
     n_threads = int(threads) if threads is not None else (os.cpu_count() or 1)
     # seed=None: fresh 63-bit entropy, so the reported seed fits an int64 (netCDF attributes)
     root_entropy = int(seed) if seed is not None else secrets.randbits(63)
-    root = np.random.SeedSequence(root_entropy)
     options = {
         "repair_dist": repair_dist, "repair_cv": repair_cv, "switching_dist": switching_dist,
         "switching_cv": switching_cv, "planned_dist": planned_dist, "planned_cv": planned_cv,
         "live_work_fraction": live_work_fraction if np.ndim(live_work_fraction) == 0 else "per component",
         "years": years, "target_cov": target_cov, "cov_on": cov_on, "max_years": None if fixed else limit,
     }
-    samples_full = np.empty((limit, 3, model.n_groups, 3)) if (keep_samples and fixed) else None
-    sample_parts: list[np.ndarray] = []
+    rep = Reporter(PROGRESS_WHAT, limit, progress=progress, cancel=cancel)
+    run = _Run(model, impact, rep, chunk_years=cy, limit=limit, target_cov=None if fixed else target_cov,
+               cov_on=cov_on, keep_samples=bool(keep_samples), seeds=_ChunkSeeds(root_entropy))
+    run.execute(executor, n_threads)
 
-    _run_chunk(model, np.ones(4, np.uint64), 0, None)  # compile (or load the cache) before timing and threads
-    total = _Acc.zeros(model)
-    t0 = time.perf_counter()
-    n_done_chunks = 0
-    converged: bool | None = None if fixed else False
-    children: list[np.random.SeedSequence] = []
+    def result(cancelled: bool) -> MonteCarloResult:
+        return _finish(run.total, model, impact, converged=run.converged, cancelled=cancelled, seed=root_entropy,
+                       chunk_years=cy, n_chunks=run.n_done, threads=n_threads, target_h=target_h,
+                       samples=run.samples(), elapsed_s=run.elapsed_s, options=options)
 
-    def chunk_seed(i: int) -> np.ndarray:
-        """xoshiro256** state of chunk ``i`` (never all zero)."""
-        while len(children) <= i:
-            children.extend(root.spawn(64))
-        state = children[i].generate_state(4, np.uint64)
-        if not state.any():  # probability 2**-256
-            state[0] = 1
-        return state
+    if run.cancelled:
+        err = CancelledError(f"Monte-Carlo simulation cancelled after {run.total.years} years")
+        err.partial = result(True) if run.total.years > 0 else None  # type: ignore[attr-defined]
+        raise err
+    return result(False)
 
-    def chunk_samples(start: int, n: int) -> np.ndarray | None:
-        if not keep_samples:
+
+class _Run:
+    """The chunk loop of one :func:`simulate` call: submit chunks in order, combine them in order."""
+
+    def __init__(self, model: _Model, impact: Impact, rep: Reporter, *, chunk_years: int, limit: int,
+                 target_cov: float | None, cov_on: str, keep_samples: bool, seeds: _ChunkSeeds) -> None:
+        self.model, self.impact, self.rep = model, impact, rep
+        self.chunk_years, self.limit = chunk_years, limit
+        self.target_cov, self.cov_on = target_cov, cov_on
+        self.keep_samples, self.seeds = keep_samples, seeds
+        self.total = _Acc.zeros(model)
+        self.n_done = 0
+        self.converged: bool | None = None if target_cov is None else False
+        self.cancelled = False
+        self.elapsed_s = 0.0
+        self._sample_parts: list[np.ndarray] = []
+        self._t0 = time.perf_counter()
+
+    def samples(self) -> np.ndarray | None:
+        """Every simulated year's values in year order (``keep_samples``), else None."""
+        if not self.keep_samples:
             return None
-        if samples_full is not None:
-            return samples_full[start: start + n]
-        part = np.empty((n, 3, model.n_groups, 3))
-        sample_parts.append(part)
-        return part
+        if not self._sample_parts:
+            return np.empty((0, 3, self.model.n_groups, 3))
+        return np.concatenate(self._sample_parts)
 
-    def finish(cancelled: bool) -> MonteCarloResult:
-        if keep_samples:
-            smp = samples_full[: total.years] if samples_full is not None else (
-                np.concatenate(sample_parts)[: total.years] if sample_parts
-                else np.empty((0, 3, model.n_groups, 3)))
-        else:
-            smp = None
-        return _finish(total, model, impact, converged=converged, cancelled=cancelled, seed=root_entropy,
-                       chunk_years=cy, n_chunks=n_done_chunks, threads=n_threads, target_h=target_h,
-                       samples=smp, elapsed_s=time.perf_counter() - t0, options=options)
-
-    def cancelled_error() -> CancelledError:
-        err = CancelledError(f"Monte-Carlo simulation cancelled after {total.years} years")
-        err.partial = finish(True) if total.years > 0 else None  # type: ignore[attr-defined]
-        return err
-
-    window = n_threads + 1
-    pending: deque[tuple[np.ndarray, Future[_Acc] | None, int, np.ndarray | None]] = deque()
-    submitted_years = 0
-    next_chunk = 0
-    pool = ThreadPoolExecutor(max_workers=n_threads) if n_threads > 1 else None
-    try:
-        while True:
-            # keep the window full (never past the limit)
-            while len(pending) < window and submitted_years < limit:
-                if cancel is not None and cancel():
-                    raise cancelled_error()
-                n = min(cy, limit - submitted_years)
-                smp = chunk_samples(submitted_years, n)
-                s = chunk_seed(next_chunk)
-                fut = pool.submit(_run_chunk, model, s, n, smp) if pool is not None else None
-                pending.append((s, fut, n, smp))
-                submitted_years += n
-                next_chunk += 1
-            if not pending:
-                break
-            s, fut, n, smp = pending.popleft()
-            acc = fut.result() if fut is not None else _run_chunk(model, s, n, smp)
-            total.add(acc)
-            n_done_chunks += 1
-            elapsed = time.perf_counter() - t0
-            info: dict[str, Any] = {"chunk": n_done_chunks - 1, "elapsed_s": elapsed,
-                                    "years_per_s": total.years / elapsed if elapsed > 0 else math.inf}
-            stop = False
-            if not fixed:
-                cov = _cov_of(total, model, cov_on, model.expected)
-                worst = float(np.nanmax(cov)) if np.any(~np.isnan(cov)) else 0.0
-                info.update({"cov": worst, "target_cov": target_cov})
-                if total.years >= min(_MIN_YEARS_FOR_COV, limit) and worst <= target_cov:
-                    converged = True
-                    stop = True
-            if progress is not None:
-                progress(total.years, limit, info)
-            if stop:
-                break
-            if cancel is not None and cancel() and (pending or submitted_years < limit):
-                raise cancelled_error()
-    finally:
-        if pool is not None:
-            for _, fut, _, _ in pending:
+    def execute(self, executor: Executor | None, n_threads: int) -> None:
+        """Run chunks until the limit, the stop rule or a cancellation (``self.cancelled``)."""
+        own = ThreadPoolExecutor(max_workers=n_threads) if executor is None and n_threads > 1 else None
+        pool = executor if executor is not None else own
+        window = n_threads + 1
+        pending: deque[tuple[np.ndarray, int, Future[_Acc] | None]] = deque()
+        submitted = 0
+        try:
+            while True:
+                while len(pending) < window and submitted < self.limit:  # keep the window full
+                    if self.rep.cancelled:
+                        self.cancelled = True
+                        return
+                    n = min(self.chunk_years, self.limit - submitted)
+                    state = self.seeds[self.n_done + len(pending)]
+                    fut = pool.submit(_run_chunk, self.model, state, n, self.keep_samples) if pool else None
+                    pending.append((state, n, fut))
+                    submitted += n
+                if not pending:
+                    return
+                state, n, fut = pending[0]
+                acc = _run_chunk(self.model, state, n, self.keep_samples) if fut is None else _wait(fut, self.rep)
+                if acc is None:
+                    self.cancelled = True
+                    return
+                pending.popleft()
+                if self._combine(acc):
+                    return
+                if self.rep.cancelled and (pending or submitted < self.limit):
+                    self.cancelled = True
+                    return
+        finally:
+            self.elapsed_s = time.perf_counter() - self._t0
+            for _, _, fut in pending:
                 if fut is not None:
                     fut.cancel()
-            pool.shutdown(wait=True, cancel_futures=True)
-    return finish(False)
+            if own is not None:
+                own.shutdown(wait=True, cancel_futures=True)
 
+    def _combine(self, acc: _Acc) -> bool:
+        """Add a finished chunk (in chunk order) and post progress; True when the stop rule is met."""
+        self.total.add(acc)
+        if acc.samples is not None:
+            self._sample_parts.append(acc.samples)
+        self.n_done += 1
+        figures = _running_figures(self.total, self.model, time.perf_counter() - self._t0)
+        stop = False
+        if self.target_cov is not None:
+            cov = _cov_of(self.total, self.model, self.cov_on, self.model.expected)
+            worst = float(np.nanmax(cov)) if np.any(~np.isnan(cov)) else 0.0
+            figures.update({"cov": worst, "target_cov": float(self.target_cov)})
+            if self.total.years >= min(MIN_YEARS_FOR_COV, self.limit) and worst <= self.target_cov:
+                self.converged = stop = True
+        self.rep.update(self.total.years, figures, force=stop)
+        return stop

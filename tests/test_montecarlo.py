@@ -15,7 +15,16 @@ import numpy as np
 import pytest
 from gridscope.errors import CancelledError, InputError
 from gridscope.reliability.impact import REPAIR, TIE, UPSTREAM, Impact
-from gridscope.reliability.montecarlo import KINDS, expected_values, simulate
+from gridscope.reliability.montecarlo import (
+    COMPILE_WHAT,
+    DEFAULT_MAX_YEARS,
+    KINDS,
+    PROGRESS_WHAT,
+    expected_values,
+    kernel_is_compiled,
+    simulate,
+    warm_up,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -366,19 +375,81 @@ def test_target_cov_not_reached_within_max_years():
     assert simulate(imp, years=100, seed=1).converged is None
 
 
-def test_progress_is_called_after_every_chunk():
-    calls = []
-    res = simulate(small_network(), years=10_000, seed=1, chunk_years=3000, threads=2,
-                   progress=lambda done, total, info: calls.append((done, total, info)))
-    assert [c[0] for c in calls] == [3000, 6000, 9000, 10_000]
-    assert all(c[1] == 10_000 for c in calls)
-    assert [c[2]["chunk"] for c in calls] == [0, 1, 2, 3]
+def test_progress_records_years_and_running_figures():
+    records = []
+    res = simulate(small_network(), years=10_000, seed=1, chunk_years=3000, threads=2, progress=records.append)
+    years = [r for r in records if r.what == PROGRESS_WHAT]
+    done = [r.done for r in years]
+    # throttled to one record per 50 ms, but in year order, at chunk ends, and always the last one
+    assert done == sorted(done) and set(done) <= {3000, 6000, 9000, 10_000} and done[-1] == 10_000
+    assert all(r.total == 10_000 for r in years) and years[-1].fraction == 1.0
     assert res.n_chunks == 4
-    calls.clear()
-    simulate(small_network(), target_cov=0.02, seed=1, chunk_years=1000, threads=1,
-             progress=lambda done, total, info: calls.append((done, total, info)))
-    assert calls[-1][2]["cov"] <= 0.02 < calls[0][2]["cov"]
-    assert calls[0][1] == 10_000_000
+    # the running figures of the last record are the run's system means: SAIDI within 4 SE of the exact value
+    last = years[-1].figures
+    exact = expected_values(small_network()).index[TOTAL, -1]
+    assert abs(last["SAIDI_h"] - exact[SAIDI]) <= 4 * last["SAIDI_stderr_h"]
+    assert last["SAIDI_h"] == pytest.approx(res.index_mean[TOTAL, -1, SAIDI], rel=1e-12)
+    assert last["SAIDI_stderr_h"] == pytest.approx(res.index_stderr[TOTAL, -1, SAIDI], rel=1e-12)
+    assert last["SAIFI"] == pytest.approx(res.index_mean[TOTAL, -1, SAIFI], rel=1e-12)
+    records.clear()
+    simulate(small_network(), target_cov=0.02, seed=1, chunk_years=1000, threads=1, progress=records.append)
+    years = [r for r in records if r.what == PROGRESS_WHAT]
+    assert years[-1].figures["cov"] <= 0.02 < years[0].figures["cov"]
+    assert years[0].total == DEFAULT_MAX_YEARS
+
+
+def test_compile_is_announced_when_the_kernel_is_not_cached(monkeypatch):
+    import gridscope.reliability.montecarlo as mc
+
+    warm_up()
+    assert kernel_is_compiled()
+    records = []
+    simulate(small_network(), years=100, seed=1, progress=records.append)
+    assert COMPILE_WHAT not in {r.what for r in records}  # compiled: no message
+    monkeypatch.setattr(mc, "kernel_is_compiled", lambda: False)
+    records.clear()
+    simulate(small_network(), years=100, seed=1, progress=records.append)
+    assert [(r.what, r.done) for r in records[:2]] == [(COMPILE_WHAT, 0), (COMPILE_WHAT, 1)]
+    assert records[-1].what == PROGRESS_WHAT and records[-1].done == 100
+
+
+def test_any_executor_gives_the_same_result():
+    """Chunks on a process pool (pickled in and out, as on dask.distributed) or an explicit thread pool:
+    bit-identical to the default run, samples included."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+
+    imp = small_network()
+    kw = dict(years=20_000, seed=77, chunk_years=2048, keep_samples=True, repair_dist="gamma")
+    ref = simulate(imp, threads=1, **kw)
+    with ThreadPoolExecutor(3) as pool:
+        threaded = simulate(imp, executor=pool, **kw)
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        remote = simulate(imp, executor=pool, threads=2, **kw)
+    for other in (threaded, remote):
+        for name in ("annual_mean", "annual_stderr", "index_percentiles", "lp_unavailability_h", "comp_mean",
+                     "samples"):
+            np.testing.assert_array_equal(getattr(other, name), getattr(ref, name), err_msg=name)
+
+
+def test_cancel_is_polled_while_a_chunk_runs():
+    """A chunk that never finishes (an executor that never runs it) does not block cancellation."""
+    from concurrent.futures import Executor, Future
+
+    class Stalled(Executor):
+        def submit(self, fn, /, *args, **kwargs):
+            return Future()  # never resolved
+
+    polls = []
+
+    def cancel():
+        polls.append(1)
+        return len(polls) > 30
+
+    with pytest.raises(CancelledError) as info:
+        simulate(small_network(), years=10_000, seed=1, chunk_years=1000, executor=Stalled(), threads=2,
+                 cancel=cancel)
+    assert info.value.partial is None and len(polls) == 31
 
 
 def test_cancel_between_chunks_returns_partial_result():
