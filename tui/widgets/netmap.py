@@ -512,9 +512,6 @@ class NetworkMap(Widget, can_focus=True):
         background: $surface;
         color: $foreground;
     }
-    NetworkMap:focus {
-        background-tint: $foreground 3%;
-    }
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
