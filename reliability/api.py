@@ -8,7 +8,17 @@ from typing import Any
 
 import numpy as np
 
+from .. import __version__
 from ..errors import InputError, ValidationError
+from ..grid.defaults import zone_targets
+from ..grid.io import network_hash as compute_network_hash
+from ..grid.topology import Topology, build_topology
+from ..grid.validation import validate as validate_net
+from ..progress import ProgressCallback
+from .analytical import analytical_indices
+from .impact import Impact, build_impact
+from .mc_defaults import DEFAULT_MAX_YEARS, DEFAULT_YEARS
+from .results import build_dataset
 
 __all__ = ["METHODS", "assess_reliability", "scale_impact"]
 
@@ -45,8 +55,6 @@ def _check_options(method: str, years: Any, target_cov: Any, scales: Mapping[str
             problems.append(f"{name} must be a finite number ≥ 0, got {value!r}")
     if not (isinstance(live_work_fraction, int | float) and 0.0 <= live_work_fraction <= 1.0):
         problems.append(f"live_work_fraction must be in [0, 1], got {live_work_fraction!r}")
-    if method == "monte-carlo" and years is None and target_cov is None:
-        problems.append("monte-carlo needs years= or target_cov=")
     if problems:
         raise InputError("; ".join(problems))
 
@@ -58,7 +66,7 @@ def assess_reliability(
     years: int | None = None,
     seed: int | None = None,
     target_cov: float | None = None,
-    max_years: int = 1_000_000,
+    max_years: int | None = None,
     failure_rate_scale: float = 1.0,
     repair_time_scale: float = 1.0,
     switching_time_scale: float = 1.0,
@@ -67,9 +75,10 @@ def assess_reliability(
     tie_capacity: bool | dict[str, float] = False,
     targets: Mapping[str, float] | None = None,
     validate: bool = True,
-    topology: Any = None,
-    impact: Any = None,
-    progress: Callable[..., Any] | None = None,
+    topology: Topology | None = None,
+    impact: Impact | None = None,
+    network_hash: str | None = None,
+    progress: ProgressCallback | None = None,
     cancel: Callable[[], bool] | None = None,
     **mc_options: Any,
 ) -> Any:
@@ -82,14 +91,16 @@ def assess_reliability(
     method : {"analytical", "monte-carlo"}
         Exact expected values, or sampled years with the distribution of every index.
     years : int, optional
-        Monte Carlo: number of simulated years (or the minimum with ``target_cov``).
+        Monte Carlo: number of simulated years (default
+        :data:`~gridscope.reliability.mc_defaults.DEFAULT_YEARS` = 100,000 unless ``target_cov`` is given).
     seed : int, optional
         Monte Carlo: seed of the run; results are identical for any number of threads.
     target_cov : float, optional
         Monte Carlo: stop when the coefficient of variation of the mean SAIDI (see ``cov_on``) is at most this
         for every zone, or at ``max_years``.
-    max_years : int
-        Monte Carlo: upper bound with ``target_cov``.
+    max_years : int, optional
+        Monte Carlo: upper bound with ``target_cov`` (default
+        :data:`~gridscope.reliability.mc_defaults.DEFAULT_MAX_YEARS` = 1,000,000).
     failure_rate_scale, repair_time_scale, switching_time_scale, planned_rate_scale : float
         What-if multipliers (``failure_rate_scale=0.85``: 15 % fewer faults).
     live_work_fraction : float
@@ -102,33 +113,31 @@ def assess_reliability(
         Run :func:`gridscope.validate` first and raise :class:`~gridscope.errors.ValidationError` with every
         problem found.
     topology, impact : optional
-        Prebuilt structures for ``net`` (reuse across scenario runs).
+        Prebuilt structures for ``net`` (a prepared study passes both). With ``impact`` nothing is validated or
+        rebuilt: the caller vouches that it belongs to ``net`` and ``tie_capacity``. With ``topology`` only,
+        validation and the impact use it instead of building their own.
+    network_hash : str, optional
+        The :func:`gridscope.grid.io.network_hash` of ``net`` for the provenance attrs, when the caller has it
+        already (it costs a pass over every table); computed otherwise.
     progress, cancel : callable, optional
-        Monte Carlo: ``progress(done_years, total_years, info)`` after each chunk; ``cancel()`` returning True
-        stops between chunks.
+        Monte Carlo: :class:`gridscope.progress.Progress` records (see
+        :func:`~gridscope.reliability.montecarlo.simulate`); ``cancel()`` returning True stops the run within
+        100 ms with :class:`~gridscope.errors.CancelledError`.
     **mc_options
         Passed to :func:`gridscope.reliability.montecarlo.simulate` (``repair_dist``, ``threads``,
-        ``keep_samples``, ``cov_on`` ...).
+        ``executor``, ``keep_samples``, ``cov_on`` ...).
 
     Returns
     -------
     xarray.Dataset
         See :mod:`gridscope.reliability.results` for the layout.
     """
-    from .. import __version__
-    from ..grid.defaults import zone_targets
-    from ..grid.io import network_hash
-    from ..grid.topology import build_topology
-    from .impact import build_impact
-
     scales = {"failure_rate_scale": failure_rate_scale, "repair_time_scale": repair_time_scale,
               "switching_time_scale": switching_time_scale, "planned_rate_scale": planned_rate_scale}
     _check_options(method, years, target_cov, scales, live_work_fraction)
     if impact is None:
         topo = topology if topology is not None else build_topology(net)
         if validate:
-            from ..grid.validation import validate as validate_net
-
             problems = validate_net(net, topology=topo)
             if problems:
                 raise ValidationError(problems)
@@ -141,7 +150,7 @@ def assess_reliability(
     attrs: dict[str, Any] = {
         "method": method,
         "network": str(getattr(net, "name", "") or ""),
-        "network_hash": network_hash(net),
+        "network_hash": network_hash if network_hash is not None else compute_network_hash(net),
         "gridscope_version": __version__,
         "live_work_fraction": float(live_work_fraction),
         "tie_capacity_check": str(bool(tie_capacity)),
@@ -149,14 +158,14 @@ def assess_reliability(
         "tie_transfers_blocked_per_yr": float(impact.tie_blocked["rate_per_yr"].sum()) * failure_rate_scale
         if len(impact.tie_blocked) else 0.0,
         **{k: float(v) for k, v in scales.items()},
-        "_load_names": net.load["name"].reindex(impact.load_index).astype(str).to_numpy()
-        if "name" in net.load else [""] * impact.n_load,
     }
     if method == "analytical":
         return _analytical(scaled, live_work_fraction, targets_df, attrs)
+    if years is None and target_cov is None:
+        years = DEFAULT_YEARS
     return _monte_carlo(scaled, live_work_fraction, targets_df, attrs, years=years, seed=seed,
-                        target_cov=target_cov, max_years=max_years, progress=progress, cancel=cancel,
-                        **mc_options)
+                        target_cov=target_cov, max_years=DEFAULT_MAX_YEARS if max_years is None else max_years,
+                        progress=progress, cancel=cancel, **mc_options)
 
 
 def _group_sums(impact: Any, lam: np.ndarray, unav: np.ndarray) -> tuple[dict, dict]:
@@ -181,9 +190,6 @@ def _group_sums(impact: Any, lam: np.ndarray, unav: np.ndarray) -> tuple[dict, d
 
 
 def _analytical(impact: Any, live_work_fraction: float, targets: Any, attrs: dict[str, Any]) -> Any:
-    from .analytical import analytical_indices
-    from .results import build_dataset
-
     a = analytical_indices(impact, live_work_fraction=live_work_fraction)
     zf, ff = _group_sums(impact, a.lam_fault, a.u_fault_h)
     zp, fp = _group_sums(impact, a.lam_planned, a.u_planned_h)
@@ -200,6 +206,6 @@ def _analytical(impact: Any, live_work_fraction: float, targets: Any, attrs: dic
 
 
 def _monte_carlo(impact: Any, live_work_fraction: float, targets: Any, attrs: dict[str, Any], **kw: Any) -> Any:
-    from .montecarlo_results import monte_carlo_dataset
+    from .montecarlo_results import monte_carlo_dataset  # deferred: numba and scipy.stats, not for analytical runs
 
     return monte_carlo_dataset(impact, live_work_fraction, targets, attrs, **kw)

@@ -3,7 +3,8 @@
 Layout (DESIGN.md §4):
 
 * dimension ``zone``: the supply-zone labels present, then ``"system"``;
-* dimension ``feeder``: feeder names; ``load``: ``net.load`` index (load points in service and supplied);
+* dimension ``feeder``: feeder names; ``load``: ``net.load`` index (load points in service and supplied) with
+  coordinates ``load_name``, ``load_feeder`` (feeder name, ``""`` at the supply) and ``load_zone``;
   ``component``: 0..n-1 with coordinates ``component_element``, ``component_index``, ``component_name``,
   ``component_feeder``;
 * indices ``SAIFI``, ``SAIDI``, ``CAIDI``, ``ASAI``, ``ASUI``, ``ENS``, ``AENS`` (fault + planned) with the
@@ -27,7 +28,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["INDEX_UNITS", "build_dataset", "contributions", "indices_from_sums", "to_dataframe"]
+from ..errors import InputError
+
+__all__ = ["INDEX_UNITS", "LOAD_LABELS", "build_dataset", "contributions", "indices_from_sums", "to_dataframe"]
 
 HOURS_PER_YEAR = 8760.0
 
@@ -60,6 +63,12 @@ def indices_from_sums(ci: np.ndarray, ch: np.ndarray, ens_mwh: np.ndarray, custo
             "ENS": np.asarray(ens_mwh, dtype=float),
             "AENS": np.where(n > 0, ens_mwh * 1000.0 / n, np.nan),
         }
+
+
+def _counts(values: np.ndarray) -> np.ndarray:
+    """Customer counts as int64 when they are whole numbers (the data contract), else unchanged floats."""
+    v = np.asarray(values, dtype=float)
+    return v.astype(np.int64) if np.all(np.isfinite(v) & (v == np.round(v))) else v
 
 
 def _var(dims: tuple[str, ...], data: np.ndarray, name: str) -> tuple[tuple[str, ...], np.ndarray, dict]:
@@ -110,7 +119,7 @@ def build_dataset(
     -------
     xarray.Dataset
     """
-    import xarray as xr
+    import xarray as xr  # deferred: keeps gridscope's start-up (``--help``) light
 
     zones = [*impact.zones, "system"]
     n_z = len(impact.zones)
@@ -121,8 +130,8 @@ def build_dataset(
                          impact.load_customers, 0.0), minlength=len(impact.feeders))[: len(f_ids)]
 
     data: dict[str, Any] = {}
-    data["customers"] = (("zone",), cust, {"units": "1", "long_name": "customers served"})
-    data["feeder_customers"] = (("feeder",), f_cust, {"units": "1", "long_name": "customers served"})
+    data["customers"] = (("zone",), _counts(cust), {"units": "1", "long_name": "customers served"})
+    data["feeder_customers"] = (("feeder",), _counts(f_cust), {"units": "1", "long_name": "customers served"})
     total = {k: group_sums["fault"][k] + group_sums["planned"][k] for k in ("ci", "ch", "ens")}
     f_total = {k: feeder_sums["fault"][k] + feeder_sums["planned"][k] for k in ("ci", "ch", "ens")}
     for label, sums, fsums in (("", total, f_total), ("_fault", group_sums["fault"], feeder_sums["fault"]),
@@ -146,7 +155,8 @@ def build_dataset(
                 "units": "h/yr", "long_name": "load-point unavailability" + label.replace("_", " ")})
             data["lp_duration" + label] = (("load",), np.where(lv > 0, uv / lv, 0.0)[order], {
                 "units": "h", "long_name": "load-point mean interruption duration" + label.replace("_", " ")})
-    data["lp_customers"] = (("load",), impact.load_customers[order], {"units": "1", "long_name": "customers"})
+    data["lp_customers"] = (("load",), _counts(impact.load_customers[order]), {"units": "1",
+                                                                             "long_name": "customers"})
     data["lp_p_avg_mw"] = (("load",), impact.load_p_avg_mw[order], {"units": "MW", "long_name": "average demand"})
 
     # contributions (fault + planned)
@@ -189,12 +199,26 @@ def build_dataset(
         "component_name": ("component", np.array([str(x) if x is not None else "" for x in impact.comp_name])),
         "component_feeder": ("component", np.array(
             [impact.feeders[f] if f >= 0 else "" for f in impact.comp_feeder], dtype=str)),
-        "load_name": ("load", np.array([str(x) for x in attrs.pop("_load_names", [""] * impact.n_load)])[order]),
+        **_load_coords(impact, order),
     }
     ds = xr.Dataset(data_vars=data, coords=coords)
-    ds.attrs.update({k: v for k, v in attrs.items() if not k.startswith("_")})
+    ds.attrs.update(attrs)
     ds.attrs.setdefault("created", _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"))
     return ds
+
+
+def _load_coords(impact: Any, order: np.ndarray) -> dict[str, tuple[str, np.ndarray]]:
+    """Name, feeder name and zone label of every load point, in ``net.load`` order."""
+    names = impact.load_name if impact.load_name is not None else np.full(impact.n_load, "")
+    feeders = np.array([*impact.feeders, ""], dtype=str)
+    feeder = feeders[np.where(impact.load_feeder >= 0, impact.load_feeder, len(impact.feeders))]
+    zone = np.array(impact.zones, dtype=str)[impact.load_zone] if impact.n_load else np.zeros(0, str)
+    return {"load_name": ("load", np.asarray(names, dtype=str)[order]),
+            "load_feeder": ("load", feeder[order]), "load_zone": ("load", zone[order])}
+
+
+#: Label columns of the load-point table (coordinate -> column).
+LOAD_LABELS = {"load_name": "load_name", "load_feeder": "feeder", "load_zone": "zone"}
 
 
 def to_dataframe(ds: Any, kind: str = "zone") -> pd.DataFrame:
@@ -206,15 +230,13 @@ def to_dataframe(ds: Any, kind: str = "zone") -> pd.DataFrame:
         From :func:`gridscope.assess_reliability`.
     kind : {"zone", "feeder", "load", "component"}
         ``zone``: one row per zone (system last) with every index, the fault/planned splits and targets;
-        ``feeder``: one row per feeder; ``load``: per load point; ``component``: contributions per component
-        to system SAIDI and ENS, largest first.
+        ``feeder``: one row per feeder; ``load``: per load point (name, feeder, zone, then the values);
+        ``component``: contributions per component to system SAIDI and ENS, largest first.
 
     Returns
     -------
     pandas.DataFrame
     """
-    from ..errors import InputError
-
     if kind == "zone":
         names = [v for v in ds.data_vars if ds[v].dims == ("zone",)]
         return ds[names].to_dataframe()[names]
@@ -225,7 +247,8 @@ def to_dataframe(ds: Any, kind: str = "zone") -> pd.DataFrame:
     if kind == "load":
         names = [v for v in ds.data_vars if ds[v].dims == ("load",)]
         df = ds[names].to_dataframe()
-        return df[["load_name", *names]] if "load_name" in df else df[names]
+        labels = [c for c in LOAD_LABELS if c in df]  # files written before the feeder/zone labels lack them
+        return df[[*labels, *names]].rename(columns=LOAD_LABELS)
     if kind == "component":
         return contributions(ds, zone="system", top=None)
     raise InputError(f"kind must be zone, feeder, load or component, got {kind!r}")
@@ -239,8 +262,6 @@ def contributions(ds: Any, *, zone: str = "system", by: str = "SAIDI", top: int 
     pandas.DataFrame
         element, index, name, feeder, SAIDI contribution and share, ENS contribution and share.
     """
-    from ..errors import InputError
-
     if by not in ("SAIDI", "ENS"):
         raise InputError(f"by must be 'SAIDI' or 'ENS', got {by!r}")
     if zone not in ds.zone.values:
