@@ -4,34 +4,24 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
-from ..errors import InputError
-from .open_capacity import LEVELS, Grades, Limits, open_capacity_tables
+from .. import __version__
+from ..grid.io import network_hash
+from ..grid.topology import build_topology
+from ..progress import ProgressCallback, Reporter
+from ..settings import LOAD_PF
+from .bus_capacity import bus_open_capacity
+from .export import write_capacity
+from .flags import Thresholds, flag_loading
+from .open_capacity import LEVELS, Grades, Limits, open_capacity_tables, resolve_level
+from .powerflow import planning_loading
 
 __all__ = ["CapacityResult", "assess_capacity"]
-
-#: Short names accepted by :meth:`CapacityResult.table` besides the level names.
-LEVEL_ALIASES: dict[str, str] = {
-    "substation": "substation", "station": "substation", "sub": "substation",
-    "main_transformer": "main_transformer", "main-transformer": "main_transformer", "main": "main_transformer",
-    "trafo_main": "main_transformer",
-    "feeder": "feeder", "line": "feeder",
-    "distribution_transformer": "distribution_transformer", "distribution-transformer":
-        "distribution_transformer", "dist": "distribution_transformer", "trafo": "distribution_transformer",
-    "bus": "bus",
-}
-
-
-def resolve_level(level: str) -> str:
-    """The canonical level name of ``level`` (see :data:`LEVEL_ALIASES`); InputError when unknown."""
-    key = str(level).strip().lower()
-    if key not in LEVEL_ALIASES:
-        raise InputError(f"unknown capacity level {level!r}; levels: {', '.join(LEVELS)}")
-    return LEVEL_ALIASES[key]
 
 
 @dataclass(eq=False)
@@ -94,22 +84,16 @@ class CapacityResult:
     def to_excel(self, path: str | os.PathLike[str], *, lang: str = "en", overwrite: bool = False,
                  levels: list[str] | None = None) -> Any:
         """Write one sheet per level plus a metadata sheet (colour grades); see :mod:`.export`."""
-        from .export import write_capacity
-
         return write_capacity(self, path, fmt="xlsx", lang=lang, overwrite=overwrite, levels=levels)
 
     def to_csv(self, prefix: str | os.PathLike[str], *, lang: str = "en", overwrite: bool = False,
                levels: list[str] | None = None) -> Any:
         """Write one CSV per level (``<prefix>_<level>.csv``, or into a directory) and ``<prefix>_meta.csv``."""
-        from .export import write_capacity
-
         return write_capacity(self, prefix, fmt="csv", lang=lang, overwrite=overwrite, levels=levels)
 
     def to_json(self, path: str | os.PathLike[str], *, lang: str = "en", overwrite: bool = False,
                 levels: list[str] | None = None) -> Any:
         """Write every level and the metadata to one JSON file."""
-        from .export import write_capacity
-
         return write_capacity(self, path, fmt="json", lang=lang, overwrite=overwrite, levels=levels)
 
     def __repr__(self) -> str:
@@ -119,7 +103,9 @@ class CapacityResult:
 
 def assess_capacity(net: Any, *, scaling: float = 1.0, profiles: Any = None, thresholds: Any = None,
                     limits: Limits | None = None, grades: Grades | None = None, peak: Any = None,
-                    exact_bus: bool = False, bus_pf: float = 0.95, **loading_kw: Any) -> CapacityResult:
+                    topology: Any = None, exact_bus: bool = False, bus_pf: float = LOAD_PF,
+                    progress: ProgressCallback | None = None, cancel: Callable[[], bool] | None = None,
+                    **loading_kw: Any) -> CapacityResult:
     """Loading flags and open capacity (可开放容量) at five levels.
 
     Parameters
@@ -139,7 +125,10 @@ def assess_capacity(net: Any, *, scaling: float = 1.0, profiles: Any = None, thr
     grades : Grades or None
         Grade thresholds (default green ≥ 30 %, red < 10 % of ``rating · limit`` still open).
     peak : PeakLoading or None
-        Reuse an already computed loading instead of running the power flow.
+        A loading computed before (by a :class:`gridscope.Study`, say): used as it is, no power flow is run
+        (``scaling``, ``profiles`` and ``**loading_kw`` then only matter for ``exact_bus``).
+    topology : Topology or None
+        A prebuilt :func:`~gridscope.grid.topology.build_topology` of ``net``: used as it is, not rebuilt.
     exact_bus : bool
         Add the exact AC bus open capacity (:func:`~gridscope.capacity.bus_capacity.bus_open_capacity`, load
         at power factor ``bus_pf``, planning and physical limits, with the binding limit and element) to the
@@ -150,6 +139,10 @@ def assess_capacity(net: Any, *, scaling: float = 1.0, profiles: Any = None, thr
         ``profiles`` are given.
     bus_pf : float
         Power factor of the added load for ``exact_bus``.
+    progress, cancel : callable, optional
+        The progress protocol (:mod:`gridscope.progress`): records of ``what="capacity steps"`` (loading,
+        flags, tables, exact bus capacity); a time series and the exact bus search report their own steps
+        and check ``cancel`` as they go.
     **loading_kw
         Passed on to :func:`~gridscope.capacity.powerflow.planning_loading` (e.g. ``include_sgen=True``).
 
@@ -163,25 +156,35 @@ def assess_capacity(net: Any, *, scaling: float = 1.0, profiles: Any = None, thr
         The power flow does not converge.
     InputError
         Invalid limits, thresholds or reserved-capacity rows.
+    CancelledError
+        ``cancel`` returned True.
     """
-    from .. import __version__
-    from ..grid.io import network_hash
-    from ..grid.topology import build_topology
-    from .flags import Thresholds, flag_loading
-    from .powerflow import planning_loading
-
     thresholds = thresholds if thresholds is not None else Thresholds()
     if limits is None:
         limits = Limits.from_thresholds(thresholds)
     grades = grades or Grades()
+    rep = Reporter("capacity steps", 4 if exact_bus else 3, progress=progress, cancel=cancel)
+    rep.update(0, force=True)
     if peak is None:
+        if profiles is not None:
+            loading_kw = {**loading_kw, "progress": progress, "cancel": cancel}
         peak = planning_loading(net, scaling=scaling, profiles=profiles, **loading_kw)
-    topo = build_topology(net)
+        loading_kw.pop("progress", None)
+        loading_kw.pop("cancel", None)
+    rep.check(1)
+    rep.update(1)
+    topo = topology if topology is not None else build_topology(net)
     flags = flag_loading(net, peak, thresholds=thresholds, topology=topo)
+    rep.check(2)
+    rep.update(2)
     tables = open_capacity_tables(net, peak, topology=topo, limits=limits, grades=grades)
+    rep.check(3)
+    rep.update(3)
     if exact_bus:
         tables["bus"] = _with_exact_bus(net, tables["bus"], scaling=scaling, pf=bus_pf, limits=limits,
-                                        include_sgen=bool(loading_kw.get("include_sgen", False)))
+                                        include_sgen=bool(loading_kw.get("include_sgen", False)), topology=topo,
+                                        progress=progress, cancel=cancel)
+        rep.update(4)
     meta = {
         "network": str(getattr(net, "name", "") or "network"),
         "network_hash": network_hash(net),
@@ -207,13 +210,12 @@ _AC_COLUMNS = {
 
 
 def _with_exact_bus(net: Any, bus_table: pd.DataFrame, *, scaling: float, pf: float, limits: Limits,
-                    include_sgen: bool) -> pd.DataFrame:
+                    include_sgen: bool, topology: Any, progress: ProgressCallback | None,
+                    cancel: Callable[[], bool] | None) -> pd.DataFrame:
     """The bus table with the exact AC open capacity of every listed bus merged in (``ac_*`` columns)."""
-    from .bus_capacity import bus_open_capacity
-
     if not len(bus_table):
         return bus_table
     exact = bus_open_capacity(net, bus_table["id"].to_numpy(), pf=pf, scaling=scaling, include_sgen=include_sgen,
-                              limits=limits, physical=True)
+                              limits=limits, physical=True, topology=topology, progress=progress, cancel=cancel)
     exact = exact[[c for c in _AC_COLUMNS if c in exact.columns]].rename(columns=_AC_COLUMNS)
     return bus_table.join(exact, on="id")

@@ -32,17 +32,49 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import IntEnum
+from time import perf_counter
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ..errors import ConvergenceError, InputError
+from ..grid.facts import (
+    element_label,
+    element_name,
+    ext_grid_rating_mva,
+    in_service,
+    line_rating_ka,
+    line_rating_mva,
+    q_from_pf,
+    trafo_is_main,
+    trafo_rating_mva,
+)
+from ..grid.topology import build_topology
+from ..progress import CANCEL_CHECK_S, ProgressCallback, Reporter
+from ..settings import LOAD_PF
 from .diagnosis import diagnose_nonconvergence, run_pandapower
-from .open_capacity import Limits
+from .open_capacity import Limits, nodes_by_depth, reserved_by_node
 from .powerflow import prepare_planning_net
 
-__all__ = ["ACModel", "bus_open_capacity", "screen_bus_capacity"]
+__all__ = ["ACEvaluation", "ACModel", "BindingKind", "Constraints", "bus_open_capacity", "check_buses",
+           "screen_bus_capacity"]
+
+
+class BindingKind(IntEnum):
+    """What limits an added load: the kind of the smallest constraint margin (:meth:`Constraints.margins`).
+
+    The first five are blocks of the margin vector, in this order.
+    """
+
+    LINE = 0
+    TRAFO = 1
+    UNDER_VOLTAGE = 2
+    OVER_VOLTAGE = 3
+    EXT_GRID = 4
+    NO_SOLUTION = 5  # the power flow has no solution (voltage collapse)
+    NONE = 6  # nothing binds up to the search limit
 
 _SQRT3 = math.sqrt(3.0)
 _TOL_PU = 1e-9
@@ -53,17 +85,14 @@ WORSE_TOL_PU = 1e-7
 WORSE_TOL_MVA = 1e-6
 
 
-def _reserved_loads(net: Any, work: Any, limits: Limits) -> None:
-    """Add the reserved (approved, not connected) capacity of ``net`` to ``work`` as loads at unity pf."""
-    from ..grid.topology import build_topology
-    from .open_capacity import reserved_by_node
-
+def _reserved_loads(net: Any, work: Any, limits: Limits, topology: Any = None) -> None:
+    """Add the reserved (approved, not connected) capacity of ``net`` to ``work`` as loads at ``reserved_pf``."""
     table = net["reserved_capacity"] if "reserved_capacity" in net else None
     if table is None or not isinstance(table, pd.DataFrame) or table.empty:
         return
-    import pandapower as pp
+    import pandapower as pp  # deferred: heavy import
 
-    topo = build_topology(net)
+    topo = topology if topology is not None else build_topology(net)
     mva = reserved_by_node(net, topo, reserved_pf=limits.reserved_pf)
     for node in np.flatnonzero(mva > 0):
         bus = int(topo.bus_index[topo.node_bus[node]])
@@ -74,8 +103,23 @@ def _reserved_loads(net: Any, work: Any, limits: Limits) -> None:
 
 
 @dataclass
-class _Eval:
-    """Results of a batch of power flows (one column per case)."""
+class ACEvaluation:
+    """Results of a batch of AC power flows, one column per case (:meth:`ACModel.evaluate`).
+
+    Attributes
+    ----------
+    converged : numpy.ndarray
+        ``(k,)`` bool: the case has a power-flow solution.
+    line_loading, trafo_loading : numpy.ndarray
+        ``(n_line, k)``, ``(n_trafo, k)`` loading in percent (pandapower's definition), NaN out of service or
+        not converged.
+    vm : numpy.ndarray
+        ``(n_bus, k)`` voltage magnitude in pu, NaN where not energised.
+    ext_s : numpy.ndarray
+        ``(n_ext_grid, k)`` apparent power of every external grid, MVA.
+    V : numpy.ndarray
+        ``(n_ppci, k)`` complex bus voltages of pandapower's internal case (empty for ``method="pandapower"``).
+    """
 
     converged: np.ndarray
     line_loading: np.ndarray   # (n_line, k) percent, NaN out of service
@@ -98,11 +142,13 @@ class ACModel:
         Only ``reserved_pf`` is used here: reserved capacity is added as load.
     method : {"ybus", "pandapower"}
         Batch Newton-Raphson on the admittance matrices, or one ``pandapower.runpp`` per case.
+    topology : Topology or None
+        Prebuilt topology of ``net`` (places the reserved capacity); built when needed otherwise.
     """
 
     def __init__(self, net: Any, *, scaling: float = 1.0, include_sgen: bool = False,
-                 limits: Limits | None = None, method: str = "ybus") -> None:
-        import pandapower as pp
+                 limits: Limits | None = None, method: str = "ybus", topology: Any = None) -> None:
+        import pandapower as pp  # deferred: heavy imports (pandapower, scipy)
         from pandapower.pypower.idx_brch import F_BUS, T_BUS
         from pandapower.pypower.idx_bus import BASE_KV
         from scipy.sparse.linalg import splu
@@ -112,7 +158,7 @@ class ACModel:
         self.method = method
         self.limits = limits or Limits()
         work = prepare_planning_net(net, scaling=scaling, include_sgen=include_sgen)
-        _reserved_loads(net, work, self.limits)
+        _reserved_loads(net, work, self.limits, topology)
         self.extra_load = pp.create_load(work, int(work.bus.index[0]), p_mw=0.0, q_mvar=0.0,
                                          name="gridscope connection", in_service=False)
         try:
@@ -158,16 +204,11 @@ class ACModel:
 
         self.line_row = rows("line", len(net.line))
         self.trafo_row = rows("trafo", len(net.trafo))
-        ln = net.line
-        self.line_imax = (ln["max_i_ka"].astype(float) * ln["df"].astype(float)
-                          * ln["parallel"].astype(float)).to_numpy() if len(ln) else np.zeros(0)
+        self.line_imax = line_rating_ka(net).to_numpy()
+        self.line_rating_mva = line_rating_mva(net).to_numpy()
         tr = net.trafo
-        if len(tr):
-            self.trafo_vn = tr[["vn_hv_kv", "vn_lv_kv"]].to_numpy(dtype=float)
-            self.trafo_sn = (tr["sn_mva"].astype(float) * tr["parallel"].astype(float)
-                             * tr["df"].astype(float)).to_numpy()
-        else:
-            self.trafo_vn, self.trafo_sn = np.zeros((0, 2)), np.zeros(0)
+        self.trafo_vn = tr[["vn_hv_kv", "vn_lv_kv"]].to_numpy(dtype=float) if len(tr) else np.zeros((0, 2))
+        self.trafo_sn = trafo_rating_mva(net).to_numpy()
         lut = lookups["bus"]
         bidx = net.bus.index.to_numpy(dtype=np.int64)
         raw = np.where(bidx < lut.size, lut[np.minimum(bidx, lut.size - 1)], -1)
@@ -195,7 +236,7 @@ class ACModel:
         return np.vstack([mis[self.pvpq].real, mis[self.pq].imag])
 
     def _jacobian(self, V: np.ndarray) -> Any:
-        import scipy.sparse as sp
+        import scipy.sparse as sp  # deferred: heavy import
 
         Ibus = self.Ybus @ V
         diagV = sp.diags(V)
@@ -219,7 +260,7 @@ class ACModel:
 
     def _solve_full(self, V: np.ndarray, S: np.ndarray, max_it: int = 15) -> tuple[np.ndarray, bool]:
         """Newton-Raphson for one case; gives up early when the mismatch stops falling (no solution)."""
-        from scipy.sparse.linalg import spsolve
+        from scipy.sparse.linalg import spsolve  # deferred: heavy import
 
         best = np.inf
         for it in range(max_it):
@@ -266,7 +307,7 @@ class ACModel:
 
     # ------------------------------------------------------------------ evaluation
     def evaluate(self, bus: np.ndarray, p_mw: np.ndarray, q_mvar: np.ndarray,
-                 V_start: np.ndarray | None = None, fallback: np.ndarray | None = None) -> _Eval:
+                 V_start: np.ndarray | None = None, fallback: np.ndarray | None = None) -> ACEvaluation:
         """Power flows with ``p_mw + j q_mvar`` added at pandapower bus ``bus[c]`` for every case ``c``.
 
         Cases the chord iterations do not solve are re-solved by a full Newton-Raphson where ``fallback`` is
@@ -290,7 +331,7 @@ class ACModel:
             added[j, hit] = p_mw[hit] + 1j * q_mvar[hit]
         return self._results(V, conv, added)
 
-    def _results(self, V: np.ndarray, conv: np.ndarray, added: np.ndarray) -> _Eval:
+    def _results(self, V: np.ndarray, conv: np.ndarray, added: np.ndarray) -> ACEvaluation:
         k = V.shape[1]
         i_f = np.abs(self.Yf @ V) * self._ka_f[:, None]
         i_t = np.abs(self.Yt @ V) * self._ka_t[:, None]
@@ -318,10 +359,12 @@ class ACModel:
         bad = ~conv
         for a in (ll, tl, vm):
             a[:, bad] = np.nan
-        return _Eval(converged=conv, line_loading=ll, trafo_loading=tl, vm=vm, ext_s=np.abs(Sx), V=V)
+        return ACEvaluation(converged=conv, line_loading=ll, trafo_loading=tl, vm=vm, ext_s=np.abs(Sx), V=V)
 
-    def _evaluate_pandapower(self, bus: np.ndarray, p_mw: np.ndarray, q_mvar: np.ndarray) -> _Eval:
-        import pandapower as pp
+    def _evaluate_pandapower(self, bus: np.ndarray, p_mw: np.ndarray, q_mvar: np.ndarray) -> ACEvaluation:
+        import warnings
+
+        import pandapower as pp  # deferred: heavy import
 
         w = self.work
         k = bus.size
@@ -330,8 +373,6 @@ class ACModel:
         vm = np.full((len(w.bus), k), np.nan)
         ext = np.full((len(w.ext_grid), k), np.nan)
         conv = np.zeros(k, bool)
-        import warnings
-
         li = self.extra_load
         for c in range(k):
             w.load.loc[li, ["bus", "p_mw", "q_mvar", "in_service"]] = [int(bus[c]), float(p_mw[c]),
@@ -353,37 +394,57 @@ class ACModel:
             vm[:, c] = w.res_bus["vm_pu"].reindex(w.bus.index).to_numpy(dtype=float)
             ext[:, c] = np.hypot(w.res_ext_grid["p_mw"], w.res_ext_grid["q_mvar"]).to_numpy(dtype=float)
         w.load.loc[li, ["p_mw", "q_mvar", "in_service"]] = [0.0, 0.0, False]
-        return _Eval(converged=conv, line_loading=ll, trafo_loading=tl, vm=vm, ext_s=ext,
+        return ACEvaluation(converged=conv, line_loading=ll, trafo_loading=tl, vm=vm, ext_s=ext,
                      V=np.zeros((0, k), complex))
 
 
 # ---------------------------------------------------------------------------------------------- constraints
-class _Constraints:
-    """Limits of every constrained quantity and the margins of an evaluation (planning and physical)."""
+class Constraints:
+    """Limits of every constrained quantity and the margins of an evaluation (planning and physical).
 
-    def __init__(self, model: ACModel, limits: Limits) -> None:
+    Built once per :class:`ACModel` and limits; the exact bus search and the connection evaluation share it.
+
+    Parameters
+    ----------
+    model : ACModel
+        The AC model; its base case (no added load) is evaluated once here.
+    limits : Limits
+        Planning and physical limits, voltage band.
+    topology : Topology or None
+        Prebuilt topology of the model's network (its voltage level boundary places main transformers).
+
+    Attributes
+    ----------
+    model : ACModel
+    base : ACEvaluation
+        The base case (one column).
+    line_plan, trafo_plan : numpy.ndarray
+        Planning limit (percent) per line and per transformer (main transformers at ``main_trafo_percent``).
+    trafo_main : numpy.ndarray
+        Per transformer: a main transformer by role (:func:`gridscope.grid.facts.trafo_is_main`).
+    phys : float
+        Physical limit (percent) of every element.
+    vmin, vmax, band : float
+        Voltage band in pu (``1 ∓ band``).
+    ext_rating : numpy.ndarray
+        Rating (MVA) per external grid, NaN where unknown (:func:`gridscope.grid.facts.ext_grid_rating_mva`).
+    ext_limit_plan : float
+        Planning limit (percent) of an external grid's rating.
+    """
+
+    def __init__(self, model: ACModel, limits: Limits, topology: Any = None) -> None:
         net = model.net
         self.model = model
-        radial_max = 36.0
         self.line_plan = np.full(len(net.line), limits.line_percent)
-        if len(net.trafo):
-            main = net.trafo["vn_hv_kv"].to_numpy(dtype=float) > radial_max
-            self.trafo_plan = np.where(main, limits.main_trafo_percent, limits.trafo_percent)
-        else:
-            main = np.zeros(0, bool)
-            self.trafo_plan = np.zeros(0)
+        radial = {"radial_max_kv": topology.radial_max_kv} if topology is not None else {}
+        main = trafo_is_main(net, **radial).to_numpy(dtype=bool)
+        self.trafo_plan = np.where(main, limits.main_trafo_percent, limits.trafo_percent)
         self.trafo_main = main
         self.phys = limits.physical_percent
         self.vmin = 1.0 - limits.v_band_pu
         self.vmax = 1.0 + limits.v_band_pu
         self.band = limits.v_band_pu
-        eg = net.ext_grid
-        ext_rating = np.full(len(eg), np.nan)
-        for col in ("max_p_mw", "sn_mva"):  # sn_mva wins when both are given
-            if col in eg.columns:
-                v = pd.to_numeric(eg[col], errors="coerce").to_numpy(dtype=float)
-                ext_rating = np.where(np.isfinite(v) & (v > 0), v, ext_rating)
-        self.ext_rating = ext_rating
+        self.ext_rating = ext_grid_rating_mva(net).to_numpy()
         self.ext_limit_plan = limits.main_trafo_percent
         base = model.evaluate(np.array([int(net.bus.index[0])]), np.zeros(1), np.zeros(1))
         if not base.converged[0]:
@@ -391,11 +452,9 @@ class _Constraints:
         self.base = base
         model.n_pf -= 1
 
-    def margins(self, ev: _Eval, physical: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Per case: smallest scaled margin, the kind code and the element position of the binding limit.
-
-        Kinds: 0 line, 1 trafo, 2 under-voltage, 3 over-voltage, 4 ext_grid, 5 no solution.
-        """
+    def margins(self, ev: ACEvaluation, physical: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per case: smallest scaled margin, the :class:`BindingKind` and the element position of the binding
+        limit (a negative margin is a violation made worse by the added load)."""
         k = ev.converged.size
         blocks = []
 
@@ -437,54 +496,50 @@ class _Constraints:
             m = np.full(k, np.inf)
         starts = np.cumsum([0, *sizes])
         kind = np.searchsorted(starts, pos, side="right") - 1
-        # blocks: 0 line, 1 trafo, 2 vmin, 3 vmax, 4 ext
+        # the blocks were added in BindingKind order: LINE, TRAFO, UNDER_VOLTAGE, OVER_VOLTAGE, EXT_GRID
         elem = pos - starts[np.clip(kind, 0, len(starts) - 1)]
         m = np.where(ev.converged, m, -1.0)
-        kind = np.where(ev.converged, kind, 5)
+        kind = np.where(ev.converged, kind, BindingKind.NO_SOLUTION)
         return m, kind, elem
 
     def describe(self, kind: int, elem: int, physical: bool) -> tuple[str, str]:
         """(binding limit text, binding element text) for a kind code and element position."""
         net = self.model.net
-        if kind == 0:
+        kind = BindingKind(kind)
+        if kind == BindingKind.LINE:
             idx = net.line.index[elem]
             lim = self.phys if physical else self.line_plan[elem]
-            return f"line loading {lim:g} %", _elem("line", idx, net.line)
-        if kind == 1:
+            return f"line loading {lim:g} %", _label(net, "line", idx)
+        if kind == BindingKind.TRAFO:
             idx = net.trafo.index[elem]
             lim = self.phys if physical else self.trafo_plan[elem]
             what = "main transformer" if self.trafo_main[elem] else "transformer"
-            return f"{what} loading {lim:g} %", _elem("trafo", idx, net.trafo)
-        if kind == 2:
-            return f"voltage >= {self.vmin:g} pu", _elem("bus", net.bus.index[elem], net.bus)
-        if kind == 3:
-            return f"voltage <= {self.vmax:g} pu", _elem("bus", net.bus.index[elem], net.bus)
-        if kind == 4:
+            return f"{what} loading {lim:g} %", _label(net, "trafo", idx)
+        if kind == BindingKind.UNDER_VOLTAGE:
+            return f"voltage >= {self.vmin:g} pu", _label(net, "bus", net.bus.index[elem])
+        if kind == BindingKind.OVER_VOLTAGE:
+            return f"voltage <= {self.vmax:g} pu", _label(net, "bus", net.bus.index[elem])
+        if kind == BindingKind.EXT_GRID:
             idx = net.ext_grid.index[elem]
             lim = self.phys if physical else self.ext_limit_plan
-            return f"external grid {lim:g} % of rating", _elem("ext_grid", idx, net.ext_grid)
-        if kind == 5:
+            return f"external grid {lim:g} % of rating", _label(net, "ext_grid", idx)
+        if kind == BindingKind.NO_SOLUTION:
             return "no power-flow solution (voltage collapse)", ""
         return "none up to the search limit", ""
 
 
-def _elem(table: str, idx: Any, df: pd.DataFrame) -> str:
-    name = df.at[idx, "name"] if "name" in df.columns else None
-    ok = name is not None and not (isinstance(name, float) and math.isnan(name)) and str(name) != ""
-    return f"{table} {idx}" + (f" ({name})" if ok else "")
+def _label(net: Any, table: str, idx: Any) -> str:
+    return element_label(table, idx, element_name(net[table], idx))
 
 
 # ---------------------------------------------------------------------------------------------- screen
-def screen_bus_capacity(net: Any, model: ACModel, cons: _Constraints, *, pf: float, physical: bool = False,
+def screen_bus_capacity(net: Any, model: ACModel, cons: Constraints, *, pf: float, physical: bool = False,
                         topology: Any = None) -> pd.DataFrame:
     """Fast path-headroom estimate (MW) per bus: thermal and voltage, vectorised over the radial tree.
 
     Returns a frame indexed by ``net.bus.index`` with ``screen_mw`` (NaN where the bus is not in a feeder)
     and ``screen_thermal_mw``, ``screen_voltage_mw``.
     """
-    from ..grid.topology import build_topology
-    from .open_capacity import _levels
-
     topo = topology if topology is not None else build_topology(net)
     n_edge, n_node = topo.n_edge, topo.n_node
     head = np.full(n_edge, np.inf)
@@ -497,7 +552,7 @@ def screen_bus_capacity(net: Any, model: ACModel, cons: _Constraints, *, pf: flo
         lim = np.full(len(ln), cons.phys) if physical else cons.line_plan
         loading = cons.base.line_loading[:, 0]
         vn = net.bus["vn_kv"].reindex(ln["from_bus"]).to_numpy(dtype=float)
-        rating = _SQRT3 * vn * model.line_imax
+        rating = model.line_rating_mva
         head[le] = np.where(np.isfinite(loading), np.maximum(0.0, lim - loading) / 100.0 * rating, np.inf)
         par = ln["parallel"].to_numpy(dtype=float)
         r_pu[le] = ln["r_ohm_per_km"].to_numpy(dtype=float) * ln["length_km"].to_numpy(dtype=float) / par / vn**2
@@ -519,7 +574,7 @@ def screen_bus_capacity(net: Any, model: ACModel, cons: _Constraints, *, pf: flo
     vm_node = np.full(n_node, np.nan)
     vm_node[: topo.n_bus] = vm_bus
     vm_node[topo.n_bus:] = vm_bus[topo.node_bus[topo.n_bus:]]
-    levels = _levels(topo)
+    levels = nodes_by_depth(topo)
     for nodes in levels:
         par = topo.parent_node[nodes]
         pe = topo.parent_edge[nodes]
@@ -544,18 +599,58 @@ def screen_bus_capacity(net: Any, model: ACModel, cons: _Constraints, *, pf: flo
 
 
 # ---------------------------------------------------------------------------------------------- search
-def _search(model: ACModel, cons: _Constraints, buses: np.ndarray, start: np.ndarray, *, pf: float,
+@dataclass
+class _Pace:
+    """Cases per power-flow batch so that one batch takes about :data:`~gridscope.progress.CANCEL_CHECK_S`
+    (cancellation is checked between batches); the cases of a batch are independent, so the split does not
+    change any result."""
+
+    per_case_s: float = 0.0
+
+    def size(self, left: int) -> int:
+        if self.per_case_s <= 0:
+            return min(left, 64)
+        return max(1, min(left, int(0.8 * CANCEL_CHECK_S / self.per_case_s)))
+
+
+def _concat(parts: list[ACEvaluation]) -> ACEvaluation:
+    if len(parts) == 1:
+        return parts[0]
+    return ACEvaluation(**{f: np.concatenate([getattr(p, f) for p in parts], axis=-1)
+                           for f in ("converged", "line_loading", "trafo_loading", "vm", "ext_s", "V")})
+
+
+def _evaluate_paced(model: ACModel, rep: Reporter, pace: _Pace, buses: np.ndarray, p_mw: np.ndarray,
+                    q_mvar: np.ndarray, V_start: np.ndarray | None, fallback: np.ndarray) -> ACEvaluation:
+    """:meth:`ACModel.evaluate` in batches of about 100 ms, checking ``cancel`` before each."""
+    parts = []
+    start, k = 0, buses.size
+    while start < k:
+        rep.check()
+        sl = slice(start, start + pace.size(k - start))
+        t0 = perf_counter()
+        parts.append(model.evaluate(buses[sl], p_mw[sl], q_mvar[sl],
+                                    V_start=None if V_start is None else V_start[:, sl], fallback=fallback[sl]))
+        pace.per_case_s = (perf_counter() - t0) / (sl.stop - sl.start)
+        start = sl.stop
+    return _concat(parts)
+
+
+def _search(model: ACModel, cons: Constraints, buses: np.ndarray, start: np.ndarray, *, pf: float,
             physical: bool, p_max_mw: float, rtol: float, max_rounds: int, abs_tol_mw: float = 1e-5,
-            progress: Callable[[int, int], None] | None = None) -> dict[str, np.ndarray]:
-    """Bracketing search of the largest feasible added load per bus, all buses one round at a time."""
+            rep: Reporter, done_before: int = 0) -> dict[str, np.ndarray]:
+    """Bracketing search of the largest feasible added load per bus, all buses one round at a time.
+
+    ``rep`` gets the number of buses settled (plus ``done_before``) after every round.
+    """
+    pace = _Pace()
     k = buses.size
-    tanphi = math.tan(math.acos(pf))
     lo = np.zeros(k)
     hi = np.full(k, np.nan)
     m_lo = np.full(k, np.nan)
     m_hi = np.full(k, np.nan)
     hi_real = np.zeros(k, bool)  # m_hi from a converged power flow (usable for interpolation)
-    kind_hi = np.full(k, 6)
+    kind_hi = np.full(k, BindingKind.NONE)
     elem_hi = np.zeros(k, np.int64)
     prev_lo, prev_mlo = np.full(k, np.nan), np.full(k, np.nan)
     last_feasible = np.zeros(k, bool)
@@ -563,10 +658,8 @@ def _search(model: ACModel, cons: _Constraints, buses: np.ndarray, start: np.nda
     guess = np.clip(np.where(np.isfinite(start) & (start > 0), start, 1.0), 1e-3, p_max_mw)
     done = np.zeros(k, bool)
     V_lo = None
-    # margins at zero added load
-    base_ev = model.evaluate(buses[:1], np.zeros(1), np.zeros(1))
-    model.n_pf -= 1
-    m0, _, _ = cons.margins(base_ev, physical)
+    # margins at zero added load: the constraint model's base case
+    m0, _, _ = cons.margins(cons.base, physical)
     m_lo[:] = m0[0]
     if m0[0] < 0:  # cannot happen: pre-existing violations are not counted
         done[:] = True
@@ -579,7 +672,7 @@ def _search(model: ACModel, cons: _Constraints, buses: np.ndarray, start: np.nda
         # a full Newton-Raphson only near a known solvable point: far jumps that the chord iterations cannot
         # solve are beyond the collapse point (or are bracketed away, then re-tried close to ``lo``)
         near = P <= 1.1 * lo[act] + 1e-9
-        ev = model.evaluate(buses[act], P, P * tanphi, V_start=V_start, fallback=near)
+        ev = _evaluate_paced(model, rep, pace, buses[act], P, q_from_pf(P, pf), V_start, near)
         m, kind, elem = cons.margins(ev, physical)
         feas = m >= 0
         # update brackets
@@ -624,18 +717,18 @@ def _search(model: ACModel, cons: _Constraints, buses: np.ndarray, start: np.nda
             # exceeded before the connection and made worse at once) falls back to bisection
             nxt[br] = np.where(same_side[br] >= 2, 0.5 * (a + b_), est)
         guess = nxt
-        if progress is not None:
-            progress(int(done.sum()), k)
-    kind_out = np.where(np.isfinite(hi), kind_hi, 6)
+        rep.update(done_before + int(done.sum()))
+    kind_out = np.where(np.isfinite(hi), kind_hi, BindingKind.NONE)
     return {"capacity_mw": lo, "upper_mw": hi, "kind": kind_out, "elem": elem_hi, "converged": done,
             "rounds": np.full(k, rounds)}
 
 
-def bus_open_capacity(net: Any, buses: Any = None, *, pf: float = 0.95, scaling: float = 1.0,
+def bus_open_capacity(net: Any, buses: Any = None, *, pf: float = LOAD_PF, scaling: float = 1.0,
                       include_sgen: bool = False, limits: Limits | None = None, physical: bool = True,
                       method: str = "ybus", rtol: float = 0.005, p_max_mw: float | None = None,
-                      max_rounds: int = 40, model: ACModel | None = None,
-                      progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
+                      max_rounds: int = 40, model: ACModel | None = None, constraints: Constraints | None = None,
+                      topology: Any = None, progress: ProgressCallback | None = None,
+                      cancel: Callable[[], bool] | None = None) -> pd.DataFrame:
     """Largest additional load (MW at power factor ``pf``, lagging) per bus with every limit met.
 
     Parameters
@@ -660,8 +753,14 @@ def bus_open_capacity(net: Any, buses: Any = None, *, pf: float = 0.95, scaling:
         Search limit (default: 10 × the total load + 10 MW).
     model : ACModel or None
         Reuse a prepared model (same operating point and limits).
-    progress : callable or None
-        ``progress(done, total)`` after every round.
+    constraints : Constraints or None
+        Reuse the constraint model of ``model`` and ``limits`` (its base case is not re-evaluated).
+    topology : Topology or None
+        Prebuilt topology of ``net`` (the screen and the reserved capacity use it); built once otherwise.
+    progress, cancel : callable, optional
+        The progress protocol (:mod:`gridscope.progress`): records of ``what="buses"`` settled (planning,
+        then physical search: ``total`` is twice the buses with ``physical``) after every round; ``cancel``
+        is checked before every batch of power flows (about every 100 ms).
 
     Returns
     -------
@@ -676,6 +775,8 @@ def bus_open_capacity(net: Any, buses: Any = None, *, pf: float = 0.95, scaling:
         Unknown or out-of-service buses (all listed), invalid ``pf``.
     ConvergenceError
         The planning snapshot itself does not converge.
+    CancelledError
+        ``cancel`` returned True.
     """
     limits = limits or Limits()
     if not (isinstance(pf, int | float) and 0 < pf <= 1):
@@ -685,30 +786,33 @@ def bus_open_capacity(net: Any, buses: Any = None, *, pf: float = 0.95, scaling:
     else:
         bus_arr = np.atleast_1d(np.asarray(buses))
         check_buses(net, bus_arr)
+    topo = topology if topology is not None else build_topology(net)
     if model is None:
-        model = ACModel(net, scaling=scaling, include_sgen=include_sgen, limits=limits, method=method)
+        model = ACModel(net, scaling=scaling, include_sgen=include_sgen, limits=limits, method=method,
+                        topology=topo)
     if bus_arr is not None:
         isolated = [int(b) for b in bus_arr.tolist()
                     if model.bus_ppci[model.bus_pos[int(b)]] < 0]
         if isolated:
             raise InputError(f"bus(es) {isolated} are not supplied (isolated under the current switch states)")
-    cons = _Constraints(model, limits)
+    cons = constraints if constraints is not None else Constraints(model, limits, topo)
     if bus_arr is None:
-        ok = (model.bus_ppci >= 0) & net.bus["in_service"].fillna(False).to_numpy(dtype=bool)
+        ok = (model.bus_ppci >= 0) & in_service(net.bus)
         bus_arr = net.bus.index.to_numpy()[ok]
     bus_arr = bus_arr.astype(np.int64)
     if p_max_mw is None:
         total = float((net.load["p_mw"] * net.load["scaling"]).sum()) if len(net.load) else 0.0
         p_max_mw = 10.0 * total + 10.0
-    scr = screen_bus_capacity(net, model, cons, pf=pf)
+    scr = screen_bus_capacity(net, model, cons, pf=pf, topology=topo)
     start = scr["screen_mw"].reindex(bus_arr).to_numpy(dtype=float)
     out = pd.DataFrame(index=pd.Index(bus_arr, name="bus"))
     out["name"] = net.bus["name"].reindex(bus_arr).to_numpy() if "name" in net.bus else None
     out["vn_kv"] = net.bus["vn_kv"].reindex(bus_arr).to_numpy(dtype=float)
     out["screen_mw"] = start
     n0 = model.n_pf
+    rep = Reporter("buses", bus_arr.size * (2 if physical else 1), progress=progress, cancel=cancel)
     res = _search(model, cons, bus_arr, start, pf=pf, physical=False, p_max_mw=p_max_mw, rtol=rtol,
-                  max_rounds=max_rounds, progress=progress)
+                  max_rounds=max_rounds, rep=rep)
     out["open_capacity_mw"] = res["capacity_mw"]
     out["upper_mw"] = res["upper_mw"]
     txt = [cons.describe(int(kd), int(e), False) for kd, e in zip(res["kind"], res["elem"], strict=True)]
@@ -718,7 +822,7 @@ def bus_open_capacity(net: Any, buses: Any = None, *, pf: float = 0.95, scaling:
     if physical:
         start2 = np.maximum(res["capacity_mw"], 1e-3)
         res2 = _search(model, cons, bus_arr, start2, pf=pf, physical=True, p_max_mw=p_max_mw, rtol=rtol,
-                       max_rounds=max_rounds, progress=progress)
+                       max_rounds=max_rounds, rep=rep, done_before=bus_arr.size)
         out["physical_capacity_mw"] = res2["capacity_mw"]
         txt = [cons.describe(int(kd), int(e), True) for kd, e in zip(res2["kind"], res2["elem"], strict=True)]
         out["physical_binding"] = [t[0] for t in txt]

@@ -17,20 +17,40 @@ electrical -- the impedance of the path between the buses -- when there are none
 
 from __future__ import annotations
 
-import json
+import copy
+import datetime as _dt
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from .. import __version__
 from ..errors import InputError
+from ..grid.facts import bus_xy, coords_are_lonlat, element_name, line_rating_ka, line_rating_mva, q_from_pf
+from ..grid.io import network_hash
+from ..grid.topology import EDGE_LINE, EDGE_TRAFO, build_topology
+from ..progress import ProgressCallback, Reporter
+from ..reliability.api import assess_reliability
+from ..settings import LOAD_PF
+from .bus_capacity import (
+    WORSE_TOL_MVA,
+    WORSE_TOL_PERCENT,
+    WORSE_TOL_PU,
+    ACModel,
+    Constraints,
+    bus_open_capacity,
+    check_buses,
+)
+from .export import export_tables
 from .open_capacity import Limits
 
-__all__ = ["ConnectionDecision", "bus_coordinates", "evaluate_connection"]
+__all__ = ["DECISIONS", "ConnectionDecision", "evaluate_connection"]
 
+#: The decisions, best first (candidates are ranked in this order).
 DECISIONS = ("connect", "connect_then_reinforce", "reject")
 #: Standard transformer sizes (MVA) used to suggest a replacement.
 DISTRIBUTION_SIZES_MVA = (0.1, 0.16, 0.2, 0.25, 0.315, 0.4, 0.5, 0.63, 0.8, 1.0, 1.25, 1.6, 2.0, 2.5, 3.15)
@@ -101,14 +121,10 @@ class ConnectionDecision:
 
     def to_excel(self, path: str | os.PathLike[str], *, lang: str = "en", overwrite: bool = False) -> Any:
         """Write the tables and the metadata (one sheet each) with the shared export writer."""
-        from .export import export_tables
-
         return export_tables(self.tables(), self._metadata(), path, fmt="xlsx", lang=lang, overwrite=overwrite)
 
     def to_json(self, path: str | os.PathLike[str], *, lang: str = "en", overwrite: bool = False) -> Any:
         """Write the tables and the metadata as JSON."""
-        from .export import export_tables
-
         return export_tables(self.tables(), self._metadata(), path, fmt="json", lang=lang, overwrite=overwrite)
 
     def _metadata(self) -> dict[str, Any]:
@@ -120,37 +136,6 @@ class ConnectionDecision:
 
 
 # ---------------------------------------------------------------------------------------------- geometry
-def bus_coordinates(net: Any) -> pd.DataFrame:
-    """``x``, ``y`` of every bus from pandapower's ``geo`` column (or legacy ``bus_geodata``); NaN if none."""
-    xs = np.full(len(net.bus), np.nan)
-    ys = np.full(len(net.bus), np.nan)
-    if "geo" in net.bus.columns:
-        for k, g in enumerate(net.bus["geo"].to_numpy()):
-            if isinstance(g, str) and g:
-                try:
-                    c = json.loads(g)["coordinates"]
-                    xs[k], ys[k] = float(c[0]), float(c[1])
-                except (ValueError, KeyError, IndexError, TypeError):
-                    pass
-            elif isinstance(g, dict) and "coordinates" in g:
-                xs[k], ys[k] = float(g["coordinates"][0]), float(g["coordinates"][1])
-    if np.isnan(xs).all() and "bus_geodata" in net and len(net["bus_geodata"]):
-        gd = net["bus_geodata"].reindex(net.bus.index)
-        xs, ys = gd["x"].to_numpy(dtype=float), gd["y"].to_numpy(dtype=float)
-    return pd.DataFrame({"x": xs, "y": ys}, index=net.bus.index)
-
-
-def _is_lonlat(xy: pd.DataFrame) -> bool:
-    """Heuristic: every point within lon/lat ranges, a box of less than 3 degrees not containing (0, 0)."""
-    x, y = xy["x"].dropna(), xy["y"].dropna()
-    if not len(x):
-        return False
-    in_range = x.abs().max() <= 180 and y.abs().max() <= 90
-    small = (x.max() - x.min()) < 3 and (y.max() - y.min()) < 3
-    off_origin = not (x.min() <= 0 <= x.max() and y.min() <= 0 <= y.max())
-    return bool(in_range and small and off_origin and y.abs().min() > 1)
-
-
 def _distance_km(xy: pd.DataFrame, x: float, y: float, lonlat: bool) -> np.ndarray:
     bx, by = xy["x"].to_numpy(dtype=float), xy["y"].to_numpy(dtype=float)
     if lonlat:
@@ -163,8 +148,6 @@ def _distance_km(xy: pd.DataFrame, x: float, y: float, lonlat: bool) -> np.ndarr
 
 def _electrical_distance(net: Any, topo: Any, ref_bus: int, buses: np.ndarray) -> np.ndarray:
     """|Z| (ohm, referred to each bus's own voltage) of the radial path between ``ref_bus`` and each bus."""
-    from ..grid.topology import EDGE_LINE, EDGE_TRAFO
-
     z = np.zeros(topo.n_edge, complex)
     le = topo.element_edges("line")
     if le.size:
@@ -212,10 +195,13 @@ def _electrical_distance(net: Any, topo: Any, ref_bus: int, buses: np.ndarray) -
 
 # ---------------------------------------------------------------------------------------------- main
 def evaluate_connection(net: Any, p_mw: float, *, bus: int | None = None,
-                        location: tuple[float, float] | None = None, pf: float = 0.95,
+                        location: tuple[float, float] | None = None, pf: float = LOAD_PF,
                         radius: float | None = None, n_candidates: int = 10, crs: str = "auto",
                         voltage_kv: float | None = None, scaling: float = 1.0, include_sgen: bool = False,
-                        limits: Limits | None = None, reliability: bool = False) -> ConnectionDecision:
+                        limits: Limits | None = None, reliability: bool = False, topology: Any = None,
+                        model: ACModel | None = None, impact: Any = None, peak: Any = None,
+                        progress: ProgressCallback | None = None,
+                        cancel: Callable[[], bool] | None = None) -> ConnectionDecision:
     """Evaluate connecting a load of ``p_mw`` at a bus or near a location.
 
     Parameters
@@ -245,6 +231,22 @@ def evaluate_connection(net: Any, p_mw: float, *, bus: int | None = None,
         Planning and physical limits.
     reliability : bool
         Also compute system SAIFI / SAIDI / ENS before and after the connection (analytical method).
+    topology : Topology or None
+        Prebuilt topology of ``net``: used as it is (candidates, ranking, reserved capacity, reliability
+        before), not rebuilt.
+    model : ACModel or None
+        A prepared AC model of ``net`` at this operating point (``scaling``, ``include_sgen``, ``limits``),
+        e.g. cached by a :class:`gridscope.Study`: its planning power flow is not run again.
+    impact : Impact or None
+        Prebuilt failure-effect structure of ``net`` (without tie capacity) for the reliability before the
+        connection; ``net`` is then not validated again.
+    peak : PeakLoading or None
+        Accepted for a uniform call from :class:`gridscope.Study`; the AC evaluation needs pandapower's
+        admittance matrices with the reserved capacity added as load, so it runs its own planning power flow
+        (through ``model``) and does not read ``peak``.
+    progress, cancel : callable, optional
+        The progress protocol (:mod:`gridscope.progress`): records of ``what="connection steps"`` (model,
+        candidates, decision, reliability); the candidate search checks ``cancel`` about every 100 ms.
 
     Returns
     -------
@@ -258,14 +260,10 @@ def evaluate_connection(net: Any, p_mw: float, *, bus: int | None = None,
         ``location``.
     ConvergenceError
         The network's own power flow does not converge.
+    CancelledError
+        ``cancel`` returned True.
     """
-    import datetime as _dt
-
-    from .. import __version__
-    from ..grid.io import network_hash
-    from ..grid.topology import build_topology
-    from .bus_capacity import ACModel, _Constraints, bus_open_capacity, check_buses
-
+    del peak  # see the docstring: the AC model runs its own planning power flow
     limits = limits or Limits()
     problems = []
     try:
@@ -298,11 +296,13 @@ def evaluate_connection(net: Any, p_mw: float, *, bus: int | None = None,
         raise InputError("; ".join(problems))
     if bus is not None:
         check_buses(net, np.array([bus]))
-    q = p * math.tan(math.acos(pf))
-    topo = build_topology(net)
-    xy = bus_coordinates(net)
+    q = q_from_pf(p, pf)
+    rep = Reporter("connection steps", 4 if reliability else 3, progress=progress, cancel=cancel)
+    rep.update(0, force=True)
+    topo = topology if topology is not None else build_topology(net)
+    xy = bus_xy(net)
     has_xy = xy.notna().all(axis=1)
-    lonlat = crs == "lonlat" or (crs == "auto" and _is_lonlat(xy[has_xy]))
+    lonlat = crs == "lonlat" or (crs == "auto" and coords_are_lonlat(xy[has_xy]))
     energised = pd.Series(topo.energised[: topo.n_bus], index=net.bus.index)
     vn = net.bus["vn_kv"].astype(float)
     if voltage_kv is not None:
@@ -352,9 +352,15 @@ def evaluate_connection(net: Any, p_mw: float, *, bus: int | None = None,
         if bus not in d.index:
             d = pd.concat([pd.Series([0.0], index=[bus]), d])
 
-    model = ACModel(net, scaling=scaling, include_sgen=include_sgen, limits=limits)
+    if model is None:
+        model = ACModel(net, scaling=scaling, include_sgen=include_sgen, limits=limits, topology=topo)
+    cons = Constraints(model, limits, topo)
+    rep.check(1)
+    rep.update(1)
     cand_buses = d.index.to_numpy(dtype=np.int64)
-    cap = bus_open_capacity(net, cand_buses, pf=pf, limits=limits, physical=True, model=model)
+    cap = bus_open_capacity(net, cand_buses, pf=pf, limits=limits, physical=True, model=model, constraints=cons,
+                            topology=topo, cancel=cancel)
+    rep.update(2)
     fe = topo.feeder_name_of(net, "bus")
     cand = pd.DataFrame({
         "bus": cand_buses,
@@ -383,7 +389,6 @@ def evaluate_connection(net: Any, p_mw: float, *, bus: int | None = None,
     chosen = int(best["bus"])
     decision = str(best["decision"])
 
-    cons = _Constraints(model, limits)
     ev = model.evaluate(np.array([chosen]), np.array([p]), np.array([q]))
     reinf = _exceeded(net, topo, cons, ev, physical=False, limits=limits)
     viol = _exceeded(net, topo, cons, ev, physical=True, limits=limits)
@@ -405,7 +410,11 @@ def evaluate_connection(net: Any, p_mw: float, *, bus: int | None = None,
             msg = (f"{p:g} MW violates physical limits {where} (bus {chosen}, up to "
                    f"{best['physical_capacity_mw']:.3g} MW possible): {best['binding']} at "
                    f"{best['binding_element']}")
-    rel = _reliability_impact(net, chosen, p, q) if reliability else None
+    rep.check(3)
+    rep.update(3)
+    rel = _reliability_impact(net, chosen, p, q, topology=topo, impact=impact) if reliability else None
+    if reliability:
+        rep.update(4)
     meta = {"network": str(getattr(net, "name", "") or "network"), "network_hash": network_hash(net),
             "date": _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat(),
             "gridscope_version": __version__, "scaling": scaling, "include_sgen": include_sgen,
@@ -422,8 +431,6 @@ _REINF_COLUMNS = ["element", "index", "name", "kind", "value_before", "value_aft
 def _exceeded(net: Any, topo: Any, cons: Any, ev: Any, *, physical: bool, limits: Limits) -> pd.DataFrame:
     """Every limit exceeded (and made worse) after the connection, with a suggested action."""
     rows = []
-    from .bus_capacity import WORSE_TOL_MVA, WORSE_TOL_PERCENT, WORSE_TOL_PU
-
     base = cons.base
     if not ev.converged[0]:
         return pd.DataFrame([{"element": "network", "index": -1, "name": "", "kind": "no power-flow solution",
@@ -433,15 +440,16 @@ def _exceeded(net: Any, topo: Any, cons: Any, ev: Any, *, physical: bool, limits
     spare = _feeder_spare(net, topo, cons, limits)
     ll, lb = ev.line_loading[:, 0], base.line_loading[:, 0]
     lim = np.full(ll.size, cons.phys) if physical else cons.line_plan
+    rating_ka, rating_mva = line_rating_ka(net).to_numpy(), line_rating_mva(net).to_numpy()
     for k in np.flatnonzero((ll > lim) & (ll > lb + WORSE_TOL_PERCENT)):
         idx = net.line.index[k]
-        i_now = float(net.line.at[idx, "max_i_ka"] * net.line.at[idx, "df"] * net.line.at[idx, "parallel"])
+        i_now = float(rating_ka[k])
         need_a = ll[k] / lim[k] * i_now * 1000.0
         action = f"upgrade the conductor to at least {math.ceil(need_a):d} A (now {i_now * 1000:.0f} A)"
-        vn = float(net.bus.at[net.line.at[idx, "from_bus"], "vn_kv"])
-        excess = (ll[k] - lim[k]) / 100.0 * math.sqrt(3) * vn * i_now
+        excess = (ll[k] - lim[k]) / 100.0 * float(rating_mva[k])
         action += _transfer_hint(net, topo, "line", k, excess, spare)
-        rows.append(("line", idx, _nm(net.line, idx), f"line loading > {lim[k]:g} %", lb[k], ll[k], lim[k], action))
+        rows.append(("line", idx, element_name(net.line, idx), f"line loading > {lim[k]:g} %", lb[k], ll[k],
+                     lim[k], action))
     tl, tb = ev.trafo_loading[:, 0], base.trafo_loading[:, 0]
     tlim = np.full(tl.size, cons.phys) if physical else cons.trafo_plan
     for k in np.flatnonzero((tl > tlim) & (tl > tb + WORSE_TOL_PERCENT)):
@@ -453,19 +461,19 @@ def _exceeded(net: Any, topo: Any, cons: Any, ev: Any, *, physical: bool, limits
         what = "main transformer" if cons.trafo_main[k] else "distribution transformer"
         action = (f"replace with a larger {what}: {size:g} MVA (needs {need:.3g} MVA, now {sn:g} MVA)" if size
                   else f"add a {what} unit or split the load (needs {need:.3g} MVA, now {sn:g} MVA)")
-        rows.append(("trafo", idx, _nm(net.trafo, idx), f"{what} loading > {tlim[k]:g} %", tb[k], tl[k],
+        rows.append(("trafo", idx, element_name(net.trafo, idx), f"{what} loading > {tlim[k]:g} %", tb[k], tl[k],
                      tlim[k], action))
     vm, vb = ev.vm[:, 0], base.vm[:, 0]
     low = (vm < cons.vmin) & (vm < vb - WORSE_TOL_PU)
     for k in np.flatnonzero(low):
         idx = net.bus.index[k]
-        rows.append(("bus", idx, _nm(net.bus, idx), f"voltage < {cons.vmin:g} pu", vb[k], vm[k], cons.vmin,
+        rows.append(("bus", idx, element_name(net.bus, idx), f"voltage < {cons.vmin:g} pu", vb[k], vm[k], cons.vmin,
                      "voltage support: reinforce the supply path, adjust the transformer tap or add "
                      "reactive compensation"))
     high = (vm > cons.vmax) & (vm > vb + WORSE_TOL_PU)
     for k in np.flatnonzero(high):
         idx = net.bus.index[k]
-        rows.append(("bus", idx, _nm(net.bus, idx), f"voltage > {cons.vmax:g} pu", vb[k], vm[k], cons.vmax,
+        rows.append(("bus", idx, element_name(net.bus, idx), f"voltage > {cons.vmax:g} pu", vb[k], vm[k], cons.vmax,
                      "voltage control: adjust the transformer tap or the reactive power"))
     er = cons.ext_rating
     if er.size:
@@ -473,20 +481,13 @@ def _exceeded(net: Any, topo: Any, cons: Any, ev: Any, *, physical: bool, limits
         s_after, s_before = ev.ext_s[:, 0], base.ext_s[:, 0]
         for k in np.flatnonzero(np.isfinite(er) & (s_after > elim) & (s_after > s_before + WORSE_TOL_MVA)):
             idx = net.ext_grid.index[k]
-            rows.append(("ext_grid", idx, _nm(net.ext_grid, idx), "supply above its rating", s_before[k],
+            rows.append(("ext_grid", idx, element_name(net.ext_grid, idx), "supply above its rating", s_before[k],
                          s_after[k], elim[k], "increase the supply (substation) capacity"))
     return pd.DataFrame(rows, columns=_REINF_COLUMNS)
 
 
-def _nm(df: pd.DataFrame, idx: Any) -> str:
-    v = df.at[idx, "name"] if "name" in df.columns else None
-    return "" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
-
-
 def _feeder_spare(net: Any, topo: Any, cons: Any, limits: Limits) -> np.ndarray:
     """Spare MVA of every feeder head at its planning limit (base case)."""
-    from ..grid.topology import EDGE_LINE
-
     nf = len(topo.feeders)
     spare = np.zeros(nf)
     for f in range(nf):
@@ -501,8 +502,7 @@ def _feeder_spare(net: Any, topo: Any, cons: Any, limits: Limits) -> np.ndarray:
             e = int(topo.parent_edge[kids[0]])
         li = net.line.index.get_loc(int(topo.edge_element[e]))
         ld = cons.base.line_loading[li, 0]
-        vn = float(net.bus.at[net.line.iloc[li]["from_bus"], "vn_kv"])
-        rating = math.sqrt(3) * vn * float(cons.model.line_imax[li])
+        rating = float(cons.model.line_rating_mva[li])
         spare[f] = max(0.0, (limits.line_percent - ld) / 100.0 * rating) if np.isfinite(ld) else 0.0
     return spare
 
@@ -527,17 +527,16 @@ def _transfer_hint(net: Any, topo: Any, element: str, pos: int, excess_mva: floa
             f"({best[2]:.3g} MVA spare there)")
 
 
-def _reliability_impact(net: Any, bus: int, p: float, q: float) -> dict[str, Any]:
+def _reliability_impact(net: Any, bus: int, p: float, q: float, *, topology: Any = None,
+                        impact: Any = None) -> dict[str, Any]:
     """Reliability impact of the connection (analytical method).
 
     System SAIFI / SAIDI / ENS before and after adding the load (one customer, average demand = ``p``: a
     conservative ENS), and the new customer's own expected interruptions and hours per year at ``bus``.
+    Before: validated once, on the caller's topology (and impact, when given). After: the copy with the new
+    load gets its own topology and impact, built once, not validated again (only a valid load was added).
     """
-    import copy
-
-    import pandapower as pp
-
-    from ..reliability.api import assess_reliability
+    import pandapower as pp  # deferred: heavy import
 
     after = copy.deepcopy(net)
     li = pp.create_load(after, bus, p_mw=p, q_mvar=q, name="connection")
@@ -545,12 +544,14 @@ def _reliability_impact(net: Any, bus: int, p: float, q: float) -> dict[str, Any
         after.load.at[li, "customers"] = 1
     if "p_avg_mw" in after.load.columns:
         after.load.at[li, "p_avg_mw"] = p
+    before_kw = {"impact": impact, "validate": False} if impact is not None else {"validate": True}
+    runs = (("before", assess_reliability(net, method="analytical", topology=topology, **before_kw)),
+            ("after", assess_reliability(after, method="analytical", validate=False)))
     out: dict[str, Any] = {}
-    for label, n in (("before", net), ("after", after)):
-        rel = assess_reliability(n, method="analytical")
+    for label, rel in runs:
         for idx in ("SAIFI", "SAIDI", "ENS"):
             out[f"{idx}_{label}"] = float(rel[idx].sel(zone="system"))
-        if label == "after":
-            out["new_customer_interruptions_per_yr"] = float(rel["lp_failure_rate"].sel(load=li))
-            out["new_customer_hours_per_yr"] = float(rel["lp_unavailability"].sel(load=li))
+    rel_after = runs[1][1]
+    out["new_customer_interruptions_per_yr"] = float(rel_after["lp_failure_rate"].sel(load=li))
+    out["new_customer_hours_per_yr"] = float(rel_after["lp_unavailability"].sel(load=li))
     return out

@@ -31,6 +31,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
+from ..grid.io import atomic_write
+from .open_capacity import resolve_level
 
 __all__ = ["COLUMNS_ZH", "GRADE_FILLS", "SHEETS_ZH", "export_tables", "translate", "write_capacity"]
 
@@ -204,7 +206,6 @@ def export_tables(tables: Mapping[str, pd.DataFrame], metadata: Mapping[str, Any
     InputError
         Unknown format or language, or an existing destination without ``overwrite``.
     """
-    from ..grid.io import atomic_write
 
     fmt = _format_of(path, fmt)
     lang = _check_lang(lang)
@@ -289,7 +290,6 @@ def write_capacity(result: Any, path: str | os.PathLike[str], *, fmt: str | None
     See :func:`export_tables` for the formats; the metadata holds the network name and hash, the date, the
     gridscope version, the loading method, the limits and the grade thresholds.
     """
-    from .api import resolve_level
 
     chosen = [resolve_level(lv) for lv in levels] if levels else list(result.tables)
     tables = {lv: result.tables[lv] for lv in chosen}

@@ -31,19 +31,51 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
+from ..settings import CAPACITY_LEVELS
 
 __all__ = [
     "LEVELS",
+    "LEVEL_ALIASES",
     "TABLE_COLUMNS",
     "Grades",
     "Limits",
     "grade_of",
+    "nodes_by_depth",
     "open_capacity_tables",
     "reserved_by_node",
+    "resolve_level",
+    "subtree_sums",
 ]
 
-#: The five levels, top down.
-LEVELS: tuple[str, ...] = ("substation", "main_transformer", "feeder", "distribution_transformer", "bus")
+#: The five levels, top down (their one home is :data:`gridscope.settings.CAPACITY_LEVELS`).
+LEVELS: tuple[str, ...] = CAPACITY_LEVELS
+
+#: Short names accepted by :meth:`CapacityResult.table` besides the level names.
+LEVEL_ALIASES: dict[str, str] = {
+    "substation": "substation", "station": "substation", "sub": "substation",
+    "main_transformer": "main_transformer", "main-transformer": "main_transformer", "main": "main_transformer",
+    "trafo_main": "main_transformer",
+    "feeder": "feeder", "line": "feeder",
+    "distribution_transformer": "distribution_transformer", "distribution-transformer":
+        "distribution_transformer", "dist": "distribution_transformer", "trafo": "distribution_transformer",
+    "bus": "bus",
+}
+
+
+def resolve_level(level: str) -> str:
+    """The canonical level name of ``level`` (see :data:`LEVEL_ALIASES`).
+
+    Raises
+    ------
+    InputError
+        Unknown level name.
+    """
+    key = str(level).strip().lower()
+    if key not in LEVEL_ALIASES:
+        raise InputError(f"unknown capacity level {level!r}; levels: {', '.join(LEVELS)}")
+    return LEVEL_ALIASES[key]
+
+
 
 _COMMON = ["id", "name", "voltage_kv", "rating_mva", "rating_a", "limit_percent", "peak_mva", "peak_time",
            "load_rate_percent", "reserved_mva", "open_capacity_mva", "n1_open_capacity_mva", "binding_level",
@@ -216,8 +248,10 @@ def reserved_by_node(net: Any, topo: Any, *, reserved_pf: float = 1.0) -> np.nda
 
 
 # ------------------------------------------------------------------------------------------------ helpers
-def _levels(topo: Any) -> list[np.ndarray]:
-    """Radial nodes grouped by depth (1, 2, ...), each group in BFS order."""
+def nodes_by_depth(topo: Any) -> list[np.ndarray]:
+    """The radial nodes of a :class:`~gridscope.grid.topology.Topology` grouped by depth (1, 2, ...), each
+    group in breadth-first order: walking the groups in order visits parents before children (upstream
+    capping), in reverse children before parents (subtree sums)."""
     order = topo.order
     order = order[order < topo.n_node]
     if not order.size:
@@ -232,7 +266,7 @@ def _levels(topo: Any) -> list[np.ndarray]:
 def subtree_sums(topo: Any, values: np.ndarray) -> np.ndarray:
     """Sum of ``values`` over every node's radial subtree (supply nodes collect their feeders)."""
     acc = np.asarray(values, dtype=float).copy()
-    for nodes in reversed(_levels(topo)):
+    for nodes in reversed(nodes_by_depth(topo)):
         parents = topo.parent_node[nodes]
         ok = parents >= 0
         np.add.at(acc, parents[ok], acc[nodes[ok]])
@@ -495,7 +529,7 @@ def open_capacity_tables(net: Any, peak: Any, *, topology: Any = None, limits: L
     cap[st_nodes] = st_open[station_of_node[st_nodes]]
     bind[st_nodes] = -(station_of_node[st_nodes] + 2)
     edge_cap = np.where(capping, own_open, np.inf)
-    for nodes in _levels(topo):
+    for nodes in nodes_by_depth(topo):
         parents = topo.parent_node[nodes]
         pedge = topo.parent_edge[nodes]
         up_cap = np.where(parents >= 0, cap[np.maximum(parents, 0)], np.inf)
