@@ -1,0 +1,182 @@
+"""English / Chinese labels of the TUI: one glossary, shared with the exports.
+
+Table headers come from :data:`gridscope.capacity.export.COLUMNS_ZH` (the export writer's glossary), extended here
+only by the reliability and flag columns the capacity exports do not have; user-interface words live in
+:data:`LABELS`. ``t("saidi", "zh")`` → ``"用户平均停电时间"``.
+"""
+
+from __future__ import annotations
+
+from ..capacity.export import COLUMNS_ZH, SHEETS_ZH
+
+__all__ = ["LABELS", "LANGS", "header", "t", "value"]
+
+#: Languages offered by the language switch.
+LANGS = ("en", "zh")
+
+#: UI label key -> (English, Chinese).
+LABELS: dict[str, tuple[str, str]] = {
+    # tabs and screens
+    "network": ("Network", "网络"),
+    "reliability": ("Reliability", "供电可靠性"),
+    "capacity": ("Capacity", "可开放容量"),
+    "connection": ("Connection", "接入评估"),
+    "help": ("Help", "帮助"),
+    "map": ("Map", "网络图"),
+    "problems": ("Problems", "数据问题"),
+    "element": ("Element", "元件"),
+    "feeders": ("Feeders", "线路"),
+    "zones": ("Zones", "供电区域"),
+    "load_points": ("Load points", "负荷点"),
+    "contributors": ("Top contributors", "主要影响元件"),
+    "distribution": ("Distribution", "分布"),
+    "convergence": ("Convergence", "收敛"),
+    "programme": ("Yearly programme", "逐年提升计划"),
+    "flags": ("Flags", "重过载"),
+    "summary": ("Summary", "概况"),
+    # summary
+    "buses": ("Buses", "母线"),
+    "lines": ("Lines", "线路段"),
+    "line_km": ("Line length (km)", "线路长度(km)"),
+    "trafos": ("Transformers", "变压器"),
+    "switches": ("Switches", "开关"),
+    "ties": ("Ties", "联络"),
+    "sources": ("Sources", "电源"),
+    "customers": ("Customers", "用户数"),
+    "peak_mw": ("Peak demand (MW)", "最大负荷(MW)"),
+    "supply_zone": ("Supply zone", "供电区域"),
+    "no_problems": ("No validation problems.", "未发现数据问题。"),
+    "n_problems": ("{n} validation problem(s): analysis is refused until they are fixed.",
+                   "发现 {n} 个数据问题：修正前无法分析。"),
+    "no_network": ("No network open. Press ctrl+o to open one (built-in name, file or simbench:<code>).",
+                   "未打开网络。按 ctrl+o 打开（内置名称、文件或 simbench:<代码>）。"),
+    "loading_network": ("Loading {name} …", "正在加载 {name} …"),
+    # reliability form
+    "method": ("Method", "方法"),
+    "analytical": ("Analytical", "解析法"),
+    "monte_carlo": ("Monte Carlo", "蒙特卡洛"),
+    "years": ("Years", "模拟年数"),
+    "target_cov": ("Target CoV", "目标变异系数"),
+    "seed": ("Seed", "随机种子"),
+    "failure_rate_scale": ("Failure-rate scale", "故障率系数"),
+    "repair_time_scale": ("Repair-time scale", "修复时间系数"),
+    "live_work_fraction": ("Live-line share", "不停电作业比例"),
+    "tie_capacity": ("Check tie capacity", "校核联络转供能力"),
+    "run": ("Run", "计算"),
+    "run_programme": ("Programme", "逐年计划"),
+    "programme_years": ("Programme years", "计划年数"),
+    "pass": ("pass", "达标"),
+    "fail": ("FAIL", "未达标"),
+    # capacity
+    "scaling": ("Load scaling", "负荷系数"),
+    "profiles": ("Profiles CSV", "负荷曲线CSV"),
+    "all": ("all", "全部"),
+    "severity": ("Severity", "严重程度"),
+    "feeder": ("Feeder", "线路"),
+    "zone": ("Zone", "区域"),
+    "filter": ("Filter", "筛选"),
+    "export": ("Export", "导出"),
+    "format": ("Format", "格式"),
+    "language": ("Language", "语言"),
+    "path": ("Path", "路径"),
+    "cancel": ("Cancel", "取消"),
+    "ok": ("OK", "确定"),
+    "exported": ("Exported {n} file(s): {files}", "已导出 {n} 个文件：{files}"),
+    "no_capacity": ("Run the capacity assessment first (r on this tab).", "请先计算可开放容量（本页按 r）。"),
+    # connection
+    "bus": ("Bus (index or name)", "母线（编号或名称）"),
+    "location": ("Location x, y", "位置 x, y"),
+    "p_mw": ("Demand (MW)", "申请容量(MW)"),
+    "pf": ("Power factor", "功率因数"),
+    "radius": ("Radius (km)", "搜索半径(km)"),
+    "with_reliability": ("Reliability impact", "可靠性影响"),
+    "evaluate": ("Evaluate", "评估"),
+    "candidates": ("Candidates", "候选接入点"),
+    "reinforcements": ("Reinforcements", "改造需求"),
+    "violations": ("Violations", "越限"),
+    "connect": ("CONNECT", "可接入"),
+    "connect_then_reinforce": ("CONNECT, THEN REINFORCE", "先接入、后改造"),
+    "reject": ("REJECT", "不可接入"),
+    # jobs
+    "esc_cancel": ("Esc to cancel", "Esc 取消"),
+    "eta": ("ETA", "剩余"),
+    "cancelled": ("Cancelled.", "已取消。"),
+    "idle": ("Ready.", "就绪。"),
+    "done_in": ("{what} done in {s:.2f} s", "{what} 完成，用时 {s:.2f} 秒"),
+    "error": ("Error", "错误"),
+    "open_network": ("Open network", "打开网络"),
+    "open_hint": ("Built-in name (rbts2, case33bw, mv_oberrhein …), a .json/.xlsx path, or simbench:<code>",
+                  "内置名称（rbts2、case33bw、mv_oberrhein …）、.json/.xlsx 路径或 simbench:<代码>"),
+    "open": ("Open", "打开"),
+    "colour": ("Colour", "着色"),
+    "page": ("rows {a}–{b} of {n}  ([ ] page)", "第 {a}–{b} 行，共 {n} 行（[ ] 翻页）"),
+    "rows": ("{n} rows", "{n} 行"),
+}
+
+#: Table headers not in the export glossary (reliability, flags, problems, element data).
+_HEADERS_ZH: dict[str, str] = {
+    "zone": "供电区域",
+    "customers": "用户数",
+    "SAIFI": "用户平均停电次数SAIFI(次/户·年)",
+    "SAIDI": "用户平均停电时间SAIDI(h/户·年)",
+    "CAIDI": "CAIDI(h)",
+    "ASAI": "供电可靠率ASAI(%)",
+    "ENS": "停电电量ENS(MWh/年)",
+    "target_h": "目标(h)",
+    "margin_h": "裕度(h)",
+    "meets": "达标",
+    "p_miss": "未达标概率",
+    "stderr": "标准误差",
+    "share": "占比",
+    "cum_share": "累计占比",
+    "lambda": "故障率(次/年)",
+    "U_h": "年停电时间(h)",
+    "r_h": "平均停电时间(h)",
+    "severity": "严重程度",
+    "loading_percent": "负载率(%)",
+    "vm_pu": "电压(pu)",
+    "vn_kv": "电压等级(kV)",
+    "when": "时刻",
+    "hours_above": "越限小时",
+    "table": "表",
+    "message": "问题",
+    "check": "检查项",
+    "field": "字段",
+    "scenario": "方案",
+}
+
+_VALUES_ZH: dict[str, str] = {
+    "overload": "过载", "heavy": "重载", "undervoltage": "低电压", "overvoltage": "过电压",
+    "line": "线路段", "trafo": "配变", "trafo3w": "三绕组变压器", "bus": "母线", "switch": "开关",
+    "green": "绿", "yellow": "黄", "red": "红", "system": "全系统",
+    "connect": "可接入", "connect_then_reinforce": "先接入后改造", "reject": "不可接入",
+    "pass": "达标", "FAIL": "未达标",
+}
+
+
+def t(key: str, lang: str = "en", **fmt: object) -> str:
+    """The label ``key`` in ``lang``, formatted with ``fmt``; unknown keys come back as given."""
+    en, zh = LABELS.get(key, (key, key))
+    text = zh if lang == "zh" else en
+    return text.format(**fmt) if fmt else text
+
+
+def header(column: str, lang: str = "en") -> str:
+    """A table header in ``lang``: the export glossary first, then the reliability/flag words."""
+    if lang != "zh":
+        return column
+    base = column.partition(" ")[0]  # display headers carry units after a space: "SAIDI h/yr"
+    if column in COLUMNS_ZH:
+        return COLUMNS_ZH[column]
+    if column in SHEETS_ZH:
+        return SHEETS_ZH[column]
+    if base in _HEADERS_ZH:
+        return _HEADERS_ZH[base]
+    return COLUMNS_ZH.get(base, column)
+
+
+def value(text: object, lang: str = "en") -> object:
+    """A categorical cell value (severity, grade, element kind, decision) in ``lang``."""
+    if lang == "zh" and isinstance(text, str):
+        return _VALUES_ZH.get(text, text)
+    return text

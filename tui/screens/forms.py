@@ -1,0 +1,29 @@
+"""Form helpers shared by the screens: read an Input by field name, collect its validation failures."""
+
+from __future__ import annotations
+
+from textual.widget import Widget
+from textual.widgets import Input, Label
+
+__all__ = ["field_value", "form_errors"]
+
+
+def field_value(view: Widget, prefix: str, name: str) -> str:
+    """The stripped text of the Input ``#<prefix>-<name>`` inside ``view``."""
+    return view.query_one(f"#{prefix}-{name}", Input).value.strip()
+
+
+def form_errors(view: Widget, prefix: str, names: list[str]) -> list[str]:
+    """One line per invalid field, ``"<label>: <why>"`` (the label is the Label ``#lbl-<name>``).
+
+    Each Input is validated with its own validators, which also marks it invalid (red) on screen.
+    """
+    errors = []
+    for name in names:
+        inp = view.query_one(f"#{prefix}-{name}", Input)
+        result = inp.validate(inp.value)
+        if result is not None and not result.is_valid:
+            labels = view.query(f"#lbl-{name}")
+            label = str(labels.first(Label).content) if labels else name
+            errors.append(f"{label}: {'; '.join(result.failure_descriptions)}")
+    return errors
