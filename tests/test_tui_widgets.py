@@ -108,6 +108,34 @@ async def test_map_marks_the_ties_the_topology_finds(rbts2_net, rbts2_topology):
             assert any(abs(c - mid[0]) <= 1 and abs(r - mid[1]) <= 1 for c, r in drawn), (sw, mid, drawn)
 
 
+async def test_map_marks_every_switch_once_zoomed_in(rbts2_net, rbts2_topology):
+    sw = rbts2_net.switch
+    protective = sw["type"].isin(["CB", "FUSE"]) & sw["closed"]
+    sectionalising = sw["type"].isin(["DS", "LBS", "LS"]) & sw["closed"]
+    assert (protective.sum(), sectionalising.sum()) == (26, 10)      # 4 breakers + 22 fuses; 10 disconnectors
+    app = MapApp(rbts2_net, rbts2_topology)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        m = app.query_one(NetworkMap)
+        await pilot.press("plus", "plus", "plus", "plus")
+        glyphs = np.asarray(list("".join(_canvas_text(m))))
+        assert (glyphs == "■").sum() == protective.sum()
+        assert (glyphs == "▪").sum() == sectionalising.sum()
+        assert (glyphs == "○").sum() == len(rbts2_topology.ties)
+        assert (glyphs == "•").sum() + (glyphs == "◆").sum() == len(rbts2_net.bus)
+
+
+def _canvas_text(m: NetworkMap) -> list[str]:
+    """Every row of the whole canvas, panned through the view page by page (what a user scrolls across)."""
+    from gridscope.tui.widgets.netmap import GLYPHS
+
+    r = m.raster
+    out = []
+    for row in range(r.height):
+        out.append("".join(GLYPHS[k] if k else " " for k in r.mark[row]))
+    return out
+
+
 async def test_zone_colouring_follows_the_feeders_zones(rbts2_net, rbts2_topology):
     # RBTS Bus 2 as stored: feeders F1, F2 serve zone A, F3, F4 zone B
     topo = rbts2_topology
@@ -267,6 +295,19 @@ async def test_map_follows_a_light_theme(rbts2_net, rbts2_topology):
         surface = app.get_css_variables()["surface"].upper()
         assert style.bgcolor.get_truecolor().hex.upper() == surface
         assert colour_hex(style) == app.get_css_variables()["foreground"].upper()[:7]
+
+
+async def test_map_of_the_37k_bus_simbench_grid(simbench_big):
+    topo = gs.build_topology(simbench_big)
+    app = MapApp(simbench_big, topo)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        m = app.query_one(NetworkMap)
+        assert m.geometry.n_bus == len(simbench_big.bus) > 37_000
+        await pilot.press("plus", "plus", "right", "n", "c", "0")
+        rows = ["".join(seg.text for seg in m.render_line(y)) for y in range(40)]
+        assert sum(ch not in " " for row in rows[:38] for ch in row) > 500     # the grid is drawn
+        assert m.mode == "loading"
 
 
 def test_map_snapshot_rbts2(snap_compare, rbts2_net, rbts2_topology):

@@ -84,6 +84,8 @@ _MAX_ZOOM_LEVEL = 24
 _MAX_CANVAS_CELLS = 4_000_000  # cap on the rasterised canvas (memory, raster time)
 _MAX_NUDGED_BUSES = 4000       # beyond this many colliding buses, overlapping buses share a cell
 _SWITCH_OFFSET_DOTS = 4.0      # an element switch is marked this far along its element from its bus
+_MIN_ELEMENT_SWITCH_DOTS = 10.0  # ... when the element is at least this long on screen (ties: always)
+_MIN_BUS_SWITCH_DOTS = 6.0     # a bus-bus switch is marked at its midpoint when its buses are this far apart
 _FOOTER_ROWS = 2               # legend and status lines
 # Palette slots shared by every colour mode; mode colours follow.
 _FG, _MUTED = 0, 1
@@ -118,6 +120,7 @@ class MapGeometry:
     sw_y: np.ndarray
     sw_dx: np.ndarray           # ... and unit direction along its element (0, 0 for bus-bus switches)
     sw_dy: np.ndarray
+    sw_len: np.ndarray          # km length of the switch's element (bus-bus: between its two buses)
     sw_mark: np.ndarray         # Mark code
     sw_midpoint: np.ndarray     # bool: bus-bus switch, marked at the midpoint (x, y already the midpoint)
 
@@ -283,7 +286,7 @@ def _switch_marks(net: Any, pos: pd.Index, bus_x: np.ndarray, bus_y: np.ndarray,
     mark[np.isin(sw.index.to_numpy(), list(tie_switches))] = Mark.TIE
     keep = valid
     return {"index": sw.index.to_numpy()[keep], "x": x[keep], "y": y[keep], "dx": np.where(mid, 0.0, ux)[keep],
-            "dy": np.where(mid, 0.0, uy)[keep], "mark": mark[keep], "mid": mid[keep]}
+            "dy": np.where(mid, 0.0, uy)[keep], "len": length[keep], "mark": mark[keep], "mid": mid[keep]}
 
 
 def build_geometry(net: Any, topology: Any) -> MapGeometry:
@@ -334,7 +337,8 @@ def build_geometry(net: Any, topology: Any) -> MapGeometry:
         layout=layout, bus_index=pos.to_numpy(), bus_name=names, bus_x=x, bus_y=y, bus_source=source,
         tab_order=tab, seg_x0=x[a], seg_y0=y[a], seg_x1=x[b], seg_y1=y[b], seg_element=seg["element"],
         seg_index=seg["index"], seg_bus=down, seg_open=seg["open"], sw_index=marks["index"], sw_x=marks["x"],
-        sw_y=marks["y"], sw_dx=marks["dx"], sw_dy=marks["dy"], sw_mark=marks["mark"], sw_midpoint=marks["mid"])
+        sw_y=marks["y"], sw_dx=marks["dx"], sw_dy=marks["dy"], sw_len=marks["len"], sw_mark=marks["mark"],
+        sw_midpoint=marks["mid"])
 
 
 # ----------------------------------------------------------------------------------------- raster
@@ -404,6 +408,43 @@ def _nudge_apart(cx: np.ndarray, cy: np.ndarray, fx: np.ndarray, fy: np.ndarray,
             taken.add(best[1] * width + best[0])
 
 
+def _switch_cells(geom: MapGeometry, r0: MapRaster, rows: np.ndarray, len_dots: np.ndarray,
+                  bus_cells: set[int]) -> np.ndarray:
+    """Flat cell of each shown switch mark.
+
+    Bus-bus switches sit at their midpoint; element switches a short way along their element from their bus,
+    pushed further along (up to half the element) where another switch or a bus already holds the cell, so
+    two switches at one bus stay two marks.
+    """
+    width, height = r0.width, r0.height
+    x0, y0 = r0.to_dots(geom.sw_x[rows], geom.sw_y[rows])
+    ux, uy = geom.sw_dx[rows], -geom.sw_dy[rows]          # dot rows grow southwards
+    offset = np.clip(0.3 * len_dots, _SWITCH_OFFSET_DOTS, 2 * _SWITCH_OFFSET_DOTS)
+
+    def cell_at(k: np.ndarray | int, off: np.ndarray | float) -> np.ndarray:
+        x = np.clip(x0[k] + ux[k] * off, 0, 2 * width - 1).astype(np.int64)
+        y = np.clip(y0[k] + uy[k] * off, 0, 4 * height - 1).astype(np.int64)
+        return (y // 4) * width + x // 2
+
+    cells = cell_at(np.arange(rows.size), offset)
+    _, first = np.unique(cells, return_index=True)
+    clash = np.setdiff1d(np.arange(rows.size), first)
+    if not clash.size or clash.size > _MAX_NUDGED_BUSES:
+        return cells
+    taken = set(cells[first].tolist()) | bus_cells
+    movable = ~geom.sw_midpoint[rows]
+    for k in clash.tolist():
+        off = float(offset[k])
+        while movable[k] and off + 2.0 <= 0.5 * len_dots[k]:
+            off += 2.0
+            cell = int(cell_at(k, off))
+            if cell not in taken:
+                cells[k] = cell
+                break
+        taken.add(int(cells[k]))
+    return cells
+
+
 def rasterize(geom: MapGeometry, scale: float) -> MapRaster:
     """The whole canvas at ``scale`` dots per km.
 
@@ -439,22 +480,21 @@ def rasterize(geom: MapGeometry, scale: float) -> MapRaster:
 
     mark = np.zeros(width * height, dtype=np.int8)
     mark_ref = np.full(width * height, -1, dtype=np.int32)
-    # switches: element switches a few dots along their element from their bus, bus-bus ones at the midpoint
-    wx, wy = r0.to_dots(geom.sw_x, geom.sw_y)
-    wx = wx + geom.sw_dx * _SWITCH_OFFSET_DOTS
-    wy = wy - geom.sw_dy * _SWITCH_OFFSET_DOTS    # dot rows grow southwards
-    wcell = (np.clip(wy, 0, 4 * height - 1).astype(np.int64) // 4) * width \
-        + np.clip(wx, 0, 2 * width - 1).astype(np.int64) // 2
-    for code in (Mark.SWITCH, Mark.SWITCH_OPEN, Mark.BREAKER, Mark.BREAKER_OPEN, Mark.TIE):
-        rows = np.flatnonzero(geom.sw_mark == code)
-        mark[wcell[rows]] = code
-        mark_ref[wcell[rows]] = rows
     # buses, nudged apart where they share a cell
     bx, by = r0.to_dots(geom.bus_x, geom.bus_y)
     cx = np.clip(bx, 0, 2 * width - 1).astype(np.int64) // 2
     cy = np.clip(by, 0, 4 * height - 1).astype(np.int64) // 4
     _nudge_apart(cx, cy, bx / 2.0, by / 4.0, width, height)
     bcell = cy * width + cx
+    # switches: ties always; others only where their element is long enough on screen to keep them apart
+    len_dots = geom.sw_len * scale
+    room = np.where(geom.sw_midpoint, len_dots >= _MIN_BUS_SWITCH_DOTS, len_dots >= _MIN_ELEMENT_SWITCH_DOTS)
+    shown = np.flatnonzero(room | (geom.sw_mark == Mark.TIE))
+    wcell = _switch_cells(geom, r0, shown, len_dots[shown], set(bcell.tolist()))
+    for code in (Mark.SWITCH, Mark.SWITCH_OPEN, Mark.BREAKER, Mark.BREAKER_OPEN, Mark.TIE):
+        rows = geom.sw_mark[shown] == code
+        mark[wcell[rows]] = code
+        mark_ref[wcell[rows]] = shown[rows]
     order = np.flatnonzero(~geom.bus_source)
     mark[bcell[order]] = Mark.BUS
     mark_ref[bcell[order]] = order
