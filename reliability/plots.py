@@ -231,16 +231,19 @@ def plot_distribution(ds: Any, *, fig: Any = None, bins: int = 60) -> Any:
     axes = np.atleast_1d(fig.subplots(1, len(zones), squeeze=False)[0])
     for ax, z in zip(axes, zones, strict=True):
         values = base["sample_SAIDI"].sel(zone=z).values
-        ax.hist(values, bins=bins, color="#a6cee3", edgecolor="#1f78b4", linewidth=0.5, label="simulated years")
-        p5, p50, p95 = np.percentile(values, [5, 50, 95])
+        p5, p50, p95, p995 = np.percentile(values, [5, 50, 95, 99.5])
+        # a few catastrophic years stretch the axis: cut it at P99.5, counts on a log scale
+        ax.hist(values, bins=bins, range=(0.0, max(p995, 1e-9) * 1.05), color="#a6cee3", edgecolor="#1f78b4",
+                linewidth=0.5, label="simulated years")
+        ax.set_yscale("log")
         for v, name, style in ((p5, "P5", ":"), (p50, "P50", "--"), (p95, "P95", ":")):
             ax.axvline(v, color="k", linestyle=style, linewidth=1, label=f"{name} {v:.2f} h")
         target = float(base["saidi_target_h"].sel(zone=z))
         if np.isfinite(target):
             ax.axvline(target, color="red", linewidth=1.5, label=f"target {target:.2f} h")
-        ax.set_xlabel("annual SAIDI (h per customer)")
-        ax.set_ylabel("years")
-        ax.set_title(f"zone {z}")
+        ax.set_xlabel("annual SAIDI (h per customer), axis cut at P99.5")
+        ax.set_ylabel("years (log scale)")
+        ax.set_title("system" if z == "system" else f"zone {z}")
         ax.legend(fontsize=7)
     fig.suptitle(f"Distribution of annual SAIDI over {base.sizes.get('year', 0):,} simulated years")
     return fig

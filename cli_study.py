@@ -1,0 +1,159 @@
+"""The ``gridscope study`` and ``gridscope compare`` commands (click), registered on the main group by
+:func:`register`. Thin: parse, call :mod:`gridscope.annual`, print.
+
+Exit codes: 0 done; 1 a repeat did not reproduce its files (or ``compare --check`` found a missed target);
+2 config or output-folder problems (all listed) or a changed input of a repeat; 3 a network cannot be loaded;
+4 invalid input; 5 a power flow does not converge; 6 the results folder cannot be written (nothing is left
+behind); 7 the Dask cluster cannot be started or reached; 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+import click
+
+from .errors import GridscopeError
+
+__all__ = ["compare_cmd", "register", "study_cmd"]
+
+
+def register(main: click.Group) -> None:
+    """Add ``study`` and ``compare`` to the ``gridscope`` command group."""
+    main.add_command(study_cmd)
+    main.add_command(compare_cmd)
+
+
+def _handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Print gridscope errors as their message (no traceback) and exit with their code."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except GridscopeError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("interrupted: nothing was written", err=True)
+            sys.exit(130)
+
+    return wrapper
+
+
+def _progress_bar() -> Callable[[Any], None] | None:
+    """A one-line bar on stderr for :class:`gridscope.progress.Progress` records, only on a terminal."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(p: Any) -> None:
+        bar = "#" * int(30 * p.fraction)
+        eta = f"ETA {p.eta_s:5.0f} s" if p.eta_s == p.eta_s else "ETA    ? s"
+        sys.stderr.write(f"\r[{bar:<30}] {p.done:,.0f}/{p.total:,.0f} {p.what}  {eta}  (Ctrl-C to cancel)")
+        if p.done >= p.total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+    return show
+
+
+@click.command("study")
+@click.argument("config_path", metavar="CONFIG.toml", required=False, type=click.Path(dir_okay=False))
+@click.option("--out", "out_dir", type=click.Path(), default=None,
+              help="Results folder (default: [output] folder of the config; for --repeat: <original>-repeat). "
+                   "Written as a whole: it appears only when complete.")
+@click.option("--force", is_flag=True, help="Replace an existing results folder (once the new one is complete).")
+@click.option("--repeat", "manifest", type=click.Path(), default=None, metavar="MANIFEST",
+              help="Repeat the run of this manifest.json (or results folder) and check it bit for bit.")
+@click.option("--seed", type=int, default=None, help="Override the config's Monte-Carlo seed.")
+@click.option("--workers", type=int, default=None, metavar="N",
+              help="Run on a local Dask cluster of N worker processes (0: in-process).")
+@click.option("--scheduler", default=None, metavar="tcp://HOST:PORT", envvar="DASK_SCHEDULER_ADDRESS",
+              help="Run on a running Dask scheduler (env DASK_SCHEDULER_ADDRESS).")
+@_handle_errors
+def study_cmd(config_path: str | None, out_dir: str | None, force: bool, manifest: str | None, seed: int | None,
+              workers: int | None, scheduler: str | None) -> None:
+    """The annual reliability study of CONFIG.toml: one results folder with NetCDF, CSV/Excel tables, plots,
+    an HTML report and a manifest.
+
+    The config is checked before any work; every problem is listed (exit code 2). With --repeat MANIFEST the
+    recorded config, seed and inputs are run again and the NetCDF and CSV files compared with the original
+    byte for byte (exit code 1 when they differ).
+    """
+    from .annual import repeat, study
+    from .annual.runner import BASE
+    from .textfmt import format_table
+
+    if (config_path is None) == (manifest is None):
+        raise click.UsageError("give CONFIG.toml or --repeat MANIFEST (one of them)")
+    start = time.monotonic()
+    kw = {"out": out_dir, "force": force, "workers": workers, "scheduler": scheduler, "progress": _progress_bar()}
+    if manifest is not None:
+        if seed is not None:
+            raise click.UsageError("--seed cannot change a repeat (the manifest's seed is used)")
+        outcome = repeat(manifest, **kw)
+    else:
+        outcome = study(config_path, seed=seed, **kw)
+    run = outcome.run
+    totals = outcome.folder / "tables" / "zones.csv"
+    click.echo(f"{run.config.title}: {len(run.reliability)} network(s), method {run.config.reliability.method}, "
+               f"seed {run.config.reliability.seed}, {run.executor}")
+    import pandas as pd
+
+    zones = pd.read_csv(totals)
+    zones = zones[zones["scenario"] == BASE].drop(columns="scenario").set_index("zone")
+    keep = [c for c in zones.columns if c.split(" [")[0] in ("customers", "SAIFI", "SAIDI", "CAIDI", "ASAI",
+                                                               "ENS", "asai_target", "meets_target")]
+    click.echo("\nStudy totals by supply zone (base case):")
+    click.echo(format_table(zones[keep], {c: "{:.6f}" for c in keep if c.startswith(("ASAI", "asai"))}))
+    if run.config.previous:
+        from .annual.compare import compare_results
+
+        click.echo("")
+        click.echo(compare_results(run.config.previous, outcome.folder, outage_reduction=run.config.outage_reduction,
+                                   repair_reduction=run.config.repair_reduction).summary())
+    n_files = len(outcome.manifest["results"]) + 1
+    click.echo(f"\nwrote {outcome.folder} ({n_files} files, report.html) in {time.monotonic() - start:.1f} s")
+    if manifest is not None:
+        if outcome.differing:
+            click.echo(f"NOT reproduced: {len(outcome.differing)} of {len(outcome.differing) + len(outcome.identical)}"
+                       " deterministic files differ: " + ", ".join(outcome.differing), err=True)
+            sys.exit(1)
+        click.echo(f"reproduced bit for bit: {len(outcome.identical)} NetCDF/CSV files identical to {manifest}")
+
+
+@click.command("compare")
+@click.argument("last", metavar="LAST")
+@click.argument("this", metavar="THIS")
+@click.option("--outage-reduction", type=float, default=0.15, show_default=True,
+              help="Yearly target: share fewer outages (SAIFI and outage count).")
+@click.option("--repair-reduction", type=float, default=0.05, show_default=True,
+              help="Yearly target: share shorter repair (CAIDI and mean repair time).")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False), default=None, metavar="FILE.csv",
+              help="Write the comparison table as CSV.")
+@click.option("--force", is_flag=True, help="Overwrite --out.")
+@click.option("--check", is_flag=True, help="Exit code 1 when a target is missed (for schedulers).")
+@_handle_errors
+def compare_cmd(last: str, this: str, outage_reduction: float, repair_reduction: float, out_path: str | None,
+                force: bool, check: bool) -> None:
+    """Year over year: THIS year's results against LAST year's (results folders or .nc files), per zone and
+    system, against the yearly targets (outages −15 %/yr, repair time −5 %/yr) and the zone ASAI targets.
+    """
+    from .annual.compare import compare_results
+    from .errors import InputError
+    from .grid.io import atomic_write
+
+    if out_path is not None and not out_path.lower().endswith(".csv"):
+        raise InputError(f"--out must end in .csv, got {out_path!r}")
+    cmp = compare_results(last, this, outage_reduction=outage_reduction, repair_reduction=repair_reduction)
+    cmp = type(cmp)(**{**cmp.__dict__, "last_label": last, "this_label": this})
+    click.echo(cmp.summary())
+    if out_path is not None:
+        atomic_write(out_path, lambda tmp: cmp.table().to_csv(tmp), overwrite=force)
+        click.echo(f"wrote {out_path}")
+    if check and not cmp.passed:
+        sys.exit(1)
