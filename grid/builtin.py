@@ -16,13 +16,25 @@ Every value gridscope adds to a pandapower network is named in the builder's doc
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
-import pandas as pd
+from ..errors import NetworkError
+from .defaults import apply_reliability_data
+from .facts import element_name, q_from_pf
+from .topology import EdgeKind, build_topology
+from .zones import assign_zones_by_density
 
-__all__ = ["BUILTIN", "BUILTIN_DESCRIPTIONS", "builtin_descriptions", "builtin_networks", "make_builtin", "rbts2"]
+__all__ = [
+    "BUILTIN",
+    "BUILTIN_DESCRIPTIONS",
+    "add_head_breakers",
+    "builtin_descriptions",
+    "builtin_networks",
+    "make_builtin",
+    "rbts2",
+]
 
 # ---------------------------------------------------------------------------------------------- RBTS Bus 2
 # (section, feeder, from, to, km, role, device) straight from shared/reference/rbts-bus2.md
@@ -71,6 +83,8 @@ _RBTS_TIES = [("B6", "B8"), ("B12", "B16")]
 _RBTS_TRAFO_MVA = {"residential_a": 1.0, "residential_b": 1.25, "commercial": 1.25, "govt": 1.6}
 #: Illustrative supply-area classes for the RBTS feeders (the RBTS publishes none).
 _RBTS_ZONES = {"F1": "A", "F2": "A", "F3": "B", "F4": "B"}
+#: Illustrative power factor of every RBTS load (the RBTS publishes active power only).
+_RBTS_PF = 0.95
 
 
 def rbts2(transformer_repair_h: float = 200.0, *, ties: bool = True, disconnectors: bool = True) -> Any:
@@ -103,7 +117,7 @@ def rbts2(transformer_repair_h: float = 200.0, *, ties: bool = True, disconnecto
     -------
     pandapowerNet
     """
-    import pandapower as pp
+    import pandapower as pp  # deferred: heavy, and not needed to list the networks
 
     net = pp.create_empty_network(name="RBTS Bus 2" + ("" if transformer_repair_h == 200.0 else
                                                         f" (transformer repair {transformer_repair_h:g} h)"))
@@ -157,58 +171,71 @@ def rbts2(transformer_repair_h: float = 200.0, *, ties: bool = True, disconnecto
                              name=f"tie {a}-{b}", switching_h=1.0)
     for lp in range(1, 23):
         kind, cust, avg, peak = _RBTS_LP_TYPES[_RBTS_LP[lp]]
-        q = peak * np.tan(np.arccos(0.95))
-        pp.create_load(net, buses[f"LP{lp}"], p_mw=peak, q_mvar=q, name=f"LP{lp}", customers=cust,
-                       p_avg_mw=avg, type=kind)
+        pp.create_load(net, buses[f"LP{lp}"], p_mw=peak, q_mvar=q_from_pf(peak, _RBTS_PF), name=f"LP{lp}",
+                       customers=cust, p_avg_mw=avg, type=kind)
     net.load["customers"] = net.load["customers"].astype("int64")
     net.bus["lambda_per_yr"] = 0.0
     net.switch["lambda_per_yr"] = 0.0
-    from .defaults import apply_reliability_data
-
     return apply_reliability_data(net)
 
 
 # ---------------------------------------------------------------------------------------------- helpers
-def _add_head_breakers(net: Any, *, only_missing: bool = False) -> None:
-    """Give every feeder head a breaker at its station end (an existing head switch becomes a CB).
+def add_head_breakers(net: Any, *, only_missing: bool = False) -> None:
+    """Give every feeder head a breaker at its station end (an existing head switch becomes a CB), in place.
 
-    With ``only_missing`` only feeders without a breaker or fuse at their head are touched.
+    Parameters
+    ----------
+    net : pandapowerNet
+        Modified in place (``net.switch``).
+    only_missing : bool
+        Touch only feeders without a breaker or fuse at their head.
     """
-    import pandapower as pp
-
-    from .topology import EDGE_LINE, EDGE_SWITCH, EDGE_TRAFO, build_topology
+    import pandapower as pp  # deferred: heavy
 
     topo = build_topology(net)
     feeders = topo.feeders[topo.feeders["head_switch"] < 0] if only_missing else topo.feeders
-    for _, f in feeders.iterrows():
+    for _, f in feeders.iterrows():  # one per feeder
         e = int(f["head_edge"])
-        kind = int(topo.edge_kind[e])
-        if kind == EDGE_SWITCH:
-            net.switch.loc[int(topo.edge_element[e]), "type"] = "CB"
-        elif kind in (EDGE_LINE, EDGE_TRAFO):
-            table, et, unnamed = ("line", "l", "") if kind == EDGE_LINE else ("trafo", "t", "trafo ")
-            element = int(topo.edge_element[e])
+        kind = EdgeKind(int(topo.edge_kind[e]))
+        element = int(topo.edge_element[e])
+        if kind is EdgeKind.SWITCH:
+            net.switch.loc[element, "type"] = "CB"
+        elif kind in (EdgeKind.LINE, EdgeKind.TRAFO):
+            et, unnamed = ("l", "") if kind is EdgeKind.LINE else ("t", "trafo ")
             station = int(topo.bus_index[topo.node_bus[int(f["supply_node"])]])
-            name = net[table].at[element, "name"] if "name" in net[table] else None
-            label = name if isinstance(name, str) and name else f"{unnamed}{element}"
+            label = element_name(net[kind.table], element) or f"{unnamed}{element}"
             pp.create_switch(net, station, element, et=et, closed=True, type="CB", name=f"CB {label}")
 
 
-def _geo_xy(net: Any) -> pd.DataFrame:
-    """x/y of every bus from pandapower's ``geo`` GeoJSON column (NaN where missing)."""
-    import json
+#: pandapower's "load" scenario of the Oberrhein grid: load scaling, transformer taps, power factors.
+_OBERRHEIN_LOAD_SCALING = 0.6
+_OBERRHEIN_SGEN_SCALING = 0.0
+_OBERRHEIN_HV_TAPS = (-2, -3)
+_OBERRHEIN_LOAD_PF = 0.98
+_OBERRHEIN_SGEN_PF = 1.0
 
-    xs, ys = [], []
-    geo = net.bus["geo"] if "geo" in net.bus else pd.Series(None, index=net.bus.index)
-    for g in geo:
-        try:
-            c = json.loads(g)["coordinates"]
-            xs.append(float(c[0]))
-            ys.append(float(c[1]))
-        except (TypeError, ValueError, KeyError, IndexError):
-            xs.append(np.nan)
-            ys.append(np.nan)
-    return pd.DataFrame({"x": xs, "y": ys}, index=net.bus.index)
+
+def _oberrhein_without_power_flow() -> Any:
+    """``pandapower.networks.mv_oberrhein()`` (scenario "load") without the power flow it closes with.
+
+    pandapower's function reads the JSON file it ships, sets the scenario and then runs ``runpp`` only to fill
+    the result tables (4-6 s with its numba compile in a new process). gridscope runs its own power flows, so
+    the file is read and the scenario set here; every element table is the same (tests compare them) and the
+    result tables are empty.
+    """
+    import pandapower as pp  # deferred: heavy
+
+    net = pp.from_json(os.path.join(pp.pp_dir, "networks", "mv_oberrhein.json"))
+    net.load["q_mvar"] = q_from_pf(net.load["p_mw"].to_numpy(dtype=float), _OBERRHEIN_LOAD_PF)
+    net.sgen["q_mvar"] = q_from_pf(net.sgen["p_mw"].to_numpy(dtype=float), _OBERRHEIN_SGEN_PF)
+    net.load["scaling"] = _OBERRHEIN_LOAD_SCALING
+    net.sgen["scaling"] = _OBERRHEIN_SGEN_SCALING
+    net.trafo["tap_pos"] = net.trafo["tap_pos"].astype("float64")
+    hv_units = net.trafo.index[net.trafo["sn_mva"] > 1]  # the two HV/MV units (MV/LV units are < 1 MVA)
+    net.trafo.loc[hv_units, "tap_pos"] = list(_OBERRHEIN_HV_TAPS)
+    # the file carries results of another operating point (angles 150° apart): none is better than stale
+    pp.toolbox.clear_result_tables(net)
+    return net
 
 
 def mv_oberrhein() -> Any:
@@ -217,16 +244,12 @@ def mv_oberrhein() -> Any:
     Added: a breaker at every feeder head (pandapower models 4 of them; the others get one, since the feeder
     head is where the substation's outgoing breaker stands); reliability data from the defaults table by line
     type (``cs`` cable, ``ol`` overhead); one customer per load point (DL/T 836 convention); supply zones from
-    load density over the buses' coordinates (:func:`gridscope.grid.zones.assign_zones_by_density`).
+    load density over the buses' coordinates (:func:`gridscope.grid.zones.assign_zones_by_density`). The
+    result tables are empty: pandapower's closing power flow is not run.
     """
-    import pandapower.networks as pn
-
-    from .defaults import apply_reliability_data
-    from .zones import assign_zones_by_density
-
-    net = pn.mv_oberrhein()
+    net = _oberrhein_without_power_flow()
     net.name = "mv_oberrhein"
-    _add_head_breakers(net)
+    add_head_breakers(net)
     apply_reliability_data(net)
     assign_zones_by_density(net, per="feeder")
     return net
@@ -239,13 +262,11 @@ def cigre_mv() -> Any:
     per load point; supply zone C for every bus (a suburban benchmark; the CIGRE task force publishes no
     zone).
     """
-    import pandapower.networks as pn
-
-    from .defaults import apply_reliability_data
+    import pandapower.networks as pn  # deferred: heavy
 
     net = pn.create_cigre_network_mv(with_der=False)
     net.name = "cigre_mv"
-    _add_head_breakers(net)
+    add_head_breakers(net)
     net.bus["zone"] = "C"
     apply_reliability_data(net)
     return net
@@ -261,10 +282,8 @@ def case33bw() -> Any:
     and pandapower's copy carries a placeholder of about 99,999 kA, which would hide every loading flag; at
     the case's 3.7 MW the head section runs near 55 %).
     """
-    import pandapower as pp
+    import pandapower as pp  # deferred: heavy
     import pandapower.networks as pn
-
-    from .defaults import apply_reliability_data
 
     net = pn.case33bw()
     net.line["max_i_ka"] = 0.4
@@ -276,7 +295,7 @@ def case33bw() -> Any:
                          name=f"tie {li}")
     net.line["name"] = [f"L{i}" for i in net.line.index]
     net.bus["name"] = [f"bus {i}" for i in net.bus.index]
-    _add_head_breakers(net)
+    add_head_breakers(net)
     net.line["type"] = "ol"
     net.bus["zone"] = "C"
     apply_reliability_data(net)
@@ -315,9 +334,7 @@ def builtin_networks() -> list[str]:
 
 
 def make_builtin(name: str) -> Any:
-    """Build the built-in network ``name`` (see :func:`builtin_networks`)."""
-    from ..errors import NetworkError
-
+    """Build the built-in network ``name`` (see :func:`builtin_networks`), filled with its reliability data."""
     key = name.strip().lower().replace("_", "-") if name.strip().lower().startswith("rbts") else name.strip()
     if key not in BUILTIN:
         raise NetworkError(f"unknown built-in network {name!r}; built-in networks: {', '.join(BUILTIN)} "

@@ -14,19 +14,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..errors import ConfigError
+from .facts import RADIAL_MAX_KV, trafo_is_main
+
 __all__ = [
-    "RADIAL_MAX_KV",
     "ZONES",
     "ZONE_DENSITY_BANDS",
     "apply_reliability_data",
     "reliability_defaults",
     "zone_targets",
 ]
-
-#: Buses at or below this nominal voltage (kV) belong to the radially operated distribution part; above it the
-#: network is the (meshed, perfectly reliable) supply. Transformers whose HV side is above it are main (HV/MV)
-#: transformers; the others are distribution transformers.
-RADIAL_MAX_KV: float = 36.0
 
 #: Supply-area classes of the State Grid planning guide (Q/GDW 1738), best first.
 ZONES: tuple[str, ...] = ("A+", "A", "B", "C", "D", "E")
@@ -150,8 +147,6 @@ def zone_targets(overrides: Mapping[str, float] | None = None) -> pd.DataFrame:
         Index ``zone``; columns ``asai_target`` (fraction), ``saidi_target_h`` (h per customer-year, from
         ``(1 - asai) × 8760``) and ``source``.
     """
-    from ..errors import ConfigError
-
     table = pd.DataFrame(_TARGETS).set_index("zone")
     for zone, value in (overrides or {}).items():
         value = float(value)
@@ -170,11 +165,6 @@ def _line_kind(line: pd.DataFrame) -> pd.Series:
     if "type" in line:
         kind[line["type"].astype(str).str.lower().isin(["cs", "cable", "ug"])] = "cable"
     return kind
-
-
-def trafo_is_main(net: Any, radial_max_kv: float = RADIAL_MAX_KV) -> pd.Series:
-    """True for main (HV/MV) transformers: HV side above ``radial_max_kv``."""
-    return net.trafo["vn_hv_kv"].astype(float) > radial_max_kv
 
 
 def _fill(df: pd.DataFrame, column: str, values: pd.Series | float) -> None:
@@ -211,15 +201,15 @@ def apply_reliability_data(
     overrides : mapping, optional
         Kind → {column → value} replacing entries of ``defaults``.
     radial_max_kv : float
-        Voltage separating main from distribution transformers.
+        A transformer with its HV side above this voltage is a main transformer; below it the role decides
+        (:func:`gridscope.grid.facts.trafo_is_main`): main-transformer data for stations, distribution data
+        for the others.
 
     Returns
     -------
     pandapowerNet
         The same object, for chaining.
     """
-    from ..errors import ConfigError
-
     table = reliability_defaults() if defaults is None else defaults.copy()
     for kind, values in (overrides or {}).items():
         if kind not in table.index:
@@ -244,7 +234,7 @@ def apply_reliability_data(
     trafo = net.trafo
     if len(trafo):
         kind = pd.Series(
-            np.where(trafo_is_main(net, radial_max_kv), "main_transformer", "distribution_transformer"),
+            np.where(trafo_is_main(net, radial_max_kv=radial_max_kv), "main_transformer", "distribution_transformer"),
             index=trafo.index,
         )
         _fill(trafo, "lambda_per_yr", kind.map(table["lambda"]))

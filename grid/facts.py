@@ -50,6 +50,7 @@ __all__ = [
     "line_rating_ka",
     "line_rating_mva",
     "q_from_pf",
+    "trafo3w_is_main",
     "trafo3w_rating_mva",
     "trafo_is_main",
     "trafo_rating_mva",
@@ -226,6 +227,25 @@ def trafo_role(net: Any, *, radial_max_kv: float = RADIAL_MAX_KV) -> pd.Series:
     main = trafo_is_main(net, radial_max_kv=radial_max_kv)
     return pd.Series(np.where(main.to_numpy(), "main", "distribution"), index=main.index, name="role",
                      dtype=object)
+
+
+def trafo3w_is_main(net: Any, *, radial_max_kv: float = RADIAL_MAX_KV) -> pd.Series:
+    """True for main three-winding transformers: the rule of :func:`trafo_is_main` with the MV or LV winding
+    as the LV side (HV above ``radial_max_kv``, or a winding of ≥ 1 kV at a busbar heading breaker-fed feeders).
+
+    Returns
+    -------
+    pandas.Series
+        Boolean, indexed like ``net.trafo3w``.
+    """
+    t3 = net.trafo3w
+    main = _numbers(t3, "vn_hv_kv", np.nan) > radial_max_kv
+    if len(t3):
+        cb_buses = _buses_heading_cb_feeders(net)
+        for side in ("mv", "lv"):
+            feeds_cb = np.isin(t3[f"{side}_bus"].to_numpy(dtype=np.int64), cb_buses)
+            main |= (_numbers(t3, f"vn_{side}_kv", np.nan) >= MV_MIN_KV) & feeds_cb
+    return pd.Series(main, index=t3.index, name="is_main", dtype=bool)
 
 
 def bus_is_supply_level(net: Any, *, radial_max_kv: float = RADIAL_MAX_KV) -> np.ndarray:

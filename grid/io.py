@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import os
+import pickle
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from ..errors import NetworkError
+import numpy as np
+import pandas as pd
+
+from ..errors import InputError, NetworkError
+from .builtin import add_head_breakers, make_builtin
+from .defaults import ZONES, apply_reliability_data
+from .facts import in_service
+from .zones import assign_zones_by_density
 
 __all__ = ["atomic_write", "cache_dir", "load_network", "network_hash", "prepare_simbench", "save_network"]
 
@@ -22,8 +31,9 @@ def load_network(source: Any, *, fill_defaults: bool = True) -> Any:
         ``"rbts2"``, ``"rbts2-e"``, ``"mv_oberrhein"``, ``"cigre_mv"``, ``"case33bw"``; a path ending in
         ``.json`` or ``.xlsx``; ``"simbench:1-MV-urban--0-sw"``; or a pandapower net, returned as a copy.
     fill_defaults : bool
-        Fill missing data-contract columns (reliability data, customers, average load) from
+        Fill missing data-contract columns (reliability data, customers, average load) of a file or net from
         :func:`gridscope.grid.defaults.reliability_defaults`. Values present in the file are never changed.
+        Built-in and SimBench networks come filled (once, when they are built).
 
     Returns
     -------
@@ -35,12 +45,7 @@ def load_network(source: Any, *, fill_defaults: bool = True) -> Any:
     NetworkError
         The file is missing or unreadable, is not a pandapower network, or the name is unknown.
     """
-    from .builtin import BUILTIN, make_builtin
-    from .defaults import apply_reliability_data
-
     if hasattr(source, "bus") and hasattr(source, "line"):
-        import copy
-
         net = copy.deepcopy(source)
     else:
         text = os.fspath(source) if isinstance(source, os.PathLike) else source
@@ -50,21 +55,18 @@ def load_network(source: Any, *, fill_defaults: bool = True) -> Any:
         text = text.strip()
         lower = text.lower()
         if lower.startswith("simbench:"):
-            net = _load_simbench(text.split(":", 1)[1].strip())
-        elif lower.endswith((".json", ".xlsx", ".xls")) or os.sep in text or "/" in text:
-            net = _load_file(Path(text))
-        elif text in BUILTIN or lower.replace("_", "-") in BUILTIN:
-            net = make_builtin(text)
-        else:
-            make_builtin(text)  # raises the "unknown built-in network" error with the list of names
-            raise AssertionError("unreachable")
+            return _load_simbench(text.split(":", 1)[1].strip())  # filled by prepare_simbench
+        if not (lower.endswith((".json", ".xlsx", ".xls")) or os.sep in text or "/" in text):
+            # a built-in is filled when built; an unknown name raises the error listing the built-ins
+            return make_builtin(text)
+        net = _load_file(Path(text))
     if fill_defaults:
         apply_reliability_data(net)
     return net
 
 
 def _load_file(path: Path) -> Any:
-    import pandapower as pp
+    import pandapower as pp  # deferred: heavy
 
     if not path.exists():
         raise NetworkError(f"network file not found: {path}")
@@ -110,7 +112,7 @@ def cache_dir() -> Path | None:
 
 
 def _simbench_cache_path(code: str) -> Path | None:
-    import pandapower as pp
+    import pandapower as pp  # deferred: heavy
     import simbench as sb
 
     root = cache_dir()
@@ -132,10 +134,8 @@ def _load_simbench(code: str) -> Any:
     (``simbench/<simbench, pandapower and cache-format versions>/<code>.pkl``): later loads take a fraction of
     a second. The cache only ever holds networks this function converted itself; delete the folder to clear it.
     """
-    import pickle
-
     try:
-        import simbench as sb
+        import simbench as sb  # deferred: optional and heavy
     except ImportError:
         raise NetworkError("simbench networks need the simbench package: pip install 'gridscope[simbench]'") \
             from None
@@ -169,8 +169,6 @@ def _load_simbench(code: str) -> Any:
 
 
 def _pickle_to(net: Any, tmp: str) -> None:
-    import pickle
-
     with open(tmp, "wb") as fh:
         pickle.dump(net, fh, protocol=pickle.HIGHEST_PROTOCOL)
 
@@ -190,19 +188,16 @@ def prepare_simbench(net: Any) -> Any:
     * Reliability data from the defaults table by line type (SimBench types lines ``cs``/``ol``); one
       customer per load point.
     """
-    from .builtin import _add_head_breakers
-    from .defaults import ZONES, apply_reliability_data
-    from .zones import assign_zones_by_density
-
     eg = net.ext_grid
     if len(eg) and "subnet" in eg.columns and "subnet" in net.bus.columns:
         grids = set(net.bus["subnet"].dropna().astype(str).str.split("_").str[0])
         other = eg["subnet"].astype(str).str.extract(r"^(.+)_(.+)_eq$")[1]
-        redundant = other.isin(grids) & eg["in_service"].astype(bool)
+        live = in_service(eg)
+        redundant = other.isin(grids).to_numpy() & live
         # never switch off the last source
-        if redundant.any() and (~redundant & eg["in_service"].astype(bool)).any():
+        if redundant.any() and (~redundant & live).any():
             net.ext_grid.loc[redundant, "in_service"] = False
-    _add_head_breakers(net, only_missing=True)
+    add_head_breakers(net, only_missing=True)
     if "zone" not in net.bus or not net.bus["zone"].isin(ZONES).any():
         try:
             assign_zones_by_density(net, per="feeder")
@@ -219,9 +214,6 @@ def network_hash(net: Any) -> str:
     float64 rounded to 40 bits of mantissa (integers and floats alike), everything else as text with nulls as
     empty strings; the ``geo`` columns are left out.
     """
-    import numpy as np
-    import pandas as pd
-
     h = hashlib.sha256()
     for table in ("bus", "line", "trafo", "trafo3w", "switch", "load", "sgen", "ext_grid", "reserved_capacity"):
         if table not in net or not isinstance(net[table], pd.DataFrame) or not len(net[table]):
@@ -262,8 +254,6 @@ def atomic_write(path: str | os.PathLike[str], write: Any, *, overwrite: bool = 
     pathlib.Path
         The destination path.
     """
-    from ..errors import InputError
-
     dest = Path(path)
     if dest.exists() and not overwrite:
         raise InputError(f"{dest} exists; pass overwrite=True (CLI: --force) to replace it")
@@ -282,8 +272,7 @@ def atomic_write(path: str | os.PathLike[str], write: Any, *, overwrite: bool = 
 
 def _to_excel(net: Any, path: str) -> None:
     """``pandapower.to_excel`` without its xlsxwriter requirement: the same sheets, written with openpyxl."""
-    import pandas as pd
-    from pandapower.io_utils import to_dict_of_dfs
+    from pandapower.io_utils import to_dict_of_dfs  # deferred: heavy
 
     tables = to_dict_of_dfs(net, include_results=True, include_empty_tables=False)
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
@@ -309,9 +298,7 @@ def save_network(net: Any, path: str | os.PathLike[str], *, overwrite: bool = Tr
     -------
     pathlib.Path
     """
-    import pandapower as pp
-
-    from ..errors import InputError
+    import pandapower as pp  # deferred: heavy
 
     suffix = Path(path).suffix.lower()
     if suffix == ".json":

@@ -11,18 +11,15 @@ import pandas as pd
 
 from ..errors import ConfigError, InputError
 from .defaults import ZONE_DENSITY_BANDS, ZONES
+from .facts import bus_xy_km
+from .topology import build_topology
 
 __all__ = [
     "assign_zones_by_density",
     "assign_zones_by_feeder",
     "assign_zones_from_mapping",
-    "bus_xy_km",
     "zone_for_density",
 ]
-
-KM_PER_DEG_LAT = 110.574
-KM_PER_DEG_LON_EQUATOR = 111.320
-
 
 def zone_for_density(density_mw_per_km2: float | np.ndarray) -> np.ndarray:
     """Supply-area class for load densities in MW/km² (bands of DESIGN.md §7: A+ ≥ 30, A 15–30, …, E < 0.1)."""
@@ -34,36 +31,9 @@ def zone_for_density(density_mw_per_km2: float | np.ndarray) -> np.ndarray:
     return out
 
 
-def bus_xy_km(net: Any, units: Literal["auto", "degrees", "km", "m"] = "auto") -> pd.DataFrame:
-    """Bus coordinates in km (columns ``x_km``, ``y_km``; NaN where a bus has none).
-
-    ``units="auto"`` treats coordinates as longitude/latitude when every value lies in the geographic range
-    and the extent is under 5°, and projects them (equirectangular at the mean latitude, error < 0.5 % over
-    a distribution grid); otherwise they are taken as km. ``"m"`` divides by 1000.
-    """
-    from .builtin import _geo_xy
-
-    xy = _geo_xy(net)
-    x, y = xy["x"].to_numpy(), xy["y"].to_numpy()
-    ok = ~(np.isnan(x) | np.isnan(y))
-    if units == "auto":
-        geographic = ok.any() and (np.abs(x[ok]) <= 180).all() and (np.abs(y[ok]) <= 90).all() and \
-            np.ptp(x[ok]) < 5 and np.ptp(y[ok]) < 5 and np.abs(y[ok]).max() > 5
-        units = "degrees" if geographic else "km"
-    if units == "degrees":
-        lat0 = np.deg2rad(np.nanmean(y)) if ok.any() else 0.0
-        x = x * KM_PER_DEG_LON_EQUATOR * np.cos(lat0)
-        y = y * KM_PER_DEG_LAT
-    elif units == "m":
-        x, y = x / 1000.0, y / 1000.0
-    elif units != "km":
-        raise InputError(f"units must be 'auto', 'degrees', 'km' or 'm', got {units!r}")
-    return pd.DataFrame({"x_km": x, "y_km": y}, index=net.bus.index)
-
-
 def _covered_area_km2(x: np.ndarray, y: np.ndarray, margin_km: float) -> float:
     """Area of the convex hull of the points grown by ``margin_km`` (exact Minkowski sum with a disk)."""
-    from scipy.spatial import ConvexHull, QhullError
+    from scipy.spatial import ConvexHull, QhullError  # deferred: scipy.spatial is slow to import
 
     pts = np.unique(np.column_stack([x, y]), axis=0)
     disk = np.pi * margin_km**2
@@ -104,7 +74,7 @@ def assign_zones_by_density(
     margin_km : float
         Supply radius around each bus (km), > 0.
     units : {"auto", "degrees", "km", "m"}
-        Coordinate units; see :func:`bus_xy_km`.
+        Coordinate units; see :func:`gridscope.grid.facts.bus_xy_km`.
     load_column : str
         Load column used for the density (peak ``p_mw`` by default, or ``p_avg_mw``).
 
@@ -113,8 +83,6 @@ def assign_zones_by_density(
     pandas.DataFrame
         One row per group: ``load_mw``, ``area_km2``, ``density_mw_per_km2``, ``zone``.
     """
-    from .topology import build_topology
-
     if margin_km <= 0:
         raise InputError(f"margin_km must be > 0, got {margin_km}")
     if per not in ("feeder", "network"):
@@ -162,8 +130,6 @@ def assign_zones_by_feeder(net: Any, mapping: Mapping[str, str], *, default: str
     strictest zone given. Unknown feeder names and zone labels raise :class:`~gridscope.errors.ConfigError`
     listing all of them.
     """
-    from .topology import build_topology
-
     topo = build_topology(net)
     names = topo.feeder_name_of(net, "bus")
     known = set(topo.feeders["name"])
@@ -234,8 +200,6 @@ def assign_zones_from_mapping(net: Any, path: str | os.PathLike[str], *, default
             problems.append(f"row {i + 2}: unknown bus {key!r}")
     feeder_map = {r["feeder"].strip(): r["zone"].strip() for _, r in feeder_rows.iterrows()}
     if feeder_map:
-        from .topology import build_topology
-
         known = set(build_topology(net).feeders["name"])
         problems += [f"unknown feeder {f!r}" for f in feeder_map if f not in known]
     if problems:

@@ -12,10 +12,11 @@ import numpy as np
 import pandas as pd
 import pytest
 from gridscope.errors import InputError, NetworkError
-from gridscope.grid.builtin import BUILTIN_DESCRIPTIONS, builtin_descriptions
-from gridscope.grid.defaults import ZONES
+from gridscope.grid.builtin import BUILTIN_DESCRIPTIONS, add_head_breakers, builtin_descriptions
+from gridscope.grid.defaults import ZONES, apply_reliability_data
 from gridscope.grid.io import atomic_write, network_hash
 from gridscope.grid.topology import build_topology
+from gridscope.grid.zones import assign_zones_by_density
 
 SIMBENCH_MV = "1-MV-urban--0-sw"
 
@@ -274,3 +275,21 @@ def test_cache_dir_default(monkeypatch, tmp_path):
     assert io.cache_dir() == tmp_path / "gridscope"
     monkeypatch.delenv("XDG_CACHE_HOME")
     assert io.cache_dir() == Path(os.path.expanduser("~")) / ".cache" / "gridscope"
+
+
+def test_mv_oberrhein_is_pandapowers_without_the_power_flow():
+    # the built-in reads pandapower's file without its closing runpp: every element table must equal what
+    # pandapower.networks.mv_oberrhein() (which runs the power flow) gives, with gridscope's additions on top
+    import pandapower.networks as pn
+
+    ours = gs.load_network("mv_oberrhein")
+    ref = pn.mv_oberrhein()
+    ref.name = "mv_oberrhein"
+    add_head_breakers(ref)
+    apply_reliability_data(ref)
+    assign_zones_by_density(ref, per="feeder")
+    tables = [k for k, v in ref.items() if isinstance(v, pd.DataFrame) and not k.startswith("res_") and len(v)]
+    assert {"bus", "line", "trafo", "switch", "load", "sgen", "ext_grid"} <= set(tables)
+    for table in tables:
+        pd.testing.assert_frame_equal(ours[table], ref[table], obj=table)
+    assert ours.res_bus.empty and ours.res_line.empty and not ref.res_bus.empty  # no (stale) results

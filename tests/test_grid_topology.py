@@ -170,6 +170,53 @@ def test_trafo3w_station():
     assert gs.validate(net, topology=topo) == []
 
 
+def _station_35_10(feeder_breakers: bool = True):
+    """A 35 kV source, a 5 km 35 kV line to a 35/10 kV station, two 10 kV feeders of two sections each."""
+    net = pp.create_empty_network()
+    src = pp.create_bus(net, 35.0, name="35 kV source", zone="B")
+    pp.create_ext_grid(net, src)
+    hv = pp.create_bus(net, 35.0, name="station 35 kV", zone="B")
+    pp.create_line_from_parameters(net, src, hv, 5.0, 0.17, 0.38, 10.0, 0.45, name="35 kV line")
+    mv = pp.create_bus(net, 10.0, name="station 10 kV", zone="B")
+    pp.create_transformer_from_parameters(net, hv, mv, sn_mva=10.0, vn_hv_kv=35.0, vn_lv_kv=10.0,
+                                          vk_percent=7.5, vkr_percent=0.6, pfe_kw=9.0, i0_percent=0.5,
+                                          name="T 35/10")
+    for f in ("F1", "F2"):
+        prev = mv
+        for k in range(2):
+            nxt = pp.create_bus(net, 10.0, name=f"{f}.{k}", zone="B")
+            line = pp.create_line(net, prev, nxt, 1.0, STD, name=f"{f} L{k}")
+            if k == 0 and feeder_breakers:
+                pp.create_switch(net, prev, line, et="l", type="CB", name=f)
+            pp.create_load(net, nxt, 0.5, customers=10)
+            prev = nxt
+    apply_reliability_data(net)
+    return net
+
+
+def test_35_10_kv_station_is_supply_by_role():
+    net = _station_35_10()
+    topo = build_topology(net)
+    # the 35/10 kV transformer is a main transformer (its 10 kV busbar heads breaker-fed feeders): the 35 kV
+    # line, the transformer and the 10 kV busbar are supply; each breaker heads one feeder of 2 buses, 2 loads
+    assert sorted(topo.feeders["name"]) == ["F1", "F2"]
+    assert topo.feeders["n_bus"].tolist() == [2, 2] and topo.feeders["n_load"].tolist() == [2, 2]
+    assert topo.supply_node[topo.bus_node(net.bus.index[:3])].all()
+    assert topo.edge_supply[topo.element_edges("trafo")].all()
+    assert topo.edge_supply[topo.element_edges("line")[0]]
+    assert net.trafo.at[0, "repair_h"] == 15.0  # main-transformer data from the defaults table
+    assert gs.validate(net, topology=topo) == []
+
+
+def test_35_10_kv_without_feeder_breakers_is_one_feeder():
+    # nothing marks the 10 kV busbar as a station's: by voltage alone (35 kV ≤ 36 kV) the 35 kV line heads one
+    # feeder that holds everything downstream
+    net = _station_35_10(feeder_breakers=False)
+    topo = build_topology(net)
+    assert len(topo.feeders) == 1 and topo.feeders["n_bus"].iat[0] == 6
+    assert net.trafo.at[0, "repair_h"] == 200.0  # distribution-transformer data
+
+
 @pytest.mark.parametrize("seed", range(5))
 def test_random_radial_networks_match_networkx(seed):
     rng = np.random.default_rng(seed)

@@ -10,12 +10,12 @@ import pandapower as pp
 import pytest
 from gridscope.errors import ConfigError, InputError
 from gridscope.grid.defaults import ZONES, apply_reliability_data, zone_targets
+from gridscope.grid.facts import bus_xy_km
 from gridscope.grid.zones import (
     _covered_area_km2,
     assign_zones_by_density,
     assign_zones_by_feeder,
     assign_zones_from_mapping,
-    bus_xy_km,
     zone_for_density,
 )
 
