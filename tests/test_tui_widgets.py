@@ -183,6 +183,54 @@ async def test_loading_colouring_bands_and_flags(rbts2_net, rbts2_topology):
                 assert (bg != theme["surface"].upper()) == (line == 15)      # only the flagged line is highlighted
 
 
+async def test_loading_colouring_of_the_study_power_flow(rbts2_net, rbts2_topology):
+    study = gs.Study(rbts2_net)
+    peak, flags = study.loading(), study.flags()
+    line_pct = peak.line["loading_percent"]
+    assert 70 <= line_pct.max() < 100                                  # RBTS Bus 2 at its peak: one heavy line
+    app = MapApp(rbts2_net, rbts2_topology)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        m = app.query_one(NetworkMap)
+        m.set_loading(line_pct, zip(flags["element"], flags["index"], strict=True),
+                      trafo_loading_percent=peak.trafo["loading_percent"])
+        m.color_by("loading")
+        await pilot.pause()
+        theme = app.get_css_variables()
+        geom, raster = m.geometry, m.raster
+        # cells drawn by exactly one segment, so no neighbour's colour can win them
+        pairs = np.unique(np.stack([raster.point_cell, raster.point_seg]), axis=1)
+        cells, n_seg = np.unique(pairs[0], return_counts=True)
+        lone = set(cells[n_seg == 1].tolist())
+        checked = set()
+        for line, pct in line_pct.items():
+            band = "error" if pct >= 100 else "warning" if pct >= 70 else "success"
+            seg = np.flatnonzero((geom.seg_element == "line") & (geom.seg_index == line))[0]
+            flat = np.flatnonzero((raster.cell_seg.ravel() == seg) & (raster.mark.ravel() == 0))
+            for f in [f for f in flat.tolist() if f in lone][:3]:
+                r, c = divmod(f, raster.width)
+                _, style = rendered(m, c - m.origin[0], r - m.origin[1])
+                assert colour_hex(style) == theme[band].upper()[:7], (line, pct)
+                checked.add(line)
+        assert len(checked) >= 30 and line_pct.idxmax() in checked
+
+
+async def test_click_moves_the_cursor_and_set_network_resets(rbts2_net, rbts2_topology, load_builtin):
+    app = MapApp(rbts2_net, rbts2_topology)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        m = app.query_one(NetworkMap)
+        col, row = m.screen_cell_of_bus(36)                          # B12
+        await pilot.click(NetworkMap, offset=(col, row))
+        assert m.cursor_bus == 36 and app.highlighted[-1] == 36
+        cigre = load_builtin("cigre_mv")
+        m.set_network(cigre, gs.build_topology(cigre))
+        await pilot.pause()
+        assert m.geometry.n_bus == len(cigre.bus) and m.zoom == 1.0
+        assert m.cursor_bus in set(cigre.ext_grid.bus)
+        assert "zone ⣿ C" in m.legend_text
+
+
 async def test_saidi_colouring_legend_from_real_contributions(rbts2_net, rbts2_topology):
     from gridscope.reliability.results import contributions
 

@@ -600,12 +600,16 @@ class NetworkMap(Widget, can_focus=True):
 
     def __init__(self, net: Any, topology: Any, *, id: str | None = None) -> None:
         super().__init__(id=id)
+        self._mode = ColorMode.ZONE
+        self._styles: dict[tuple[int, bool, bool, bool], Style] = {}
+        self._load_network(net, topology)
+
+    def _load_network(self, net: Any, topology: Any) -> None:
         self._net = net
         self._topology = topology
         self.geometry = build_geometry(net, topology)
         self._zone = (net.bus["zone"].astype(object).where(net.bus["zone"].notna(), None).to_numpy()
                       if "zone" in net.bus else np.full(self.geometry.n_bus, None, dtype=object))
-        self._mode = ColorMode.ZONE
         self._loading: pd.Series | None = None
         self._trafo_loading: pd.Series | None = None
         self._flagged: set[tuple[str, int]] = set()
@@ -615,10 +619,16 @@ class NetworkMap(Widget, can_focus=True):
         self._rasters: dict[tuple[int, int, int], MapRaster] = {}
         self._colouring: _Colouring | None = None
         self._cell_style: np.ndarray | None = None
-        self._styles: dict[tuple[int, bool, bool, bool], Style] = {}
         geom = self.geometry
         start = np.flatnonzero(geom.bus_source)
         self._cursor = int(start[0]) if start.size else (int(geom.tab_order[0]) if geom.n_bus else -1)
+
+    def set_network(self, net: Any, topology: Any) -> None:
+        """Show another network (or an edited one): geometry rebuilt, loading and contributions dropped, zoom
+        back to fit; the colour mode stays."""
+        self._load_network(net, topology)
+        self._origin = self._clamp_origin(0, 0)
+        self._recolour()
 
     # ------------------------------------------------------------------ public state
     @property
