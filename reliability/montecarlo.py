@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import xarray as xr
 from scipy import integrate, special, stats
 
 from ..errors import CancelledError, InputError
@@ -68,6 +69,7 @@ __all__ = [
     "METRICS",
     "PERCENTILES",
     "PROGRESS_WHAT",
+    "RESULT_AXES",
     "ExpectedValues",
     "MonteCarloResult",
     "expected_values",
@@ -86,6 +88,28 @@ METRICS: tuple[str, ...] = ("CI", "CH", "ENS")
 INDICES: tuple[str, ...] = ("SAIFI", "SAIDI", "ENS")
 #: Percentiles of the annual indices that are reported.
 PERCENTILES: tuple[float, ...] = (5.0, 50.0, 95.0)
+#: Named axes of every array of a :class:`MonteCarloResult` (``MonteCarloResult.array(name)``).
+RESULT_AXES: dict[str, tuple[str, ...]] = {
+    "customers": ("group",),
+    "feeder_customers": ("feeder",),
+    "annual_mean": ("kind", "group", "metric"),
+    "annual_stderr": ("kind", "group", "metric"),
+    "annual_std": ("kind", "group", "metric"),
+    "index_mean": ("kind", "group", "index"),
+    "index_stderr": ("kind", "group", "index"),
+    "index_cov": ("kind", "group", "index"),
+    "index_percentiles": ("group", "index", "q"),
+    "annual_max": ("group", "index"),
+    "saidi_target_h": ("group",),
+    "p_miss_target": ("kind", "group"),
+    "feeder_mean": ("kind", "feeder", "metric"),
+    "feeder_stderr": ("kind", "feeder", "metric"),
+    "lp_failure_rate": ("kind", "load"),
+    "lp_unavailability_h": ("kind", "load"),
+    "lp_duration_h": ("kind", "load"),
+    "comp_mean": ("kind", "component", "group", "metric"),
+    "samples": ("year", "kind", "group", "metric"),
+}
 
 #: ``Progress.what`` of the records a run posts while it simulates.
 PROGRESS_WHAT = "monte-carlo years"
@@ -98,7 +122,9 @@ _CHUNK_WORK = 2.0e7  # target work units per chunk (≈ 30-60 ms of one core), s
 # ----------------------------------------------------------------------------------------------- results
 @dataclass(eq=False)
 class MonteCarloResult:
-    """Statistics of a Monte-Carlo run; plain numpy arrays, turned into an xarray Dataset by the API.
+    """Statistics of a Monte-Carlo run: numpy arrays with named axes (:data:`RESULT_AXES`), read by label
+    through :meth:`array` (an :class:`xarray.DataArray`), :meth:`to_dataset`, :meth:`mean` and :meth:`stderr`
+    (``res.mean("SAIDI", kind="fault", group="A")``).
 
     Axes: ``kind`` = :data:`KINDS` (fault, planned, total); ``group`` = the zones of the impact then
     ``"system"`` (:attr:`groups`); ``metric`` = :data:`METRICS` (annual CI, CH, ENS in customers,
@@ -203,6 +229,56 @@ class MonteCarloResult:
         """Mean and standard error of index ``name`` (SAIFI, SAIDI, ENS) per group for ``kind``."""
         i, k = INDICES.index(name), KINDS.index(kind)
         return self.index_mean[k, :, i], self.index_stderr[k, :, i]
+
+    # ------------------------------------------------------------------ labelled access
+    def coords(self) -> dict[str, Any]:
+        """Coordinates of every axis: kind, group, metric, index, q, feeder, load, component, year."""
+        return {"kind": list(KINDS), "group": list(self.groups), "metric": list(METRICS), "index": list(INDICES),
+                "q": list(PERCENTILES), "feeder": list(self.feeders), "load": np.asarray(self.load_index),
+                "component": np.arange(self.comp_mean.shape[1]),
+                "year": np.arange(self.samples.shape[0] if self.samples is not None else 0)}
+
+    def array(self, name: str) -> xr.DataArray:
+        """The statistic ``name`` (``"index_mean"``, ``"annual_stderr"``, ``"comp_mean"`` ... see
+        :data:`RESULT_AXES`) as a DataArray with named dimensions and coordinates, e.g.
+        ``res.array("index_mean").sel(kind="fault", group="system", index="SAIDI")``."""
+        if name not in RESULT_AXES:
+            raise InputError(f"no labelled statistic {name!r}; one of {', '.join(RESULT_AXES)}")
+        data = getattr(self, name)
+        if data is None:
+            raise InputError(f"{name} was not kept (simulate(..., keep_samples=True) keeps samples)")
+        dims = RESULT_AXES[name]
+        coords = self.coords()
+        return xr.DataArray(data, dims=dims, coords={d: coords[d] for d in dims}, name=name)
+
+    def to_dataset(self) -> xr.Dataset:
+        """Every statistic as one labelled :class:`xarray.Dataset` (the raw Monte-Carlo view; the results
+        dataset of :func:`gridscope.assess_reliability` is built from it by zone, feeder and load)."""
+        names = [n for n in RESULT_AXES if getattr(self, n) is not None]
+        return xr.Dataset({n: self.array(n) for n in names},
+                          attrs={"years": self.years, "seed": self.seed, "chunk_years": self.chunk_years})
+
+    def mean(self, index: str = "SAIDI", *, kind: str = "total", group: str | None = "system") -> Any:
+        """Mean annual ``index`` (SAIFI, SAIDI, ENS) of ``kind`` for ``group`` (a zone label or ``"system"``;
+        ``None``: an array over :attr:`groups`)."""
+        return self._pick(self.index_mean, index, kind, group)
+
+    def stderr(self, index: str = "SAIDI", *, kind: str = "total", group: str | None = "system") -> Any:
+        """Standard error of :meth:`mean`."""
+        return self._pick(self.index_stderr, index, kind, group)
+
+    def _pick(self, arr: np.ndarray, index: str, kind: str, group: str | None) -> Any:
+        problems = []
+        if index not in INDICES:
+            problems.append(f"index must be one of {', '.join(INDICES)}, got {index!r}")
+        if kind not in KINDS:
+            problems.append(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
+        if group is not None and group not in self.groups:
+            problems.append(f"unknown group {group!r} (groups: {', '.join(self.groups)})")
+        if problems:
+            raise InputError("; ".join(problems))
+        row = arr[KINDS.index(kind), :, INDICES.index(index)]
+        return row if group is None else float(row[self.groups.index(group)])
 
     def comp_share(self, metric: str = "CH", kind: str = "total") -> np.ndarray:
         """Each component's share (0–1) of the group's mean annual ``metric``; shape (component, group).

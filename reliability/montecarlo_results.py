@@ -6,11 +6,17 @@ from typing import Any
 
 import numpy as np
 
+from .montecarlo import INDICES, simulate
 from .results import INDEX_UNITS, build_dataset
 
-__all__ = ["monte_carlo_dataset"]
+__all__ = ["QUANTILES", "monte_carlo_dataset"]
 
+#: Quantile coordinates of ``<index>_quantile`` (the simulated percentiles as fractions).
 QUANTILES = (0.05, 0.5, 0.95)
+#: Annual sum (metric) behind each index: SAIFI = CI / customers, SAIDI = CH / customers, ENS = ENS.
+_METRIC_OF = {"SAIFI": "CI", "SAIDI": "CH", "ENS": "ENS"}
+#: Dataset variable suffix of each outage kind.
+_SUFFIX = {"total": "", "fault": "_fault", "planned": "_planned"}
 
 
 def monte_carlo_dataset(impact: Any, live_work_fraction: float, targets: Any, attrs: dict[str, Any], *,
@@ -24,57 +30,21 @@ def monte_carlo_dataset(impact: Any, live_work_fraction: float, targets: Any, at
     exceeds the zone target), ``feeder_<index>_stderr``; with ``keep_samples=True`` also
     ``sample_<index>`` (year × zone).
     """
-    from .montecarlo import INDICES, KINDS, METRICS, simulate
-
     zones = [*impact.zones, "system"]
     saidi_target = targets.reindex(zones)["saidi_target_h"].to_numpy(dtype=float)
     if target_cov is not None:
         options["max_years"] = max_years
     res = simulate(impact, years=years, target_cov=target_cov, seed=seed, live_work_fraction=live_work_fraction,
                    saidi_target_h=saidi_target, progress=progress, cancel=cancel, **options)
-    k_f, k_p, k_t = (KINDS.index(k) for k in ("fault", "planned", "total"))
-    m = {name: METRICS.index(name) for name in ("CI", "CH", "ENS")}
+    annual = res.array("annual_mean")
+    feeder = res.array("feeder_mean")
+    extra = _statistics(res)
 
-    def sums(arr: np.ndarray, k: int) -> dict[str, np.ndarray]:
-        return {"ci": arr[k, :, m["CI"]], "ch": arr[k, :, m["CH"]], "ens": arr[k, :, m["ENS"]]}
+    def sums(arr: Any, kind: str) -> dict[str, np.ndarray]:
+        return {k.lower(): arr.sel(kind=kind, metric=k).values for k in ("CI", "CH", "ENS")}
 
-    extra: dict[str, Any] = {}
-    for k, label in ((k_t, ""), (k_f, "_fault"), (k_p, "_planned")):
-        for i, name in enumerate(INDICES):
-            units = INDEX_UNITS[name][0]
-            extra[f"{name}{label}_stderr"] = (("zone",), res.index_stderr[k, :, i], {
-                "units": units, "long_name": f"standard error of the mean {name}{label.replace('_', ' ')}"})
-            extra[f"{name}{label}_cov"] = (("zone",), res.index_cov[k, :, i], {
-                "units": "1", "long_name": f"coefficient of variation of the mean {name}{label.replace('_', ' ')}"})
-    with np.errstate(invalid="ignore", divide="ignore"):
-        n = np.where(res.customers > 0, res.customers, np.nan)
-        spread = {"SAIFI": res.annual_std[k_t, :, m["CI"]] / n, "SAIDI": res.annual_std[k_t, :, m["CH"]] / n,
-                  "ENS": res.annual_std[k_t, :, m["ENS"]]}
-        fn = np.where(res.feeder_customers > 0, res.feeder_customers, np.nan)
-        f_se = {"SAIFI": res.feeder_stderr[k_t, :, m["CI"]] / fn, "SAIDI": res.feeder_stderr[k_t, :, m["CH"]] / fn,
-                "ENS": res.feeder_stderr[k_t, :, m["ENS"]]}
-    for i, name in enumerate(INDICES):
-        units = INDEX_UNITS[name][0]
-        extra[f"{name}_std"] = (("zone",), spread[name], {
-            "units": units, "long_name": f"year-to-year standard deviation of annual {name}"})
-        extra[f"{name}_quantile"] = (("zone", "quantile"), res.index_percentiles[:, i, :], {
-            "units": units,
-            "long_name": f"P5/P50/P95 of annual {name} (log-histogram, bins ≤ 0.39 % wide: value within 0.2 %)"})
-        extra[f"feeder_{name}_stderr"] = (("feeder",), f_se[name], {
-            "units": units, "long_name": f"standard error of the mean feeder {name}"})
-    extra["p_miss_target"] = (("zone",), res.p_miss_target[k_t], {
-        "units": "1", "long_name": "share of simulated years whose SAIDI exceeds the zone target"})
-    if res.samples is not None:
-        with np.errstate(invalid="ignore", divide="ignore"):
-            for name, metric in (("SAIFI", "CI"), ("SAIDI", "CH"), ("ENS", "ENS")):
-                data = res.samples[:, k_t, :, m[metric]]
-                if name != "ENS":
-                    data = data / n
-                extra[f"sample_{name}"] = (("year", "zone"), data, {
-                    "units": INDEX_UNITS[name][0], "long_name": f"annual {name} of each simulated year"})
-
-    comp_ch = res.comp_mean[k_t, :, :, m["CH"]]
-    comp_ens = res.comp_mean[k_t, :, :, m["ENS"]]
+    comp = res.array("comp_mean").sel(kind="total")
+    lp_rate, lp_unav = res.array("lp_failure_rate"), res.array("lp_unavailability_h")
     attrs.update({
         "years": int(res.years), "seed": int(res.seed), "converged": str(res.converged),
         "cancelled": str(res.cancelled), "chunk_years": int(res.chunk_years), "threads": int(res.threads),
@@ -83,9 +53,55 @@ def monte_carlo_dataset(impact: Any, live_work_fraction: float, targets: Any, at
     })
     ds = build_dataset(
         impact,
-        lam={"fault": res.lp_failure_rate[k_f], "planned": res.lp_failure_rate[k_p]},
-        unav_h={"fault": res.lp_unavailability_h[k_f], "planned": res.lp_unavailability_h[k_p]},
-        group_sums={"fault": sums(res.annual_mean, k_f), "planned": sums(res.annual_mean, k_p)},
-        feeder_sums={"fault": sums(res.feeder_mean, k_f), "planned": sums(res.feeder_mean, k_p)},
-        comp_ch=comp_ch, comp_ens=comp_ens, targets=targets, attrs=attrs, extra=extra)
+        lam={k: lp_rate.sel(kind=k).values for k in ("fault", "planned")},
+        unav_h={k: lp_unav.sel(kind=k).values for k in ("fault", "planned")},
+        group_sums={k: sums(annual, k) for k in ("fault", "planned")},
+        feeder_sums={k: sums(feeder, k) for k in ("fault", "planned")},
+        comp_ch=comp.sel(metric="CH").values, comp_ens=comp.sel(metric="ENS").values, targets=targets,
+        attrs=attrs, extra=extra)
     return ds.assign_coords(quantile=list(QUANTILES))
+
+
+def _per_customer(values: np.ndarray, customers: np.ndarray, index: str) -> np.ndarray:
+    """An annual sum as the index: divided by the customers for SAIFI and SAIDI (NaN without customers)."""
+    if index == "ENS":
+        return values
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return values / np.where(customers > 0, customers, np.nan)
+
+
+def _statistics(res: Any) -> dict[str, Any]:
+    """The Monte-Carlo-only variables of the dataset (standard errors, spread, quantiles, target misses)."""
+    extra: dict[str, Any] = {}
+    i_se, i_cov = res.array("index_stderr"), res.array("index_cov")
+    for kind, label in _SUFFIX.items():
+        for name in INDICES:
+            units = INDEX_UNITS[name][0]
+            text = f"{name}{label.replace('_', ' ')}"
+            extra[f"{name}{label}_stderr"] = (("zone",), i_se.sel(kind=kind, index=name).values, {
+                "units": units, "long_name": f"standard error of the mean {text}"})
+            extra[f"{name}{label}_cov"] = (("zone",), i_cov.sel(kind=kind, index=name).values, {
+                "units": "1", "long_name": f"coefficient of variation of the mean {text}"})
+    std = res.array("annual_std").sel(kind="total")
+    f_se = res.array("feeder_stderr").sel(kind="total")
+    pct = res.array("index_percentiles")
+    for name in INDICES:
+        units = INDEX_UNITS[name][0]
+        metric = _METRIC_OF[name]
+        extra[f"{name}_std"] = (("zone",), _per_customer(std.sel(metric=metric).values, res.customers, name), {
+            "units": units, "long_name": f"year-to-year standard deviation of annual {name}"})
+        extra[f"{name}_quantile"] = (("zone", "quantile"), pct.sel(index=name).values, {
+            "units": units,
+            "long_name": f"P5/P50/P95 of annual {name} (log-histogram, bins ≤ 0.39 % wide: value within 0.2 %)"})
+        extra[f"feeder_{name}_stderr"] = (("feeder",), _per_customer(
+            f_se.sel(metric=metric).values, res.feeder_customers, name), {
+            "units": units, "long_name": f"standard error of the mean feeder {name}"})
+    extra["p_miss_target"] = (("zone",), res.array("p_miss_target").sel(kind="total").values, {
+        "units": "1", "long_name": "share of simulated years whose SAIDI exceeds the zone target"})
+    if res.samples is not None:
+        samples = res.array("samples").sel(kind="total")
+        for name in INDICES:
+            data = _per_customer(samples.sel(metric=_METRIC_OF[name]).values, res.customers, name)
+            extra[f"sample_{name}"] = (("year", "zone"), data, {
+                "units": INDEX_UNITS[name][0], "long_name": f"annual {name} of each simulated year"})
+    return extra

@@ -647,3 +647,32 @@ def test_rbts2_exponential_repair_matches_its_own_expectation(rbts2e_impact):
     exact = expected_values(rbts2e_impact)
     assert exact.index[TOTAL, -1, SAIDI] == pytest.approx(0.75269, abs=5e-5)
     assert_within_se(res.index_mean[TOTAL], res.index_stderr[TOTAL], exact.index[TOTAL], 4, "RBTS exp")
+
+
+# ------------------------------------------------------------------------------------- labelled access
+def test_results_read_by_label():
+    """Labels pick the same numbers as the documented positions, and hold to the exact expectation."""
+    imp = small_network()
+    res = simulate(imp, years=40_000, seed=8, keep_samples=True)
+    exact = expected_values(imp)
+    for kind in ("fault", "planned", "total"):
+        for g, group in enumerate(["A", "B", "system"]):
+            k = KINDS.index(kind)
+            mean, se = res.mean("SAIDI", kind=kind, group=group), res.stderr("SAIDI", kind=kind, group=group)
+            assert mean == res.index_mean[k, g, SAIDI] and se == res.index_stderr[k, g, SAIDI]
+            assert abs(mean - exact.index[k, g, SAIDI]) <= 4 * se + 1e-12
+    da = res.array("index_mean")
+    assert da.dims == ("kind", "group", "index") and list(da.group.values) == ["A", "B", "system"]
+    assert float(da.sel(kind="fault", group="B", index="SAIFI")) == res.index_mean[FAULT, 1, SAIFI]
+    # components add up to the annual totals, along named axes
+    comp = res.array("comp_mean").sum("component")
+    np.testing.assert_allclose(comp.values, res.array("annual_mean").values, rtol=1e-9)
+    lp = res.array("lp_failure_rate").sel(kind="total")
+    assert list(lp["load"].values) == [100, 101, 102, 103]
+    ds = res.to_dataset()
+    assert ds["samples"].sizes == {"year": 40_000, "kind": 3, "group": 3, "metric": 3}
+    np.testing.assert_allclose(ds["samples"].mean("year").values, res.annual_mean, rtol=1e-9, atol=1e-12)
+    with pytest.raises(InputError, match="unknown group 'Z'"):
+        res.mean("SAIDI", group="Z")
+    with pytest.raises(InputError, match="no labelled statistic"):
+        res.array("nothing")
