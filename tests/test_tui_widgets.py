@@ -31,12 +31,16 @@ class MapApp(App):
         self.net, self.topology = net, topology
         self.selected: list[int] = []
         self.highlighted: list[int] = []
+        self.modes: list[str] = []
 
     def compose(self) -> ComposeResult:
         yield NetworkMap(self.net, self.topology, id="map")
 
     def on_network_map_bus_selected(self, message: NetworkMap.BusSelected) -> None:
         self.selected.append(message.bus)
+
+    def on_network_map_color_mode_changed(self, message: NetworkMap.ColorModeChanged) -> None:
+        self.modes.append(message.mode)
 
     def on_network_map_bus_highlighted(self, message: NetworkMap.BusHighlighted) -> None:
         self.highlighted.append(message.bus)
@@ -335,10 +339,13 @@ async def test_tree_layout_without_coordinates(rbts2_net, rbts2_topology):
 async def test_map_follows_a_light_theme(rbts2_net, rbts2_topology):
     app = MapApp(rbts2_net, rbts2_topology)
     async with app.run_test(size=(80, 24)) as pilot:
-        app.theme = "textual-light"
         await pilot.pause()
         m = app.query_one(NetworkMap)
+        _, dark = rendered(m, *m.screen_cell_of_bus(0))
+        app.theme = "textual-light"
+        await pilot.pause()
         char, style = rendered(m, *m.screen_cell_of_bus(0))
+        assert style.bgcolor != dark.bgcolor and style.color != dark.color
         assert char == "◆"
         surface = app.get_css_variables()["surface"].upper()
         assert style.bgcolor.get_truecolor().hex.upper() == surface
@@ -353,6 +360,8 @@ async def test_map_of_the_37k_bus_simbench_grid(simbench_big):
         m = app.query_one(NetworkMap)
         assert m.geometry.n_bus == len(simbench_big.bus) > 37_000
         await pilot.press("plus", "plus", "right", "n", "c", "0")
+        await pilot.pause()
+        assert app.modes == ["loading"]
         rows = ["".join(seg.text for seg in m.render_line(y)) for y in range(40)]
         assert sum(ch not in " " for row in rows[:38] for ch in row) > 500     # the grid is drawn
         assert m.mode == "loading"

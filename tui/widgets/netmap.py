@@ -598,6 +598,19 @@ class NetworkMap(Widget, can_focus=True):
             """The map that posted the message."""
             return self.network_map
 
+    class ColorModeChanged(Message):
+        """The colouring changed (by :meth:`NetworkMap.color_by` or the ``c`` key); ``mode`` is its value."""
+
+        def __init__(self, network_map: NetworkMap, mode: str) -> None:
+            super().__init__()
+            self.network_map = network_map
+            self.mode = str(mode)
+
+        @property
+        def control(self) -> NetworkMap:
+            """The map that posted the message."""
+            return self.network_map
+
     def __init__(self, net: Any, topology: Any, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._mode = ColorMode.ZONE
@@ -638,8 +651,8 @@ class NetworkMap(Widget, can_focus=True):
 
     @property
     def cursor_bus(self) -> int:
-        """pandapower index of the bus under the cursor."""
-        return int(self.geometry.bus_index[self._cursor])
+        """pandapower index of the bus under the cursor (-1 for a network without buses)."""
+        return int(self.geometry.bus_index[self._cursor]) if self._cursor >= 0 else NO
 
     @property
     def zoom(self) -> float:
@@ -708,11 +721,15 @@ class NetworkMap(Widget, can_focus=True):
     def color_by(self, mode: str | ColorMode) -> None:
         """Colour the map by ``"zone"``, ``"loading"`` or ``"saidi"``."""
         try:
-            self._mode = ColorMode(mode)
+            new = ColorMode(mode)
         except ValueError:
             raise InputError(f"colour mode must be one of {', '.join(m.value for m in ColorMode)}, "
                              f"got {mode!r}") from None
+        changed = new is not self._mode
+        self._mode = new
         self._recolour()
+        if changed:
+            self.post_message(self.ColorModeChanged(self, new.value))
 
     def set_loading(self, line_loading_percent: pd.Series, flagged: Iterable[tuple[str, int]] = (), *,
                     trafo_loading_percent: pd.Series | None = None) -> None:
