@@ -31,7 +31,19 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from ..settings import CAPACITY_LEVELS
+from ..grid.facts import (
+    element_label,
+    element_name,
+    element_names,
+    ext_grid_rating_mva,
+    in_service,
+    line_rating_ka,
+    line_rating_mva,
+    trafo_is_main,
+    trafo_rating_mva,
+)
+from ..grid.topology import EDGE_KINDS, EDGE_LINE, EDGE_TRAFO, build_topology
+from ..settings import CAPACITY_LEVELS, LINE_HEAVY_PERCENT, OVERLOAD_PERCENT, TRAFO_HEAVY_PERCENT, V_BAND_PU
 
 __all__ = [
     "LEVELS",
@@ -89,8 +101,6 @@ TABLE_COLUMNS: dict[str, list[str]] = {
     "bus": [*_COMMON[:2], "feeder", *_COMMON[2:]],
 }
 
-_SQRT3 = math.sqrt(3.0)
-
 
 @dataclass(frozen=True)
 class Limits:
@@ -118,13 +128,13 @@ class Limits:
         Power factor at which reserved ``p_mw`` is turned into MVA (1.0: counted as MVA).
     """
 
-    line_percent: float = 70.0
-    trafo_percent: float = 80.0
-    main_trafo_percent: float = 80.0
-    physical_percent: float = 100.0
+    line_percent: float = LINE_HEAVY_PERCENT
+    trafo_percent: float = TRAFO_HEAVY_PERCENT
+    main_trafo_percent: float = TRAFO_HEAVY_PERCENT
+    physical_percent: float = OVERLOAD_PERCENT
     n1_overload_factor: float = 1.3
     n1_transfer_percent: float = 100.0
-    v_band_pu: float = 0.07
+    v_band_pu: float = V_BAND_PU
     reserved_pf: float = 1.0
 
     def __post_init__(self) -> None:
@@ -273,28 +283,503 @@ def subtree_sums(topo: Any, values: np.ndarray) -> np.ndarray:
     return acc
 
 
-def _name_of(df: pd.DataFrame, idx: Any) -> str:
-    if "name" in df.columns:
-        n = df.at[idx, "name"]
-        if n is not None and not (isinstance(n, float) and math.isnan(n)) and str(n) != "":
-            return str(n)
-    return ""
-
-
-def _label(table: str, idx: Any, name: str) -> str:
-    return f"{table} {idx}" + (f" ({name})" if name else "")
-
-
 def _time_col(df: pd.DataFrame | None, index: pd.Index) -> pd.Series:
     if df is None or "time" not in df.columns:
         return pd.Series(None, index=index, dtype=object)
     return df["time"].reindex(index).astype(object)
 
 
-def _in_service(df: pd.DataFrame) -> np.ndarray:
-    if "in_service" not in df.columns or not len(df):
-        return np.ones(len(df), dtype=bool)
-    return df["in_service"].fillna(False).to_numpy(dtype=bool)
+def _edge_label(net: Any, topo: Any, e: int) -> str:
+    table = EDGE_KINDS[int(topo.edge_kind[e])]
+    idx = int(topo.edge_element[e])
+    return element_label(table, idx, element_name(net[table], idx))
+
+
+# ------------------------------------------------------------------------------------------------ steps
+@dataclass
+class _Edges:
+    """Per topology edge: rating (MVA, A), planning limit (%), peak (MVA) and its time; the headroom left
+    after the reserved capacity below the edge; which edges cap the nodes below them."""
+
+    rating: np.ndarray
+    rating_a: np.ndarray
+    limit: np.ndarray
+    peak_mva: np.ndarray
+    time: np.ndarray
+    line_e: np.ndarray
+    trafo_e: np.ndarray
+    is_main_trafo: np.ndarray  # per net.trafo row
+    reserved_sub: np.ndarray  # reserved MVA summed over every node's subtree
+    in_tree: np.ndarray
+    child: np.ndarray  # the node below each radial edge, -1 elsewhere
+    reserved: np.ndarray
+    own_open: np.ndarray
+    capping: np.ndarray
+
+
+def _edge_arrays(net: Any, topo: Any, peak: Any, limits: Limits) -> _Edges:
+    """Step 1: ratings, limits and peaks of every line and transformer edge, reserved capacity, own headroom."""
+    n_edge = topo.n_edge
+    rating = np.full(n_edge, np.nan)
+    rating_a = np.full(n_edge, np.nan)
+    loading = np.full(n_edge, np.nan)
+    limit = np.full(n_edge, np.nan)
+    edge_time = np.full(n_edge, None, dtype=object)
+    line_e = topo.element_edges("line")
+    if line_e.size:
+        ln = net.line
+        rating_a[line_e] = line_rating_ka(net).to_numpy() * 1000.0
+        rating[line_e] = line_rating_mva(net).to_numpy()
+        loading[line_e] = peak.line["loading_percent"].reindex(ln.index).to_numpy(dtype=float)
+        limit[line_e] = limits.line_percent
+        edge_time[line_e] = _time_col(peak.line, ln.index).to_numpy()
+    trafo_e = topo.element_edges("trafo")
+    is_main_trafo = np.zeros(0, dtype=bool)
+    if trafo_e.size:
+        tr = net.trafo
+        rating[trafo_e] = trafo_rating_mva(net).to_numpy()
+        loading[trafo_e] = peak.trafo["loading_percent"].reindex(tr.index).to_numpy(dtype=float)
+        is_main_trafo = trafo_is_main(net, radial_max_kv=topo.radial_max_kv).to_numpy(dtype=bool)
+        limit[trafo_e] = np.where(is_main_trafo, limits.main_trafo_percent, limits.trafo_percent)
+        edge_time[trafo_e] = _time_col(peak.trafo, tr.index).to_numpy()
+    loading = np.where(np.isfinite(loading), loading, 0.0)  # out of service / unsupplied: no load
+    peak_mva = loading / 100.0 * rating
+    sub = subtree_sums(topo, reserved_by_node(net, topo, reserved_pf=limits.reserved_pf))
+    in_tree = np.zeros(n_edge, dtype=bool)
+    pe = topo.parent_edge[topo.order]
+    in_tree[pe[pe >= 0]] = True
+    child = np.full(n_edge, -1, dtype=np.int64)
+    child[topo.parent_edge[topo.order]] = topo.order
+    reserved_edge = np.where(child >= 0, sub[np.maximum(child, 0)], 0.0)
+    own_open = np.maximum(0.0, rating * limit / 100.0 - peak_mva - reserved_edge)
+    capping = in_tree & np.isin(topo.edge_kind, [EDGE_LINE, EDGE_TRAFO]) & np.isfinite(own_open)
+    return _Edges(rating=rating, rating_a=rating_a, limit=limit, peak_mva=peak_mva, time=edge_time, line_e=line_e,
+                  trafo_e=trafo_e, is_main_trafo=is_main_trafo, reserved_sub=sub, in_tree=in_tree, child=child,
+                  reserved=reserved_edge, own_open=own_open, capping=capping)
+
+
+@dataclass
+class _Stations:
+    """The substations: medium-voltage station busbar groups and the main transformers feeding them."""
+
+    of_node: np.ndarray  # station per topology node, -1 outside
+    n: int
+    main_rows: list[tuple[int, int, int]]  # (edge, trafo index, station)
+
+
+def _station_groups(net: Any, topo: Any, edges: _Edges) -> _Stations:
+    """Step 2: station busbars joined by closed couplers; main transformers with an end on them."""
+    from scipy.sparse import coo_matrix  # deferred: scipy is heavy at start-up
+    from scipy.sparse.csgraph import connected_components
+
+    n_node, kind = topo.n_node, topo.edge_kind
+    node_vn = net.bus["vn_kv"].to_numpy(dtype=float)[topo.node_bus]
+    mv_supply = topo.supply_node & (node_vn <= topo.radial_max_kv)
+    ef, et = topo.edge_from, topo.edge_to
+    sf, st = np.maximum(ef, 0), np.maximum(et, 0)
+    join = (topo.edge_closed & (ef >= 0) & (et >= 0) & mv_supply[sf] & mv_supply[st]
+            & (kind != EDGE_TRAFO))
+    g = coo_matrix((np.ones(int(join.sum())), (ef[join], et[join])), shape=(n_node, n_node))
+    _, comp = connected_components(g, directed=False)
+    station_comps = np.unique(comp[mv_supply])
+    of_node = np.full(n_node, -1, dtype=np.int64)
+    station_id = {c: i for i, c in enumerate(station_comps)}
+    of_node[mv_supply] = [station_id[c] for c in comp[mv_supply]]
+    main_rows = []
+    for k, e in enumerate(edges.trafo_e):
+        if not edges.is_main_trafo[k] or not topo.edge_closed[e]:
+            continue
+        ends = [n for n in (ef[e], et[e]) if n >= 0 and mv_supply[n]]
+        st_id = int(of_node[ends[0]]) if ends else -1
+        main_rows.append((int(e), int(topo.edge_element[e]), st_id))
+    return _Stations(of_node=of_node, n=int(station_comps.size), main_rows=main_rows)
+
+
+@dataclass
+class _FeederHeads:
+    """Per feeder: the head edges (line/transformer edges at the smallest depth) and their figures."""
+
+    station: np.ndarray
+    rating: np.ndarray
+    rating_a: np.ndarray
+    peak: np.ndarray
+    time: np.ndarray
+    label: np.ndarray
+    reserved: np.ndarray
+    own_open: np.ndarray
+
+
+def _feeder_heads(net: Any, topo: Any, edges: _Edges, stations: _Stations, limits: Limits) -> _FeederHeads:
+    """Step 3: rating, peak and own headroom of every feeder's head."""
+    feeders = topo.feeders
+    nf = len(feeders)
+    f_station = stations.of_node[feeders["supply_node"].to_numpy(dtype=np.int64)] if nf else np.zeros(0, np.int64)
+    f_rating = np.full(nf, np.nan)
+    f_rating_a = np.full(nf, np.nan)
+    f_peak = np.zeros(nf)
+    f_time = np.full(nf, None, dtype=object)
+    f_label = np.full(nf, "", dtype=object)
+    if nf:
+        nodes = topo.order
+        pe = topo.parent_edge[nodes]
+        ok = np.isin(topo.edge_kind[pe], [EDGE_LINE, EDGE_TRAFO]) & (topo.feeder_of_node[nodes] >= 0)
+        df = pd.DataFrame({"feeder": topo.feeder_of_node[nodes[ok]], "depth": topo.depth[nodes[ok]],
+                           "edge": pe[ok]})
+        if len(df):
+            mind = df.groupby("feeder")["depth"].transform("min")
+            heads = df[df["depth"] == mind]
+            for f, grp in heads.groupby("feeder"):
+                es = grp["edge"].to_numpy(dtype=np.int64)
+                f_rating[int(f)] = np.nansum(edges.rating[es])
+                f_rating_a[int(f)] = np.nansum(edges.rating_a[es]) if np.isfinite(edges.rating_a[es]).any() \
+                    else np.nan
+                f_peak[int(f)] = edges.peak_mva[es].sum()
+                f_time[int(f)] = edges.time[es[np.argmax(edges.peak_mva[es])]]
+                f_label[int(f)] = ", ".join(_edge_label(net, topo, e) for e in es)
+    f_head_node = feeders["head_node"].to_numpy(dtype=np.int64) if nf else np.zeros(0, np.int64)
+    f_reserved = edges.reserved_sub[f_head_node] if nf else np.zeros(0)
+    f_own_open = np.maximum(0.0, f_rating * limits.line_percent / 100.0 - f_peak - f_reserved)
+    return _FeederHeads(station=f_station, rating=f_rating, rating_a=f_rating_a, peak=f_peak, time=f_time,
+                        label=f_label, reserved=f_reserved, own_open=f_own_open)
+
+
+def _ext_grid_rating(net: Any, index: pd.Index) -> float | None:
+    """Rating (MVA) of the external grids ``index`` (:func:`~gridscope.grid.facts.ext_grid_rating_mva`); None
+    when one of them has none."""
+    v = ext_grid_rating_mva(net).reindex(index).to_numpy(dtype=float)
+    return float(v.sum()) if np.isfinite(v).all() else None
+
+
+def _station_row(net: Any, topo: Any, s: int, edges: _Edges, stations: _Stations, heads: _FeederHeads,
+                 peak: Any, limits: Limits) -> dict[str, Any]:
+    """Step 4: one substation's rating, peak, own and N-1 open capacity and what binds it."""
+    nodes_s = np.flatnonzero(stations.of_node == s)
+    units = [r for r in stations.main_rows if r[2] == s]
+    feeders_s = np.flatnonzero(heads.station == s)
+    reserved_s = float(edges.reserved_sub[nodes_s].sum())
+    bus_nodes = nodes_s[nodes_s < topo.n_bus]
+    bus_ids = topo.bus_index[bus_nodes] if bus_nodes.size else topo.bus_index[topo.node_bus[nodes_s]]
+    bus_id = int(np.min(bus_ids))
+    eg = net.ext_grid
+    eg_here = eg[eg["bus"].isin(bus_ids) & in_service(eg)] if len(eg) else eg
+    row: dict[str, Any] = {"bus": bus_id, "reserved_mva": reserved_s, "n_feeders": int(feeders_s.size),
+                           "voltage_kv": float(net.bus.at[bus_id, "vn_kv"])}
+    if units:
+        es = np.array([u[0] for u in units])
+        r_t, p_t = edges.rating[es], edges.peak_mva[es]
+        total = float(r_t.sum())
+        share = r_t / total
+        headroom = (r_t * limits.main_trafo_percent / 100.0 - p_t) / share - reserved_s
+        k = int(np.argmin(headroom))
+        open_s = max(0.0, float(headroom[k]))
+        if len(units) >= 2:
+            n1 = limits.n1_overload_factor * (total - float(r_t.max())) - float(p_t.sum()) - reserved_s
+            n1_note = (f"largest unit ({_edge_label(net, topo, int(es[np.argmax(r_t)]))}) out, others at "
+                       f"{limits.n1_overload_factor:g} x rating")
+        else:
+            n1 = 0.0
+            n1_note = "single unit: no N-1 reserve inside the substation"
+        names = [element_name(net.trafo, u[1]) for u in units]
+        row.update(source="main_transformer", n_units=len(units), rating_mva=total,
+                   peak_mva=float(p_t.sum()), time=edges.time[es[np.argmax(p_t)]],
+                   open=open_s, n1=max(0.0, min(open_s, n1)), n1_note=n1_note,
+                   binding=("main_transformer", _edge_label(net, topo, int(es[k]))),
+                   name=element_name(net.bus, bus_id) or " + ".join(n for n in names if n) or f"station {s}")
+        return row
+    if len(eg_here):
+        ei = eg_here.index
+        sn = _ext_grid_rating(net, ei)
+        if sn is None:
+            sn = float(np.nansum(heads.rating[feeders_s])) if feeders_s.size else np.nan
+            src = "ext_grid (rating: sum of feeder heads)"
+        else:
+            src = "ext_grid"
+        pq = peak.ext_grid.reindex(ei) if peak.ext_grid is not None else None
+        p_s = float(np.hypot(pq["p_mw"].astype(float), pq["q_mvar"].astype(float)).sum()) \
+            if pq is not None else 0.0
+        t_s = pq["time"].iloc[0] if pq is not None and "time" in pq.columns else None
+        label = element_label("ext_grid", ei[0], element_name(eg, ei[0]))
+        nm = element_name(eg, ei[0]) or element_name(net.bus, bus_id)
+    else:
+        # a station busbar fed from elsewhere (e.g. a supply coupler): rate it by its feeders
+        sn = float(np.nansum(heads.rating[feeders_s])) if feeders_s.size else np.nan
+        p_s = float(heads.peak[feeders_s].sum())
+        t_s = None
+        src = "feeders"
+        label = element_label("bus", bus_id, element_name(net.bus, bus_id))
+        nm = element_name(net.bus, bus_id)
+    open_s = max(0.0, sn * limits.main_trafo_percent / 100.0 - p_s - reserved_s) if np.isfinite(sn) else np.inf
+    row.update(source=src, n_units=0, rating_mva=sn, peak_mva=p_s, time=t_s, open=open_s,
+               n1=np.nan, n1_note="no main transformer: N-1 not assessed at this level",
+               binding=("substation", label), name=nm or f"station {s}")
+    return row
+
+
+@dataclass
+class _Caps:
+    """Per topology node: the open capacity after capping by everything upstream and what binds it, as the
+    binding edge (``edge >= 0``) or the binding substation (``station >= 0``), -1 for the other."""
+
+    cap: np.ndarray
+    edge: np.ndarray
+    station: np.ndarray
+
+
+def _node_caps(topo: Any, edges: _Edges, stations: _Stations, st_open: np.ndarray) -> _Caps:
+    """Step 5: walk the radial tree parents first; each node takes the smaller of its parent's cap and its
+    own edge's headroom."""
+    n_node = topo.n_node
+    cap = np.full(n_node, np.inf)
+    b_edge = np.full(n_node, -1, dtype=np.int64)
+    b_station = np.full(n_node, -1, dtype=np.int64)
+    st_nodes = np.flatnonzero(stations.of_node >= 0)
+    cap[st_nodes] = st_open[stations.of_node[st_nodes]]
+    b_station[st_nodes] = stations.of_node[st_nodes]
+    edge_cap = np.where(edges.capping, edges.own_open, np.inf)
+    for nodes in nodes_by_depth(topo):
+        parents = topo.parent_node[nodes]
+        pedge = topo.parent_edge[nodes]
+        has_parent = parents >= 0
+        up = np.maximum(parents, 0)
+        up_cap = np.where(has_parent, cap[up], np.inf)
+        own = edge_cap[pedge]
+        take_own = own <= up_cap
+        cap[nodes] = np.where(take_own, own, up_cap)
+        own_binds = take_own & np.isfinite(own)
+        b_edge[nodes] = np.where(own_binds, pedge, np.where(has_parent, b_edge[up], -1))
+        b_station[nodes] = np.where(own_binds, -1, np.where(has_parent, b_station[up], -1))
+    return _Caps(cap=cap, edge=b_edge, station=b_station)
+
+
+@dataclass
+class _Context:
+    """What the table builders share."""
+
+    net: Any
+    topo: Any
+    edges: _Edges
+    stations: _Stations
+    heads: _FeederHeads
+    st_tab: pd.DataFrame
+    caps: _Caps
+    f_n1: np.ndarray
+    limits: Limits
+
+    def binding_text(self, b_edge: int, b_station: int) -> tuple[str, str]:
+        """(level, element label) of a binding edge or substation."""
+        if b_edge >= 0:
+            if self.topo.edge_kind[b_edge] == EDGE_TRAFO:
+                pos = self.net.trafo.index.get_loc(int(self.topo.edge_element[b_edge]))
+                lvl = "main_transformer" if self.edges.is_main_trafo[pos] else "distribution_transformer"
+            else:
+                lvl = "line"
+            return lvl, _edge_label(self.net, self.topo, int(b_edge))
+        if b_station >= 0:
+            return "substation", f"substation {b_station} ({self.st_tab['name'].iat[b_station]})"
+        return "", ""
+
+    def binding_base(self, b_edge: np.ndarray, b_station: np.ndarray) -> np.ndarray:
+        """``rating · limit`` (MVA) of the binding element of each row, NaN where none binds."""
+        out = np.full(b_edge.size, np.nan)
+        e = b_edge >= 0
+        out[e] = (self.edges.rating * self.edges.limit / 100.0)[b_edge[e]]
+        s = b_station >= 0
+        out[s] = self.st_tab["rating_mva"].to_numpy(dtype=float)[b_station[s]] * self.limits.main_trafo_percent \
+            / 100.0
+        return out
+
+    def feeder_name(self, node_ids: np.ndarray) -> np.ndarray:
+        names = self.topo.feeders["name"].to_numpy(dtype=object) if len(self.topo.feeders) else None
+        fo = self.topo.feeder_of_node[node_ids]
+        return np.where(fo >= 0, names[np.maximum(fo, 0)] if names is not None else None, None)
+
+    def feeder_n1(self, node_ids: np.ndarray) -> np.ndarray:
+        fo = self.topo.feeder_of_node[node_ids]
+        return np.where(fo >= 0, self.f_n1[np.maximum(fo, 0)] if self.f_n1.size else np.nan, np.nan)
+
+
+def _substation_table(st_rows: list[dict[str, Any]], limits: Limits, grades: Grades) -> pd.DataFrame:
+    return _finish(pd.DataFrame({
+        "id": np.arange(len(st_rows)),
+        "name": [r["name"] for r in st_rows],
+        "source": [r["source"] for r in st_rows],
+        "n_units": [r["n_units"] for r in st_rows],
+        "n_feeders": [r["n_feeders"] for r in st_rows],
+        "voltage_kv": [r["voltage_kv"] for r in st_rows],
+        "rating_mva": [r["rating_mva"] for r in st_rows],
+        "rating_a": np.nan,
+        "limit_percent": limits.main_trafo_percent,
+        "peak_mva": [r["peak_mva"] for r in st_rows],
+        "peak_time": [r["time"] for r in st_rows],
+        "reserved_mva": [r["reserved_mva"] for r in st_rows],
+        "open_capacity_mva": [r["open"] for r in st_rows],
+        "n1_open_capacity_mva": [r["n1"] for r in st_rows],
+        "binding_level": [r["binding"][0] for r in st_rows],
+        "binding_element": [r["binding"][1] for r in st_rows],
+        "n1_note": [r["n1_note"] for r in st_rows],
+    }), "substation", grades)
+
+
+def _main_transformer_table(ctx: _Context, grades: Grades) -> pd.DataFrame:
+    net, edges, stations = ctx.net, ctx.edges, ctx.stations
+    st_name = ctx.st_tab["name"].to_numpy(dtype=object)
+    st_n1 = ctx.st_tab["n1_open_capacity_mva"].to_numpy(dtype=float)
+    rating, limit, peak_mva = edges.rating, edges.limit, edges.peak_mva
+    rows = []
+    for e, ti, s in stations.main_rows:
+        res = edges.reserved_sub[np.flatnonzero(stations.of_node == s)].sum() if s >= 0 else 0.0
+        units = [r for r in stations.main_rows if r[2] == s]
+        share = rating[e] / sum(rating[u[0]] for u in units) if s >= 0 else 1.0
+        res_t = float(res * share)
+        own = max(0.0, rating[e] * limit[e] / 100.0 - peak_mva[e] - res_t)
+        rows.append({"id": ti, "name": element_name(net.trafo, ti), "substation": st_name[s] if s >= 0 else None,
+                     "voltage_kv": float(net.trafo.at[ti, "vn_hv_kv"]), "rating_mva": rating[e],
+                     "rating_a": np.nan, "limit_percent": limit[e], "peak_mva": peak_mva[e],
+                     "peak_time": edges.time[e], "reserved_mva": res_t, "open_capacity_mva": own,
+                     "n1_open_capacity_mva": min(own, st_n1[s]) if s >= 0 and np.isfinite(st_n1[s]) else np.nan,
+                     "binding_level": "main_transformer", "binding_element": _edge_label(net, ctx.topo, e)})
+    columns = [c for c in TABLE_COLUMNS["main_transformer"] if c not in ("load_rate_percent", "grade")]
+    return _finish(pd.DataFrame(rows, columns=columns), "main_transformer", grades)
+
+
+def _feeder_caps(heads: _FeederHeads, st_tab: pd.DataFrame, st_open: np.ndarray,
+                 limits: Limits) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per feeder: open capacity (own head headroom or its substation's, the smaller), binding level and
+    element, and the grading base."""
+    nf = heads.rating.size
+    st_name = st_tab["name"].to_numpy(dtype=object)
+    st_base = st_tab["rating_mva"].to_numpy(dtype=float) * limits.main_trafo_percent / 100.0
+    f_cap = np.full(nf, np.nan)
+    f_bind = np.full(nf, "", dtype=object)
+    f_bind_lvl = np.full(nf, "", dtype=object)
+    f_base = np.full(nf, np.nan)
+    for f in range(nf):
+        s = int(heads.station[f])
+        up = st_open[s] if s >= 0 else np.inf
+        own = heads.own_open[f]
+        if not np.isfinite(own) or up < own:
+            f_cap[f] = up
+            f_bind_lvl[f], f_bind[f] = ("substation", f"substation {s} ({st_name[s]})") if s >= 0 else ("", "")
+            f_base[f] = st_base[s] if s >= 0 else np.nan
+        else:
+            f_cap[f] = own
+            f_bind_lvl[f], f_bind[f] = "feeder", heads.label[f]
+            f_base[f] = heads.rating[f] * limits.line_percent / 100.0
+    return f_cap, f_bind_lvl, f_bind, f_base
+
+
+def _tie_transfer(topo: Any, heads: _FeederHeads, limits: Limits) -> tuple[np.ndarray, list[list[str]]]:
+    """Per feeder: MVA its tie neighbours can take at ``n1_transfer_percent`` and the names of its ties."""
+    nf = heads.rating.size
+    neighbours: list[set[int]] = [set() for _ in range(nf)]
+    tie_names: list[list[str]] = [[] for _ in range(nf)]
+    for _, t in topo.ties.iterrows():
+        a, b = int(t["feeder_a"]), int(t["feeder_b"])
+        if a < 0 or b < 0 or a == b:
+            continue
+        nm = str(t["name"]) if t["name"] is not None and str(t["name"]) not in ("", "None", "nan") \
+            else f"switch {int(t['switch'])}"
+        neighbours[a].add(b)
+        neighbours[b].add(a)
+        tie_names[a].append(nm)
+        tie_names[b].append(nm)
+    spare = np.maximum(0.0, heads.rating * limits.n1_transfer_percent / 100.0 - heads.peak - heads.reserved)
+    spare = np.where(np.isfinite(spare), spare, 0.0)
+    transfer = np.array([float(sum(spare[g] for g in neighbours[f])) for f in range(nf)])
+    return transfer, tie_names
+
+
+def _feeder_table(topo: Any, heads: _FeederHeads, st_tab: pd.DataFrame, st_open: np.ndarray, limits: Limits,
+                  grades: Grades) -> tuple[pd.DataFrame, np.ndarray]:
+    """The feeder table and every feeder's N-1 open capacity."""
+    feeders = topo.feeders
+    nf = len(feeders)
+    st_name = st_tab["name"].to_numpy(dtype=object)
+    f_cap, f_bind_lvl, f_bind, f_base = _feeder_caps(heads, st_tab, st_open, limits)
+    transfer, tie_names = _tie_transfer(topo, heads, limits)
+    f_n1 = np.maximum(0.0, np.minimum(f_cap, transfer - heads.peak - heads.reserved))
+    table = _finish(pd.DataFrame({
+        "id": np.arange(nf),
+        "name": feeders["name"].to_numpy(dtype=object) if nf else [],
+        "substation": [st_name[s] if s >= 0 else None for s in heads.station],
+        "voltage_kv": feeders["vn_kv"].to_numpy(dtype=float) if nf else [],
+        "rating_mva": heads.rating, "rating_a": heads.rating_a, "limit_percent": limits.line_percent,
+        "peak_mva": heads.peak, "peak_time": heads.time, "reserved_mva": heads.reserved,
+        "open_capacity_mva": f_cap, "n1_open_capacity_mva": f_n1,
+        "binding_level": f_bind_lvl, "binding_element": f_bind,
+        "ties": [", ".join(sorted(set(n))) for n in tie_names], "transfer_mva": transfer, "_base": f_base,
+    }), "feeder", grades)
+    return table, f_n1
+
+
+def _distribution_transformer_table(ctx: _Context, grades: Grades) -> pd.DataFrame:
+    net, topo, edges, caps = ctx.net, ctx.topo, ctx.edges, ctx.caps
+    columns = [c for c in TABLE_COLUMNS["distribution_transformer"] if c not in ("load_rate_percent", "grade")]
+    if not edges.trafo_e.size:
+        return _finish(pd.DataFrame(columns=columns), "distribution_transformer", grades)
+    sel = np.flatnonzero(~edges.is_main_trafo & edges.in_tree[edges.trafo_e])
+    es = edges.trafo_e[sel]
+    ch = edges.child[es]
+    b_edge, b_station = caps.edge[ch], caps.station[ch]
+    texts = [ctx.binding_text(int(a), int(b)) for a, b in zip(b_edge, b_station, strict=True)]
+    opened = caps.cap[ch]
+    elem = topo.edge_element[es]
+    rows = pd.DataFrame({
+        "id": elem, "name": element_names(net.trafo).reindex(elem).to_numpy(dtype=object),
+        "feeder": ctx.feeder_name(ch),
+        "voltage_kv": net.trafo["vn_hv_kv"].to_numpy(dtype=float)[sel], "rating_mva": edges.rating[es],
+        "rating_a": np.nan, "limit_percent": edges.limit[es], "peak_mva": edges.peak_mva[es],
+        "peak_time": edges.time[es], "reserved_mva": edges.reserved[es], "open_capacity_mva": opened,
+        "n1_open_capacity_mva": np.minimum(opened, ctx.feeder_n1(ch)),
+        "binding_level": [t[0] for t in texts], "binding_element": [t[1] for t in texts],
+        "_base": ctx.binding_base(b_edge, b_station),
+    })
+    return _finish(rows if len(rows) else pd.DataFrame(columns=columns), "distribution_transformer", grades)
+
+
+def _bus_table(ctx: _Context, grades: Grades) -> pd.DataFrame:
+    """Radial buses and station busbars; their own figures are those of the binding element."""
+    net, topo, edges, caps, limits = ctx.net, ctx.topo, ctx.edges, ctx.caps, ctx.limits
+    of_station = ctx.stations.of_node
+    st_tab = ctx.st_tab
+    bus_nodes = np.arange(topo.n_bus)
+    keep = np.isfinite(caps.cap[bus_nodes]) & ((topo.feeder_of_node[bus_nodes] >= 0) | (of_station[bus_nodes] >= 0))
+    bn = bus_nodes[keep]
+    b_edge, b_station = caps.edge[bn], caps.station[bn]
+    b_rating = np.full(bn.size, np.nan)
+    b_rating_a = np.full(bn.size, np.nan)
+    b_limit = np.full(bn.size, np.nan)
+    b_peak = np.full(bn.size, np.nan)
+    b_time = np.full(bn.size, None, dtype=object)
+    b_res = np.full(bn.size, np.nan)
+    is_edge = b_edge >= 0
+    ce = b_edge[is_edge]
+    b_rating[is_edge], b_rating_a[is_edge] = edges.rating[ce], edges.rating_a[ce]
+    b_limit[is_edge], b_peak[is_edge] = edges.limit[ce], edges.peak_mva[ce]
+    b_time[is_edge], b_res[is_edge] = edges.time[ce], edges.reserved[ce]
+    is_st = b_station >= 0
+    if is_st.any():
+        si = b_station[is_st]
+        b_rating[is_st] = st_tab["rating_mva"].to_numpy(dtype=float)[si]
+        b_limit[is_st] = limits.main_trafo_percent
+        b_peak[is_st] = st_tab["peak_mva"].to_numpy(dtype=float)[si]
+        b_time[is_st] = st_tab["peak_time"].to_numpy(dtype=object)[si]
+        b_res[is_st] = st_tab["reserved_mva"].to_numpy(dtype=float)[si]
+    texts = [ctx.binding_text(int(a), int(b)) for a, b in zip(b_edge, b_station, strict=True)]
+    b_idx = topo.bus_index[bn]
+    st_n1 = st_tab["n1_open_capacity_mva"].to_numpy(dtype=float)
+    st_n1_node = np.where(of_station[bn] >= 0, st_n1[np.maximum(of_station[bn], 0)] if ctx.stations.n else np.nan,
+                          np.nan)
+    n1_bus = np.where(topo.feeder_of_node[bn] >= 0, ctx.feeder_n1(bn), st_n1_node)
+    return _finish(pd.DataFrame({
+        "id": b_idx, "name": element_names(net.bus).reindex(b_idx).to_numpy(dtype=object),
+        "feeder": ctx.feeder_name(bn),
+        "voltage_kv": net.bus["vn_kv"].to_numpy(dtype=float)[bn], "rating_mva": b_rating, "rating_a": b_rating_a,
+        "limit_percent": b_limit, "peak_mva": b_peak, "peak_time": b_time, "reserved_mva": b_res,
+        "open_capacity_mva": caps.cap[bn], "n1_open_capacity_mva": np.minimum(caps.cap[bn], n1_bus),
+        "binding_level": [t[0] for t in texts], "binding_element": [t[1] for t in texts],
+        "_base": ctx.binding_base(b_edge, b_station),
+    }), "bus", grades)
 
 
 # ------------------------------------------------------------------------------------------------ main
@@ -323,13 +808,13 @@ def open_capacity_tables(net: Any, peak: Any, *, topology: Any = None, limits: L
     Notes
     -----
     *Substation.* The medium-voltage station busbars joined by closed couplers form one substation, fed by the
-    main transformers whose LV side is on them. Its own open capacity is the smallest, over its units, of
-    ``(rating_t · limit − peak_t) / share_t − reserved`` with ``share_t = rating_t / Σ rating`` (added load
-    divides between parallel units in proportion to their ratings; for one unit this is
-    ``rating · limit − peak − reserved``). A substation without main transformers (an external grid directly
-    at a medium-voltage busbar) takes its rating from the external grid's ``sn_mva`` column, else from
-    ``max_p_mw`` (counted as MVA), else the sum of its feeders' head ratings; its peak is the external grid's
-    apparent power.
+    main transformers (by role, :func:`gridscope.grid.facts.trafo_is_main`) whose LV side is on them. Its own
+    open capacity is the smallest, over its units, of ``(rating_t · limit − peak_t) / share_t − reserved``
+    with ``share_t = rating_t / Σ rating`` (added load divides between parallel units in proportion to their
+    ratings; for one unit this is ``rating · limit − peak − reserved``). A substation without main
+    transformers (an external grid directly at a medium-voltage busbar) takes its rating from the external
+    grid's ``sn_mva`` column, else from ``max_p_mw`` (counted as MVA), else the sum of its feeders' head
+    ratings; its peak is the external grid's apparent power.
 
     *N-1, main transformers.* With the largest unit of the substation out the others may carry
     ``n1_overload_factor`` times their rating: ``N-1 = min(open, k · (Σ rating − max rating) − Σ peak −
@@ -340,410 +825,29 @@ def open_capacity_tables(net: Any, peak: Any, *, topology: Any = None, limits: L
     ``max(0, rating_g · n1_transfer_percent / 100 − peak_g − reserved_g)``; ``transfer_mva`` is the sum over
     distinct neighbours and ``N-1 = min(open, transfer − peak − reserved)`` (0 without ties). Distribution
     transformers and buses carry the N-1 value of their feeder, capped by their own open capacity.
-    """
-    from ..grid.topology import EDGE_LINE, EDGE_TRAFO, build_topology
 
+    The steps, each a function passing a small record: edge arrays (:class:`_Edges`) → station groups
+    (:class:`_Stations`) → feeder heads (:class:`_FeederHeads`) → substation rows → node caps walking the
+    radial tree (:class:`_Caps`) → one table per level.
+    """
     limits = limits or Limits()
     grades = grades or Grades()
     topo = topology if topology is not None else build_topology(net)
-    n_edge, n_node = topo.n_edge, topo.n_node
-    kind, elem = topo.edge_kind, topo.edge_element
-    radial_max = topo.radial_max_kv
-
-    # ------------------------------------------------------------ per-edge rating, peak, limit, time
-    rating = np.full(n_edge, np.nan)
-    rating_a = np.full(n_edge, np.nan)
-    loading = np.full(n_edge, np.nan)
-    limit = np.full(n_edge, np.nan)
-    edge_time = np.full(n_edge, None, dtype=object)
-    vn_edge = np.full(n_edge, np.nan)
-    line_e = topo.element_edges("line")
-    if line_e.size:
-        ln = net.line
-        vn = net.bus["vn_kv"].reindex(ln["from_bus"]).to_numpy(dtype=float)
-        i_max = (ln["max_i_ka"].astype(float) * ln["df"].astype(float) * ln["parallel"].astype(float)).to_numpy()
-        rating_a[line_e] = i_max * 1000.0
-        rating[line_e] = _SQRT3 * vn * i_max
-        vn_edge[line_e] = vn
-        loading[line_e] = peak.line["loading_percent"].reindex(ln.index).to_numpy(dtype=float)
-        limit[line_e] = limits.line_percent
-        edge_time[line_e] = _time_col(peak.line, ln.index).to_numpy()
-    trafo_e = topo.element_edges("trafo")
-    is_main_trafo = np.zeros(0, dtype=bool)
-    if trafo_e.size:
-        tr = net.trafo
-        rating[trafo_e] = (tr["sn_mva"].astype(float) * tr["df"].astype(float)
-                           * tr["parallel"].astype(float)).to_numpy()
-        vn_edge[trafo_e] = tr["vn_lv_kv"].to_numpy(dtype=float)
-        loading[trafo_e] = peak.trafo["loading_percent"].reindex(tr.index).to_numpy(dtype=float)
-        is_main_trafo = tr["vn_hv_kv"].to_numpy(dtype=float) > radial_max
-        limit[trafo_e] = np.where(is_main_trafo, limits.main_trafo_percent, limits.trafo_percent)
-        edge_time[trafo_e] = _time_col(peak.trafo, tr.index).to_numpy()
-    loading = np.where(np.isfinite(loading), loading, 0.0)  # out of service / unsupplied: no load
-    peak_mva = loading / 100.0 * rating
-
-    # ------------------------------------------------------------ reserved and own open capacity
-    reserved_node = reserved_by_node(net, topo, reserved_pf=limits.reserved_pf)
-    sub = subtree_sums(topo, reserved_node)
-    in_tree = np.zeros(n_edge, dtype=bool)
-    pe = topo.parent_edge[topo.order]
-    in_tree[pe[pe >= 0]] = True
-    child = np.full(n_edge, -1, dtype=np.int64)
-    child[topo.parent_edge[topo.order]] = topo.order
-    reserved_edge = np.where(child >= 0, sub[np.maximum(child, 0)], 0.0)
-    own_open = np.maximum(0.0, rating * limit / 100.0 - peak_mva - reserved_edge)
-    capping = in_tree & np.isin(kind, [EDGE_LINE, EDGE_TRAFO]) & np.isfinite(own_open)
-
-    # ------------------------------------------------------------ substations (MV station busbar groups)
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
-    node_vn = net.bus["vn_kv"].to_numpy(dtype=float)[topo.node_bus]
-    mv_supply = topo.supply_node & (node_vn <= radial_max)
-    ef, et = topo.edge_from, topo.edge_to
-    sf, st = np.maximum(ef, 0), np.maximum(et, 0)
-    join = (topo.edge_closed & (ef >= 0) & (et >= 0) & mv_supply[sf] & mv_supply[st]
-            & (kind != EDGE_TRAFO))
-    g = coo_matrix((np.ones(int(join.sum())), (ef[join], et[join])), shape=(n_node, n_node))
-    _, comp = connected_components(g, directed=False)
-    station_comps = np.unique(comp[mv_supply])
-    station_of_node = np.full(n_node, -1, dtype=np.int64)
-    station_id = {c: i for i, c in enumerate(station_comps)}
-    station_of_node[mv_supply] = [station_id[c] for c in comp[mv_supply]]
-    n_st = station_comps.size
-
-    # main transformers feeding a station: closed trafo edges with one end in a station
-    main_rows = []  # (edge, trafo index, station)
-    if trafo_e.size:
-        for k, e in enumerate(trafo_e):
-            if not is_main_trafo[k] or not topo.edge_closed[e]:
-                continue
-            ends = [n for n in (ef[e], et[e]) if n >= 0 and mv_supply[n]]
-            st_id = int(station_of_node[ends[0]]) if ends else -1
-            main_rows.append((int(e), int(elem[e]), st_id))
-    feeders = topo.feeders
-    f_station = station_of_node[feeders["supply_node"].to_numpy(dtype=np.int64)] if len(feeders) else \
-        np.zeros(0, np.int64)
-
-    # feeder heads: line/trafo edges of the feeder at the smallest depth
-    f_rating = np.full(len(feeders), np.nan)
-    f_rating_a = np.full(len(feeders), np.nan)
-    f_peak = np.zeros(len(feeders))
-    f_time = np.full(len(feeders), None, dtype=object)
-    f_head_label = np.full(len(feeders), "", dtype=object)
-    f_head_edges: list[np.ndarray] = [np.zeros(0, np.int64)] * len(feeders)
-    if len(feeders):
-        nodes = topo.order
-        pe = topo.parent_edge[nodes]
-        ok = np.isin(kind[pe], [EDGE_LINE, EDGE_TRAFO]) & (topo.feeder_of_node[nodes] >= 0)
-        df = pd.DataFrame({"feeder": topo.feeder_of_node[nodes[ok]], "depth": topo.depth[nodes[ok]],
-                           "edge": pe[ok]})
-        if len(df):
-            mind = df.groupby("feeder")["depth"].transform("min")
-            heads = df[df["depth"] == mind]
-            for f, grp in heads.groupby("feeder"):
-                es = grp["edge"].to_numpy(dtype=np.int64)
-                f_head_edges[int(f)] = es
-                f_rating[int(f)] = np.nansum(rating[es])
-                f_rating_a[int(f)] = np.nansum(rating_a[es]) if np.isfinite(rating_a[es]).any() else np.nan
-                f_peak[int(f)] = peak_mva[es].sum()
-                f_time[int(f)] = edge_time[es[np.argmax(peak_mva[es])]]
-                f_head_label[int(f)] = ", ".join(_edge_label(net, topo, e) for e in es)
-    f_head_node = feeders["head_node"].to_numpy(dtype=np.int64) if len(feeders) else np.zeros(0, np.int64)
-    f_reserved = sub[f_head_node] if len(feeders) else np.zeros(0)
-    f_own_open = np.maximum(0.0, f_rating * limits.line_percent / 100.0 - f_peak - f_reserved)
-
-    # station figures
-    st_rows = []
-    st_open = np.full(n_st, np.inf)
-    for s in range(n_st):
-        nodes_s = np.flatnonzero(station_of_node == s)
-        units = [r for r in main_rows if r[2] == s]
-        feeders_s = np.flatnonzero(f_station == s)
-        reserved_s = float(sub[nodes_s].sum())
-        bus_nodes = nodes_s[nodes_s < topo.n_bus]
-        bus_ids = topo.bus_index[bus_nodes] if bus_nodes.size else topo.bus_index[topo.node_bus[nodes_s]]
-        bus_id = int(np.min(bus_ids))
-        eg = net.ext_grid
-        eg_here = eg[eg["bus"].isin(bus_ids) & _in_service(eg)] if len(eg) else eg
-        row: dict[str, Any] = {"bus": bus_id, "reserved_mva": reserved_s, "n_feeders": int(feeders_s.size),
-                               "voltage_kv": float(net.bus.at[bus_id, "vn_kv"])}
-        if units:
-            es = np.array([u[0] for u in units])
-            r_t, p_t = rating[es], peak_mva[es]
-            total = float(r_t.sum())
-            share = r_t / total
-            headroom = (r_t * limits.main_trafo_percent / 100.0 - p_t) / share - reserved_s
-            k = int(np.argmin(headroom))
-            open_s = max(0.0, float(headroom[k]))
-            if len(units) >= 2:
-                n1 = limits.n1_overload_factor * (total - float(r_t.max())) - float(p_t.sum()) - reserved_s
-                n1_note = (f"largest unit ({_edge_label(net, topo, int(es[np.argmax(r_t)]))}) out, others at "
-                           f"{limits.n1_overload_factor:g} x rating")
-            else:
-                n1 = 0.0
-                n1_note = "single unit: no N-1 reserve inside the substation"
-            ti = [u[1] for u in units]
-            names = [_name_of(net.trafo, i) for i in ti]
-            row.update(source="main_transformer", n_units=len(units), rating_mva=total,
-                       peak_mva=float(p_t.sum()), time=edge_time[es[np.argmax(p_t)]],
-                       open=open_s, n1=max(0.0, min(open_s, n1)), n1_note=n1_note,
-                       binding=("main_transformer", _edge_label(net, topo, int(es[k]))),
-                       name=_name_of(net.bus, bus_id) or " + ".join(n for n in names if n) or f"station {s}")
-        else:
-            if len(eg_here):
-                ei = eg_here.index
-                sn = _ext_grid_rating(eg_here)
-                if sn is None:
-                    sn = float(np.nansum(f_rating[feeders_s])) if feeders_s.size else np.nan
-                    src = "ext_grid (rating: sum of feeder heads)"
-                else:
-                    src = "ext_grid"
-                pq = peak.ext_grid.reindex(ei) if peak.ext_grid is not None else None
-                p_s = float(np.hypot(pq["p_mw"].astype(float), pq["q_mvar"].astype(float)).sum()) \
-                    if pq is not None else 0.0
-                t_s = pq["time"].iloc[0] if pq is not None and "time" in pq.columns else None
-                label = _label("ext_grid", ei[0], _name_of(eg, ei[0]))
-                nm = _name_of(eg, ei[0]) or _name_of(net.bus, bus_id)
-            else:
-                # a station busbar fed from elsewhere (e.g. a supply coupler): rate it by its feeders
-                sn = float(np.nansum(f_rating[feeders_s])) if feeders_s.size else np.nan
-                p_s = float(f_peak[feeders_s].sum())
-                t_s = None
-                src = "feeders"
-                label = _label("bus", bus_id, _name_of(net.bus, bus_id))
-                nm = _name_of(net.bus, bus_id)
-            open_s = max(0.0, sn * limits.main_trafo_percent / 100.0 - p_s - reserved_s) \
-                if np.isfinite(sn) else np.inf
-            row.update(source=src, n_units=0, rating_mva=sn, peak_mva=p_s, time=t_s, open=open_s,
-                       n1=np.nan, n1_note="no main transformer: N-1 not assessed at this level",
-                       binding=("substation", label), name=nm or f"station {s}")
-        st_open[s] = row["open"]
-        st_rows.append(row)
-
-    # ------------------------------------------------------------ node caps (walk the radial tree)
-    # binding code per node: edge id >= 0, or -(station + 2)
-    cap = np.full(n_node, np.inf)
-    bind = np.full(n_node, -1, dtype=np.int64)
-    st_nodes = np.flatnonzero(station_of_node >= 0)
-    cap[st_nodes] = st_open[station_of_node[st_nodes]]
-    bind[st_nodes] = -(station_of_node[st_nodes] + 2)
-    edge_cap = np.where(capping, own_open, np.inf)
-    for nodes in nodes_by_depth(topo):
-        parents = topo.parent_node[nodes]
-        pedge = topo.parent_edge[nodes]
-        up_cap = np.where(parents >= 0, cap[np.maximum(parents, 0)], np.inf)
-        up_bind = np.where(parents >= 0, bind[np.maximum(parents, 0)], -1)
-        own = edge_cap[pedge]
-        take_own = own <= up_cap
-        cap[nodes] = np.where(take_own, own, up_cap)
-        bind[nodes] = np.where(take_own & np.isfinite(own), pedge, up_bind)
-
-    def bind_text(code: int) -> tuple[str, str]:
-        if code >= 0:
-            k = kind[code]
-            if k == EDGE_TRAFO:
-                lvl = "main_transformer" if net.trafo.at[elem[code], "vn_hv_kv"] > radial_max \
-                    else "distribution_transformer"
-            else:
-                lvl = "line"
-            return lvl, _edge_label(net, topo, int(code))
-        if code <= -2:
-            s = -code - 2
-            return "substation", f"substation {s} ({st_rows[s]['name']})"
-        return "", ""
-
-    # ------------------------------------------------------------ tables
-    tables: dict[str, pd.DataFrame] = {}
-    # substation
-    st_tab = pd.DataFrame({
-        "id": np.arange(n_st),
-        "name": [r["name"] for r in st_rows],
-        "source": [r["source"] for r in st_rows],
-        "n_units": [r["n_units"] for r in st_rows],
-        "n_feeders": [r["n_feeders"] for r in st_rows],
-        "voltage_kv": [r["voltage_kv"] for r in st_rows],
-        "rating_mva": [r["rating_mva"] for r in st_rows],
-        "rating_a": np.nan,
-        "limit_percent": limits.main_trafo_percent,
-        "peak_mva": [r["peak_mva"] for r in st_rows],
-        "peak_time": [r["time"] for r in st_rows],
-        "reserved_mva": [r["reserved_mva"] for r in st_rows],
-        "open_capacity_mva": [r["open"] for r in st_rows],
-        "n1_open_capacity_mva": [r["n1"] for r in st_rows],
-        "binding_level": [r["binding"][0] for r in st_rows],
-        "binding_element": [r["binding"][1] for r in st_rows],
-        "n1_note": [r["n1_note"] for r in st_rows],
-    })
-    tables["substation"] = _finish(st_tab, "substation", grades)
-    st_name = st_tab["name"].to_numpy(dtype=object)
-    st_base = st_tab["rating_mva"].to_numpy(dtype=float) * limits.main_trafo_percent / 100.0
-    edge_base = rating * limit / 100.0
-
-    def base_of(codes: np.ndarray) -> np.ndarray:
-        codes = np.asarray(codes, dtype=np.int64)
-        out = np.full(codes.size, np.nan)
-        e = codes >= 0
-        out[e] = edge_base[codes[e]]
-        s_ = codes <= -2
-        out[s_] = st_base[-codes[s_] - 2]
-        return out
-    st_n1 = st_tab["n1_open_capacity_mva"].to_numpy(dtype=float)
-
-    # main transformers
-    mt = []
-    for e, ti, s in main_rows:
-        res = sub[np.flatnonzero(station_of_node == s)].sum() if s >= 0 else 0.0
-        units = [r for r in main_rows if r[2] == s]
-        share = rating[e] / sum(rating[u[0]] for u in units) if s >= 0 else 1.0
-        res_t = float(res * share)
-        own = max(0.0, rating[e] * limit[e] / 100.0 - peak_mva[e] - res_t)
-        mt.append({"id": ti, "name": _name_of(net.trafo, ti), "substation": st_name[s] if s >= 0 else None,
-                   "voltage_kv": float(net.trafo.at[ti, "vn_hv_kv"]), "rating_mva": rating[e],
-                   "rating_a": np.nan, "limit_percent": limit[e], "peak_mva": peak_mva[e],
-                   "peak_time": edge_time[e], "reserved_mva": res_t, "open_capacity_mva": own,
-                   "n1_open_capacity_mva": min(own, st_n1[s]) if s >= 0 and np.isfinite(st_n1[s]) else np.nan,
-                   "binding_level": "main_transformer", "binding_element": _edge_label(net, topo, e)})
-    tables["main_transformer"] = _finish(pd.DataFrame(mt, columns=[c for c in TABLE_COLUMNS["main_transformer"]
-                                                                   if c not in ("load_rate_percent", "grade")]),
-                                         "main_transformer", grades)
-
-    # feeders
-    nf = len(feeders)
-    f_cap = np.full(nf, np.nan)
-    f_bind = np.full(nf, "", dtype=object)
-    f_bind_lvl = np.full(nf, "", dtype=object)
-    f_base = np.full(nf, np.nan)
-    for f in range(nf):
-        s = int(f_station[f])
-        up = st_open[s] if s >= 0 else np.inf
-        own = f_own_open[f]
-        if not np.isfinite(own) or up < own:
-            f_cap[f] = up
-            f_bind_lvl[f], f_bind[f] = ("substation", f"substation {s} ({st_name[s]})") if s >= 0 else ("", "")
-            f_base[f] = st_base[s] if s >= 0 else np.nan
-        else:
-            f_cap[f] = own
-            f_bind_lvl[f], f_bind[f] = "feeder", f_head_label[f]
-            f_base[f] = f_rating[f] * limits.line_percent / 100.0
-    # N-1 by ties
-    ties = topo.ties
-    neighbours: list[set[int]] = [set() for _ in range(nf)]
-    tie_names: list[list[str]] = [[] for _ in range(nf)]
-    for _, t in ties.iterrows():
-        a, b = int(t["feeder_a"]), int(t["feeder_b"])
-        if a < 0 or b < 0 or a == b:
-            continue
-        nm = str(t["name"]) if t["name"] is not None and str(t["name"]) not in ("", "None", "nan") \
-            else f"switch {int(t['switch'])}"
-        neighbours[a].add(b)
-        neighbours[b].add(a)
-        tie_names[a].append(nm)
-        tie_names[b].append(nm)
-    spare = np.maximum(0.0, f_rating * limits.n1_transfer_percent / 100.0 - f_peak - f_reserved)
-    spare = np.where(np.isfinite(spare), spare, 0.0)
-    transfer = np.array([float(sum(spare[g] for g in neighbours[f])) for f in range(nf)])
-    f_n1 = np.maximum(0.0, np.minimum(f_cap, transfer - f_peak - f_reserved))
-    tables["feeder"] = _finish(pd.DataFrame({
-        "id": np.arange(nf),
-        "name": feeders["name"].to_numpy(dtype=object) if nf else [],
-        "substation": [st_name[s] if s >= 0 else None for s in f_station],
-        "voltage_kv": feeders["vn_kv"].to_numpy(dtype=float) if nf else [],
-        "rating_mva": f_rating, "rating_a": f_rating_a, "limit_percent": limits.line_percent,
-        "peak_mva": f_peak, "peak_time": f_time, "reserved_mva": f_reserved,
-        "open_capacity_mva": f_cap, "n1_open_capacity_mva": f_n1,
-        "binding_level": f_bind_lvl, "binding_element": f_bind,
-        "ties": [", ".join(sorted(set(n))) for n in tie_names], "transfer_mva": transfer, "_base": f_base,
-    }), "feeder", grades)
-    feeder_names = feeders["name"].to_numpy(dtype=object) if nf else np.zeros(0, dtype=object)
-
-    def feeder_name(node_ids: np.ndarray) -> np.ndarray:
-        fo = topo.feeder_of_node[node_ids]
-        return np.where(fo >= 0, feeder_names[np.maximum(fo, 0)] if nf else None, None)
-
-    def feeder_n1(node_ids: np.ndarray) -> np.ndarray:
-        fo = topo.feeder_of_node[node_ids]
-        return np.where(fo >= 0, f_n1[np.maximum(fo, 0)] if nf else np.nan, np.nan)
-
-    # distribution transformers (in the radial tree)
-    dt_rows = []
-    if trafo_e.size:
-        sel = np.flatnonzero(~is_main_trafo & in_tree[trafo_e])
-        es = trafo_e[sel]
-        ch = child[es]
-        codes = bind[ch]
-        texts = [bind_text(int(c)) for c in codes]
-        opened = cap[ch]
-        dt_rows = pd.DataFrame({
-            "id": elem[es], "name": [_name_of(net.trafo, i) for i in elem[es]], "feeder": feeder_name(ch),
-            "voltage_kv": net.trafo["vn_hv_kv"].to_numpy(dtype=float)[sel], "rating_mva": rating[es],
-            "rating_a": np.nan, "limit_percent": limit[es], "peak_mva": peak_mva[es], "peak_time": edge_time[es],
-            "reserved_mva": reserved_edge[es], "open_capacity_mva": opened,
-            "n1_open_capacity_mva": np.minimum(opened, feeder_n1(ch)),
-            "binding_level": [t[0] for t in texts], "binding_element": [t[1] for t in texts],
-            "_base": base_of(codes),
-        })
-    tables["distribution_transformer"] = _finish(
-        dt_rows if len(dt_rows) else pd.DataFrame(columns=[c for c in TABLE_COLUMNS["distribution_transformer"]
-                                                           if c not in ("load_rate_percent", "grade")]),
-        "distribution_transformer", grades)
-
-    # buses: radial buses and station busbars; own figures are those of the binding element
-    bus_nodes = np.arange(topo.n_bus)
-    keep = np.isfinite(cap[bus_nodes]) & ((topo.feeder_of_node[bus_nodes] >= 0) | (station_of_node[bus_nodes] >= 0))
-    bn = bus_nodes[keep]
-    codes = bind[bn]
-    b_rating = np.full(bn.size, np.nan)
-    b_rating_a = np.full(bn.size, np.nan)
-    b_limit = np.full(bn.size, np.nan)
-    b_peak = np.full(bn.size, np.nan)
-    b_time = np.full(bn.size, None, dtype=object)
-    b_res = np.full(bn.size, np.nan)
-    is_edge = codes >= 0
-    ce = codes[is_edge]
-    b_rating[is_edge], b_rating_a[is_edge] = rating[ce], rating_a[ce]
-    b_limit[is_edge], b_peak[is_edge] = limit[ce], peak_mva[ce]
-    b_time[is_edge], b_res[is_edge] = edge_time[ce], reserved_edge[ce]
-    is_st = codes <= -2
-    if is_st.any():
-        si = -codes[is_st] - 2
-        b_rating[is_st] = st_tab["rating_mva"].to_numpy(dtype=float)[si]
-        b_limit[is_st] = limits.main_trafo_percent
-        b_peak[is_st] = st_tab["peak_mva"].to_numpy(dtype=float)[si]
-        b_time[is_st] = st_tab["peak_time"].to_numpy(dtype=object)[si]
-        b_res[is_st] = st_tab["reserved_mva"].to_numpy(dtype=float)[si]
-    texts = [bind_text(int(c)) for c in codes]
-    b_idx = topo.bus_index[bn]
-    st_n1_node = np.where(station_of_node[bn] >= 0, st_n1[np.maximum(station_of_node[bn], 0)]
-                          if n_st else np.nan, np.nan)
-    n1_bus = np.where(topo.feeder_of_node[bn] >= 0, feeder_n1(bn), st_n1_node)
-    tables["bus"] = _finish(pd.DataFrame({
-        "id": b_idx, "name": [_name_of(net.bus, i) for i in b_idx], "feeder": feeder_name(bn),
-        "voltage_kv": net.bus["vn_kv"].to_numpy(dtype=float)[bn], "rating_mva": b_rating, "rating_a": b_rating_a,
-        "limit_percent": b_limit, "peak_mva": b_peak, "peak_time": b_time, "reserved_mva": b_res,
-        "open_capacity_mva": cap[bn], "n1_open_capacity_mva": np.minimum(cap[bn], n1_bus),
-        "binding_level": [t[0] for t in texts], "binding_element": [t[1] for t in texts],
-        "_base": base_of(codes),
-    }), "bus", grades)
-    return tables
-
-
-def _ext_grid_rating(eg: pd.DataFrame) -> float | None:
-    """Rating (MVA) of external grids from an ``sn_mva`` column, else ``max_p_mw``; None if neither is set."""
-    for col in ("sn_mva", "max_p_mw"):
-        if col in eg.columns:
-            v = pd.to_numeric(eg[col], errors="coerce").to_numpy(dtype=float)
-            if np.isfinite(v).all() and (v > 0).all():
-                return float(v.sum())
-    return None
-
-
-def _edge_label(net: Any, topo: Any, e: int) -> str:
-    from ..grid.topology import EDGE_KINDS
-
-    table = EDGE_KINDS[int(topo.edge_kind[e])]
-    idx = int(topo.edge_element[e])
-    return _label(table, idx, _name_of(net[table], idx))
+    edges = _edge_arrays(net, topo, peak, limits)
+    stations = _station_groups(net, topo, edges)
+    heads = _feeder_heads(net, topo, edges, stations, limits)
+    st_rows = [_station_row(net, topo, s, edges, stations, heads, peak, limits) for s in range(stations.n)]
+    st_open = np.array([r["open"] for r in st_rows], dtype=float) if st_rows else np.zeros(0)
+    caps = _node_caps(topo, edges, stations, st_open)
+    tables: dict[str, pd.DataFrame] = {"substation": _substation_table(st_rows, limits, grades)}
+    st_tab = tables["substation"]
+    tables["feeder"], f_n1 = _feeder_table(topo, heads, st_tab, st_open, limits, grades)
+    ctx = _Context(net=net, topo=topo, edges=edges, stations=stations, heads=heads, st_tab=st_tab, caps=caps,
+                   f_n1=f_n1, limits=limits)
+    tables["main_transformer"] = _main_transformer_table(ctx, grades)
+    tables["distribution_transformer"] = _distribution_transformer_table(ctx, grades)
+    tables["bus"] = _bus_table(ctx, grades)
+    return {level: tables[level] for level in LEVELS}
 
 
 def _finish(df: pd.DataFrame, level: str, grades: Grades) -> pd.DataFrame:
