@@ -30,7 +30,15 @@ import pandas as pd
 
 from .. import __version__
 from ..errors import InputError
-from ..grid.facts import bus_xy, coords_are_lonlat, element_name, line_rating_ka, line_rating_mva, q_from_pf
+from ..grid.facts import (
+    bus_xy,
+    coords_are_lonlat,
+    element_name,
+    in_service,
+    line_rating_ka,
+    line_rating_mva,
+    q_from_pf,
+)
 from ..grid.io import network_hash
 from ..grid.topology import EDGE_LINE, EDGE_TRAFO, build_topology
 from ..progress import ProgressCallback, Reporter
@@ -311,7 +319,7 @@ def evaluate_connection(net: Any, p_mw: float, *, bus: int | None = None,
         level = (vn - vn[bus]).abs() <= 0.01 * vn[bus]
     else:
         level = (vn >= 1.0) & (vn <= topo.radial_max_kv)
-    pool = net.bus.index[energised & level & net.bus["in_service"].astype(bool)]
+    pool = net.bus.index[energised & level & in_service(net.bus)]
 
     if location is not None:
         if not has_xy.any():

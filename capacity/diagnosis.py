@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..grid.facts import in_service, line_rating_mva, trafo_rating_mva
+
 __all__ = ["PANDAPOWER_OPTIONS", "diagnose_nonconvergence", "net_label", "run_pandapower"]
 
 #: Options gridscope passes to ``pandapower.runpp`` unless the caller overrides them.
@@ -50,33 +52,32 @@ def _supply_capacity_mva(net: Any) -> tuple[float, list[str]]:
     n = len(net.bus)
     graph = coo_matrix((np.ones(a.size), (a, b)), shape=(n, n))
     _, group = connected_components(graph, directed=False)
-    eg = net.ext_grid[net.ext_grid["in_service"].astype(bool)]
+    eg = net.ext_grid[in_service(net.ext_grid)]
     src_groups = set(group[bus_pos.reindex(eg["bus"]).to_numpy()].tolist())
     in_src = pd.Series(np.isin(group, list(src_groups)), index=net.bus.index)
     parts: list[str] = []
     total = 0.0
-    tr = net.trafo[net.trafo["in_service"].astype(bool)] if len(net.trafo) else net.trafo
+    tr = net.trafo[in_service(net.trafo)] if len(net.trafo) else net.trafo
     if len(tr):
         feed = tr[in_src.reindex(tr["hv_bus"]).to_numpy()]
+        rating = trafo_rating_mva(net)
         for idx, row in feed.iterrows():
-            s_mva = float(row["sn_mva"]) * float(row.get("parallel", 1)) * float(row.get("df", 1.0))
+            s_mva = float(rating.at[idx])
             total += s_mva
             parts.append(f"trafo {idx} {row.get('name', '')!s} {s_mva:g} MVA".replace("  ", " "))
-    ln = net.line[net.line["in_service"].astype(bool)] if len(net.line) else net.line
+    ln = net.line[in_service(net.line)] if len(net.line) else net.line
     if len(ln):
         at_src = in_src.reindex(ln["from_bus"]).to_numpy() ^ in_src.reindex(ln["to_bus"]).to_numpy()
         feed = ln[at_src]
-        src_bus = np.where(in_src.reindex(feed["from_bus"]).to_numpy(), feed["from_bus"], feed["to_bus"])
-        vn = net.bus["vn_kv"].reindex(src_bus).to_numpy(dtype=float)
-        s_mva = np.sqrt(3) * vn * feed["max_i_ka"].to_numpy(dtype=float) * feed["df"].to_numpy(dtype=float) \
-            * feed["parallel"].to_numpy(dtype=float)
+        # a line joins buses of one nominal voltage: its MVA rating is the same seen from either end
+        s_mva = line_rating_mva(net).reindex(feed.index).to_numpy(dtype=float)
         total += float(np.nansum(s_mva))
         parts += [f"line {i} {s:.3g} MVA" for i, s in zip(feed.index, s_mva, strict=True)]
     return total, parts
 
 
 def _load_mva(net: Any) -> tuple[float, float]:
-    ld = net.load[net.load["in_service"].astype(bool)] if len(net.load) else net.load
+    ld = net.load[in_service(net.load)] if len(net.load) else net.load
     p = float((ld["p_mw"] * ld["scaling"]).sum()) if len(ld) else 0.0
     q = float((ld["q_mvar"] * ld["scaling"]).sum()) if len(ld) else 0.0
     return p, q
@@ -126,7 +127,7 @@ def diagnose_nonconvergence(net: Any, *, algorithm: str = "nr", bisection_steps:
     except Exception:  # topology may fail on broken data; the other checks still help
         unsupplied = []
     if unsupplied:
-        loads_on = net.load[net.load["bus"].isin(unsupplied) & net.load["in_service"].astype(bool)]
+        loads_on = net.load[net.load["bus"].isin(unsupplied) & in_service(net.load)]
         names = [f"bus {b} {net.bus.at[b, 'name']!r}" for b in unsupplied[:5]]
         more = f" and {len(unsupplied) - 5} more" if len(unsupplied) > 5 else ""
         causes.append(f"{len(unsupplied)} bus(es) islanded from every ext_grid ({', '.join(names)}{more}; "

@@ -25,6 +25,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
+from ..grid.topology import build_topology
+from ..settings import LINE_HEAVY_PERCENT, OVERLOAD_PERCENT, TRAFO_HEAVY_PERCENT, V_BAND_PU
 
 __all__ = ["FLAG_COLUMNS", "SEVERITIES", "Thresholds", "flag_loading"]
 
@@ -39,6 +41,8 @@ _OVERRIDE_KEYS = ("line", "trafo", "trafo3w", "line_overload", "trafo_overload",
 @dataclass(frozen=True)
 class Thresholds:
     """Loading and voltage thresholds of the flags.
+
+    Defaults from :mod:`gridscope.settings` (one home, shared with the CLI).
 
     Attributes
     ----------
@@ -56,11 +60,11 @@ class Thresholds:
         Per element type and voltage level, see the module docstring.
     """
 
-    line_heavy: float = 70.0
-    trafo_heavy: float = 80.0
-    trafo3w_heavy: float = 80.0
-    overload: float = 100.0
-    v_band_pu: float = 0.07
+    line_heavy: float = LINE_HEAVY_PERCENT
+    trafo_heavy: float = TRAFO_HEAVY_PERCENT
+    trafo3w_heavy: float = TRAFO_HEAVY_PERCENT
+    overload: float = OVERLOAD_PERCENT
+    v_band_pu: float = V_BAND_PU
     overrides: Mapping[str, Mapping[float, float]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -281,8 +285,6 @@ def flag_loading(net: Any, peak: Any, *, thresholds: Thresholds | Mapping[str, A
     """
     th = Thresholds.coerce(thresholds)
     if topology is None:
-        from ..grid.topology import build_topology
-
         topology = build_topology(net)
     elif topology is False:
         topology = None

@@ -47,6 +47,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ConvergenceError, InputError
+from ..grid.facts import in_service, line_rating_ka, trafo_rating_mva
 from ..progress import CANCEL_CHECK_S, ProgressCallback, Reporter
 from .diagnosis import diagnose_nonconvergence, net_label, run_pandapower
 from .flags import Thresholds, element_voltage_kv
@@ -176,7 +177,7 @@ def _missing_elements(net: Any, covered: dict[str, set[int]], include_sgen: bool
         df = net[element]
         if not len(df):
             continue
-        active = df.index[df["in_service"].astype(bool)]
+        active = df.index[in_service(df)]
         lacking = [i for i in active if i not in covered.get(element, set())]
         if lacking:
             names = [f"{i} {df.at[i, 'name']!r}" if "name" in df.columns and isinstance(df.at[i, "name"], str)
@@ -546,11 +547,11 @@ def _pgm_unsupported(net: Any) -> list[str]:
                   "motor", "asymmetric_load", "asymmetric_sgen", "shunt_characteristic_table"):
         if table in net and isinstance(net[table], pd.DataFrame) and len(net[table]):
             df = net[table]
-            n = int(df["in_service"].astype(bool).sum()) if "in_service" in df.columns else len(df)
+            n = int(in_service(df).sum())
             if n:
                 problems.append(f"{n} in-service {table}")
     if len(net.trafo):
-        tr = net.trafo[net.trafo["in_service"].astype(bool)]
+        tr = net.trafo[in_service(net.trafo)]
         typ = tr["tap_changer_type"] if "tap_changer_type" in tr.columns else pd.Series("Ratio", index=tr.index)
         active = typ.notna() & (typ.astype(str) != "") & tr["tap_pos"].notna()
         tabular = tr.index[active & (typ == "Tabular")]
@@ -615,8 +616,7 @@ class PgmEngine:
         bus = net.bus
         self.n_bus = len(bus)
         bus_pos = pd.Series(np.arange(self.n_bus), index=bus.index)
-        bus_on = bus["in_service"].astype(bool).to_numpy() if "in_service" in bus.columns else \
-            np.ones(self.n_bus, dtype=bool)
+        bus_on = in_service(bus)
         next_id = self.n_bus
         data: dict[Any, np.ndarray] = {}
 
@@ -654,10 +654,9 @@ class PgmEngine:
         line = net.line
         self.n_line = len(line)
         if self.n_line:
-            on = line["in_service"].astype(bool).to_numpy()
+            on = in_service(line)
             fb, tb = bpos(line["from_bus"]), bpos(line["to_bus"])
             par = line["parallel"].to_numpy(dtype=float) if "parallel" in line.columns else np.ones(self.n_line)
-            df = line["df"].to_numpy(dtype=float) if "df" in line.columns else np.ones(self.n_line)
             length = line["length_km"].to_numpy(dtype=float)
             c_nf = line["c_nf_per_km"].to_numpy(dtype=float)
             g_us = line["g_us_per_km"].fillna(0).to_numpy(dtype=float) if "g_us_per_km" in line.columns \
@@ -672,17 +671,16 @@ class PgmEngine:
             arr["c1"] = c_nf * length * par * 1e-9
             with np.errstate(divide="ignore", invalid="ignore"):
                 arr["tan1"] = np.where(c_nf > 0, g_us / (2 * np.pi * f_hz * c_nf * 1e-3), 0.0)
-            self.line_imax_ka = line["max_i_ka"].to_numpy(dtype=float) * df * par
+            self.line_imax_ka = line_rating_ka(net).to_numpy()
             arr["i_n"] = np.where(self.line_imax_ka > 0, self.line_imax_ka * 1e3, np.nan)
             data[CT.line] = arr
 
         trafo = net.trafo
         self.n_trafo = len(trafo)
         if self.n_trafo:
-            on = trafo["in_service"].astype(bool).to_numpy()
+            on = in_service(trafo)
             hb, lb = bpos(trafo["hv_bus"]), bpos(trafo["lv_bus"])
             par = trafo["parallel"].to_numpy(dtype=float) if "parallel" in trafo.columns else np.ones(self.n_trafo)
-            df = trafo["df"].to_numpy(dtype=float) if "df" in trafo.columns else np.ones(self.n_trafo)
             sn_va = trafo["sn_mva"].to_numpy(dtype=float) * par * 1e6
             arr = initialize_array("input", CT.transformer, self.n_trafo)
             arr["id"] = self.trafo_id = ids(self.n_trafo)
@@ -725,7 +723,7 @@ class PgmEngine:
             arr["tap_min"], arr["tap_max"] = lo.astype(np.int64), hi.astype(np.int64)
             arr["tap_size"] = np.where(has_tap, step * 1e-2 * np.where(lv_side, vn_lv, vn_hv) * 1e3, 0.0)
             self.trafo_vn = (vn_hv, vn_lv)
-            self.trafo_rating_mva = trafo["sn_mva"].to_numpy(dtype=float) * par * df
+            self.trafo_rating_mva = trafo_rating_mva(net).to_numpy()
             data[CT.transformer] = arr
 
         sw = net.switch[net.switch["et"] == "b"] if len(net.switch) else net.switch
@@ -745,7 +743,7 @@ class PgmEngine:
             arr["id"] = ids(self.n_eg)
             nb = bpos(eg["bus"])
             arr["node"] = nb
-            arr["status"] = eg["in_service"].astype(bool).to_numpy() & bus_on[nb]
+            arr["status"] = in_service(eg) & bus_on[nb]
             arr["u_ref"] = eg["vm_pu"].to_numpy(dtype=float)
             arr["u_ref_angle"] = np.deg2rad(eg["va_degree"].fillna(0).to_numpy(dtype=float)) \
                 if "va_degree" in eg.columns else 0.0
@@ -771,7 +769,7 @@ class PgmEngine:
             if "const_i_percent" in load.columns and "const_i_p_percent" not in load.columns:
                 ip = iq = share("const_i_percent")
             lb = bpos(load["bus"])
-            status = load["in_service"].astype(bool).to_numpy() & bus_on[lb]
+            status = in_service(load) & bus_on[lb]
             blocks = [(LoadGenType.const_power, 1 - zp - ip, 1 - zq - iq)]
             if (zp != 0).any() or (zq != 0).any():
                 blocks.append((LoadGenType.const_impedance, zp, zq))
@@ -791,7 +789,7 @@ class PgmEngine:
             arr = initialize_array("input", CT.sym_load, self.n_storage)
             arr["id"] = ids(self.n_storage)
             sb = bpos(storage["bus"])
-            arr["node"], arr["status"], arr["type"] = sb, storage["in_service"].astype(bool).to_numpy() & \
+            arr["node"], arr["status"], arr["type"] = sb, in_service(storage) & \
                 bus_on[sb], LoadGenType.const_power
             arr["p_specified"] = arr["q_specified"] = 0.0
             load_parts.append(arr)
@@ -803,7 +801,7 @@ class PgmEngine:
             arr = initialize_array("input", CT.sym_gen, self.n_sgen)
             arr["id"] = ids(self.n_sgen)
             gb = bpos(sgen["bus"])
-            arr["node"], arr["status"], arr["type"] = gb, sgen["in_service"].astype(bool).to_numpy() & \
+            arr["node"], arr["status"], arr["type"] = gb, in_service(sgen) & \
                 bus_on[gb], LoadGenType.const_power
             arr["p_specified"] = arr["q_specified"] = 0.0
             data[CT.sym_gen] = arr
@@ -812,7 +810,7 @@ class PgmEngine:
             arr = initialize_array("input", CT.shunt, len(shunt))
             arr["id"] = ids(len(shunt))
             sb = bpos(shunt["bus"])
-            arr["node"], arr["status"] = sb, shunt["in_service"].astype(bool).to_numpy() & bus_on[sb]
+            arr["node"], arr["status"] = sb, in_service(shunt) & bus_on[sb]
             steps = shunt["step"].to_numpy(dtype=float) if "step" in shunt.columns else np.ones(len(shunt))
             vn = shunt["vn_kv"].to_numpy(dtype=float) * 1e3
             arr["g1"] = shunt["p_mw"].to_numpy(dtype=float) * steps * 1e6 / vn**2
