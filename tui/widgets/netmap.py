@@ -527,6 +527,19 @@ def _hex(color: Color) -> str:
     return color.hex6
 
 
+def _show_transformers_at_their_lv_bus(geom: MapGeometry, seg: np.ndarray, bus: np.ndarray, seg_flag: np.ndarray,
+                                       bus_flag: np.ndarray) -> None:
+    """Give a bus the worse of its own colour and that of the transformers it is the LV side of (in place).
+
+    A distribution transformer's two buses are metres apart, so its segment hides under the bus mark; its
+    loading band or SAIDI bin shows on the bus instead. Palette indices of both modes rise with severity.
+    """
+    rows = np.flatnonzero(np.isin(geom.seg_element, ["trafo", "trafo3w"]))
+    if rows.size:
+        np.maximum.at(bus, geom.seg_bus[rows], seg[rows])
+        np.logical_or.at(bus_flag, geom.seg_bus[rows], seg_flag[rows])
+
+
 class NetworkMap(Widget, can_focus=True):
     """A map of the network drawn in the terminal.
 
@@ -850,6 +863,8 @@ class NetworkMap(Widget, can_focus=True):
             else:
                 legend.append(("no contributions set  ", None))
             legend += [("⣿", _MUTED), (" 0  ", None)]
+        if self._mode is not ColorMode.ZONE:
+            _show_transformers_at_their_lv_bus(geom, seg, bus, seg_flag, bus_flag)
         legend += [("│ ", None), ("◆", _FG), (" source ", None), ("■", _FG), (" CB/fuse ", None), ("▪", _FG),
                    (" switch ", None), ("○", _FG), (" tie ", None), ("⠉⠉", _FG), (" open", None)]
         return _Colouring(palette=palette, seg=seg, bus=bus, switch=switch, seg_flag=seg_flag, bus_flag=bus_flag,
