@@ -6,6 +6,9 @@ import os
 from pathlib import Path
 from typing import Any
 
+from ..errors import InputError
+from ..grid.io import atomic_write
+
 __all__ = ["read_netcdf", "write_netcdf"]
 
 
@@ -14,8 +17,6 @@ def write_netcdf(ds: Any, path: str | os.PathLike[str], *, overwrite: bool = Fal
 
     Boolean and object attrs are stored as strings, so the file reads back with :func:`read_netcdf`.
     """
-    from ..grid.io import atomic_write
-
     out = ds.copy()
     out.attrs = {k: (v if isinstance(v, int | float | str) and not isinstance(v, bool) else str(v))
                  for k, v in ds.attrs.items()}
@@ -24,9 +25,7 @@ def write_netcdf(ds: Any, path: str | os.PathLike[str], *, overwrite: bool = Fal
 
 def read_netcdf(path: str | os.PathLike[str]) -> Any:
     """Read a results dataset written by :func:`write_netcdf` (fully loaded, file closed)."""
-    import xarray as xr
-
-    from ..errors import InputError
+    import xarray as xr  # deferred: keeps gridscope's start-up (``--help``) light
 
     if not Path(path).exists():
         raise InputError(f"results file not found: {path}")

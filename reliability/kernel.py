@@ -46,6 +46,7 @@ __all__ = [
     "REPAIR_CLASS",
     "build_alias",
     "kernel_is_compiled",
+    "next_u64",
     "simulate_chunk",
 ]
 
@@ -116,7 +117,7 @@ _TO_UNIT = 1.0 / 9007199254740992.0  # 2**-53
 
 
 @njit(nogil=True, cache=True, inline="always")
-def _next(st: np.ndarray) -> np.uint64:  # pragma: no cover - numba
+def next_u64(st: np.ndarray) -> np.uint64:  # pragma: no cover - numba
     """xoshiro256**: the next 64 random bits; advances the state ``st`` (4 × uint64) in place."""
     s0 = st[0]
     s1 = st[1]
@@ -141,7 +142,7 @@ def _next(st: np.ndarray) -> np.uint64:  # pragma: no cover - numba
 @njit(nogil=True, cache=True, inline="always")
 def _uniform(st: np.ndarray) -> float:  # pragma: no cover - numba
     """Uniform on [0, 1) with 53 random bits."""
-    return (_next(st) >> _U11) * _TO_UNIT
+    return (next_u64(st) >> _U11) * _TO_UNIT
 
 
 @njit(nogil=True, cache=True, inline="always")

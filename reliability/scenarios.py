@@ -16,7 +16,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import InputError
+from ..errors import InputError, ValidationError
+from ..grid.io import network_hash as compute_network_hash
+from ..grid.topology import Topology, build_topology
+from ..grid.validation import validate as validate_net
+from .api import assess_reliability
+from .impact import Impact, build_impact
 
 __all__ = ["SCENARIO_OPTIONS", "compare_scenarios", "scenario", "yearly_programme"]
 
@@ -30,6 +35,11 @@ def compare_scenarios(
     scenarios: Mapping[str, Mapping[str, float]],
     *,
     method: str = "analytical",
+    validate: bool = True,
+    topology: Topology | None = None,
+    impact: Impact | None = None,
+    tie_capacity: bool | dict[str, float] = False,
+    network_hash: str | None = None,
     **options: Any,
 ) -> Any:
     """Run several scenarios on one network and stack the results along a ``scenario`` dimension.
@@ -43,19 +53,23 @@ def compare_scenarios(
     method : str
         ``"analytical"`` or ``"monte-carlo"`` (Monte Carlo runs use the same seed in every scenario, so the
         differences are not blurred by sampling noise more than necessary).
+    validate : bool
+        Validate ``net`` once first (not when ``impact`` is given).
+    topology, impact : optional
+        Prebuilt for ``net`` (a prepared study passes them); otherwise built once for all the scenarios.
+    tie_capacity : bool or dict
+        Capacity check of tie transfers when the impact is built here.
+    network_hash : str, optional
+        Provenance hash of ``net`` if the caller has it; computed once otherwise.
     **options
-        Passed to every :func:`gridscope.assess_reliability` call (``years``, ``seed``, ``tie_capacity`` ...).
+        Passed to every :func:`gridscope.assess_reliability` call (``years``, ``seed``, ``progress`` ...).
 
     Returns
     -------
     xarray.Dataset
         The indices with a leading ``scenario`` dimension; each scenario's options are in the attrs.
     """
-    import xarray as xr
-
-    from ..grid.topology import build_topology
-    from .api import assess_reliability
-    from .impact import build_impact
+    import xarray as xr  # deferred: keeps gridscope's start-up (``--help``) light
 
     if not scenarios:
         raise InputError("give at least one scenario")
@@ -63,19 +77,18 @@ def compare_scenarios(
                 for name, opts in scenarios.items() for k in opts if k not in SCENARIO_OPTIONS]
     if problems:
         raise InputError("; ".join(problems))
-    validate = options.pop("validate", True)
-    topo = build_topology(net)
-    if validate:
-        from ..errors import ValidationError
-        from ..grid.validation import validate as validate_net
-
-        found = validate_net(net, topology=topo)
-        if found:
-            raise ValidationError(found)
-    impact = build_impact(net, topology=topo, tie_capacity=options.pop("tie_capacity", False))
+    if impact is None:
+        topology = topology if topology is not None else build_topology(net)
+        if validate:
+            found = validate_net(net, topology=topology)
+            if found:
+                raise ValidationError(found)
+        impact = build_impact(net, topology=topology, tie_capacity=tie_capacity)
+    digest = network_hash if network_hash is not None else compute_network_hash(net)
     results = []
     for name, opts in scenarios.items():
-        ds = assess_reliability(net, method=method, impact=impact, validate=False, **{**options, **opts})
+        ds = assess_reliability(net, method=method, topology=topology, impact=impact, validate=False,
+                                tie_capacity=tie_capacity, network_hash=digest, **{**options, **opts})
         results.append(ds.expand_dims(scenario=[str(name)]))
     out = xr.concat(results, dim="scenario", combine_attrs="drop_conflicts")
     out.attrs["scenarios"] = "; ".join(f"{n}: " + (", ".join(f"{k}={v}" for k, v in o.items()) or "base")

@@ -335,10 +335,10 @@ def test_bit_identical_for_any_thread_count():
 
 def test_xoshiro256starstar_reference_output():
     """The kernel's generator reproduces the reference xoshiro256** outputs for the state (1, 2, 3, 4)."""
-    from gridscope.reliability.kernel import _next
+    from gridscope.reliability.kernel import next_u64
 
     st = np.array([1, 2, 3, 4], np.uint64)
-    out = [int(_next(st)) for _ in range(4)]
+    out = [int(next_u64(st)) for _ in range(4)]
     assert out == [11520, 0, 1509978240, 1215971899390074240]
 
 
