@@ -82,7 +82,8 @@ class ParetoChart(PlotextPlot):
             plt.bar(x, self.values_h.tolist(), color="orange", width=0.6)
             plt.plot(x, self.cumulative_percent.tolist(), yside="right", marker="dot", color="cyan",
                      label="cumulative %")
-            plt.xticks(x, [label[:_MAX_LABEL] for label in self.labels])
+            room = max(3, min(_MAX_LABEL, self.size.width // max(len(x), 1) - 1))
+            plt.xticks(x, [label[:room] for label in self.labels])
             plt.ylim(0, 100, yside="right")
             plt.ylabel(f"SAIDI {SAIDI_UNITS}", yside="left")
             plt.ylabel("cumulative %", yside="right")
@@ -168,6 +169,12 @@ class DistributionChart(PlotextPlot):
             panel.title(f"zone {z.zone}: {marks}{target} {SAIDI_UNITS}")
             if z.samples_h is not None and z.samples_h.size:
                 panel.hist(z.samples_h.tolist(), bins=_BINS, color="blue")
+                panel.ylabel("years")
+            else:                      # quantiles only: a P5–P95 whisker with the median on it
+                panel.plot([q[0.05], q[0.95]], [1.0, 1.0], color="blue", marker="hd")
+                panel.scatter([q[0.5]], [1.0], color="green", marker="◆")
+                panel.ylim(0.0, 2.0)
+                panel.yticks([])
             for lvl, colour in zip(QUANTILE_LEVELS, ("cyan", "green", "cyan"), strict=True):
                 panel.vline(q[lvl], colour)
             if z.target_h is not None:
