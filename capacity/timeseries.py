@@ -783,28 +783,26 @@ class PgmEngine:
                 arr["q_specified"] = 0.0
                 load_parts.append(arr)
                 self._load_blocks.append((sp, sq))
+        def const_power(component: Any, table: pd.DataFrame) -> np.ndarray:
+            """Constant-power injections at the elements' buses; powers are set per step."""
+            arr = initialize_array("input", component, len(table))
+            arr["id"] = ids(len(table))
+            nodes = bpos(table["bus"])
+            arr["node"], arr["status"], arr["type"] = nodes, in_service(table) & bus_on[nodes], \
+                LoadGenType.const_power
+            arr["p_specified"] = arr["q_specified"] = 0.0
+            return arr
+
         storage = net.storage if "storage" in net else pd.DataFrame()
         self.n_storage = len(storage)
         if self.n_storage:
-            arr = initialize_array("input", CT.sym_load, self.n_storage)
-            arr["id"] = ids(self.n_storage)
-            sb = bpos(storage["bus"])
-            arr["node"], arr["status"], arr["type"] = sb, in_service(storage) & \
-                bus_on[sb], LoadGenType.const_power
-            arr["p_specified"] = arr["q_specified"] = 0.0
-            load_parts.append(arr)
+            load_parts.append(const_power(CT.sym_load, storage))
         if load_parts:
             data[CT.sym_load] = np.concatenate(load_parts)
         sgen = net.sgen
         self.n_sgen = len(sgen)
         if self.n_sgen:
-            arr = initialize_array("input", CT.sym_gen, self.n_sgen)
-            arr["id"] = ids(self.n_sgen)
-            gb = bpos(sgen["bus"])
-            arr["node"], arr["status"], arr["type"] = gb, in_service(sgen) & \
-                bus_on[gb], LoadGenType.const_power
-            arr["p_specified"] = arr["q_specified"] = 0.0
-            data[CT.sym_gen] = arr
+            data[CT.sym_gen] = const_power(CT.sym_gen, sgen)
         shunt = net.shunt if "shunt" in net else pd.DataFrame()
         if len(shunt):
             arr = initialize_array("input", CT.shunt, len(shunt))
