@@ -41,8 +41,8 @@ _LAZY: dict[str, tuple[str, str]] = {
     # reliability
     "assess_reliability": (".study", "assess_reliability"),
     # capacity
-    "assess_capacity": (".capacity.api", "assess_capacity"),
-    "evaluate_connection": (".capacity.connection", "evaluate_connection"),
+    "assess_capacity": (".study", "assess_capacity"),
+    "evaluate_connection": (".study", "evaluate_connection"),
 }
 
 _SUBMODULES = {"grid", "reliability", "capacity", "errors", "progress", "study"}
@@ -72,8 +72,6 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from .capacity.api import assess_capacity
-    from .capacity.connection import evaluate_connection
     from .errors import (
         CancelledError,
         ConfigError,
@@ -88,7 +86,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .grid.topology import Topology, build_topology
     from .grid.validation import Problem, validate
     from .progress import CancelToken, Progress
-    from .study import Study, assess_reliability
+    from .study import Study, assess_capacity, assess_reliability, evaluate_connection
 
 
 def __getattr__(name: str) -> Any:

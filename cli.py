@@ -1,8 +1,10 @@
-"""The ``gridscope`` command line (click). Thin: parse, call the API, print or write.
+"""The ``gridscope`` command line (click). Thin: parse, call the prepared study, print or write.
 
+Every command works on one :class:`gridscope.Study`, so a network is loaded, validated and analysed once.
 Heavy libraries are imported inside the commands so ``gridscope --help`` stays instant. Every
 :class:`~gridscope.errors.GridscopeError` is printed as one clear message (no traceback) and mapped to its
-exit code; validation problems are printed as a table.
+exit code; validation problems are printed as a table. Text tables come from the headless reports
+(:mod:`gridscope.reliability.report`, :mod:`gridscope.capacity.report`), shared with the TUI.
 """
 
 from __future__ import annotations
@@ -14,20 +16,52 @@ from typing import Any
 
 import click
 
-from .errors import GridscopeError, ValidationError
+from .errors import GridscopeError, InputError, ValidationError
+from .settings import (
+    CAPACITY_LEVELS,
+    LINE_HEAVY_PERCENT,
+    LOAD_PF,
+    MC_MAX_YEARS,
+    MC_REPAIR_DIST,
+    MC_YEARS,
+    OVERLOAD_PERCENT,
+    TRAFO_HEAVY_PERCENT,
+    V_BAND_PU,
+)
 
 
 def print_problems(problems: list[Any], *, file: Any = None) -> None:
-    """Print validation problems as an aligned table (table, index, name, message)."""
-    out = file or sys.stderr
-    rows = [(str(p.table), str(p.index), str(p.name if p.name is not None else ""), str(p.message))
-            for p in problems]
-    head = ("table", "index", "name", "problem")
-    widths = [max(len(head[i]), *(len(r[i]) for r in rows)) if rows else len(head[i]) for i in range(3)]
-    click.echo("  ".join(h.ljust(w) for h, w in zip(head[:3], widths, strict=True)) + "  " + head[3], file=out)
-    for r in rows:
-        click.echo("  ".join(c.ljust(w) for c, w in zip(r[:3], widths, strict=True)) + "  " + r[3], file=out)
-    click.echo(f"{len(problems)} problem(s)", file=out)
+    """Print validation problems as an aligned table (table, index, name, problem) with a count line."""
+    from .textfmt import problems_table
+
+    click.echo(problems_table(problems), file=file or sys.stderr)
+
+
+def progress_bar() -> Callable[[Any], None] | None:
+    """The one progress display of the CLI: a bar with ETA on stderr, only when stderr is a terminal.
+
+    It receives :class:`gridscope.progress.Progress` records from every long call (Monte Carlo, time series,
+    exact bus capacity, capacity tables, connection evaluation); Ctrl-C cancels.
+    """
+    if not sys.stderr.isatty():
+        return None
+    state = {"what": None}
+
+    def show(p: Any) -> None:
+        if state["what"] not in (None, p.what):
+            sys.stderr.write("\n")
+        state["what"] = p.what
+        eta = p.eta_s
+        eta_text = f"ETA {eta:6.1f} s" if eta == eta else "ETA      - "
+        figures = "  ".join(f"{k} {v:.4g}" for k, v in list(p.figures.items())[:2])
+        sys.stderr.write(f"\r{p.what}: [{'#' * int(30 * p.fraction):<30}] {p.done:,.0f}/{p.total:,.0f}  "
+                         f"{eta_text}  {figures}  (Ctrl-C to cancel)")
+        if p.done >= p.total:
+            sys.stderr.write("\n")
+            state["what"] = None
+        sys.stderr.flush()
+
+    return show
 
 
 def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -44,7 +78,7 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             click.echo(f"error: {exc}", err=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
-            click.echo("interrupted", err=True)
+            click.echo("\ninterrupted", err=True)
             sys.exit(130)
 
     return wrapper
@@ -78,17 +112,40 @@ class _Group(click.Group):
         sys.exit(rv if isinstance(rv, int) else 0)
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Group, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="gridscope")
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """gridscope: distribution-grid reliability and capacity analysis.
 
     NET is a built-in name (rbts2, rbts2-e, mv_oberrhein, cigre_mv, case33bw), a pandapower .json/.xlsx
-    file, or simbench:<code>.
+    file, or simbench:<code>. With no command on a terminal, the terminal UI opens (gridscope tui).
     """
+    if ctx.invoked_subcommand is None:
+        if sys.stdin.isatty() and sys.stdout.isatty():
+            _open_tui(None)
+        else:
+            click.echo(ctx.get_help())
 
 
-# Commands are added below, one block per area (network, reliability, capacity). Keep each block thin.
+def _open_tui(source: str | None) -> None:
+    from .tui.app import run
+
+    run(source)
+
+
+@main.command("tui")
+@click.argument("net_source", metavar="NET", required=False)
+@handle_errors
+def tui_cmd(net_source: str | None) -> None:
+    """Open the terminal UI (on NET, if given): network, reliability, capacity and connections in one app."""
+    _open_tui(net_source)
+
+
+def _study(net_source: str, *, validate: bool = True, default_zone: str | None = None) -> Any:
+    from .study import Study
+
+    return Study(net_source, validate=validate, default_zone=default_zone)
 
 
 # ------------------------------------------------------------------------------------------------ network
@@ -116,16 +173,12 @@ def validate_cmd(net_source: str, default_zone: str | None) -> None:
 
     Exit code 0 when clean, 2 when there are problems, 3 when NET cannot be loaded.
     """
-    from .grid.io import load_network
-    from .grid.topology import build_topology
-    from .grid.validation import validate
-
-    net = load_network(net_source)
+    st = _study(net_source, default_zone=default_zone)
+    problems = st.problems
     try:
-        topo = build_topology(net)
-    except Exception:  # too broken for a graph: validate reports why
+        topo = st.topology
+    except Exception:  # too broken for a graph: the problems say why
         topo = None
-    problems = validate(net, default_zone=default_zone, topology=topo)
     if problems or topo is None:
         print_problems(problems, file=click.get_text_stream("stdout"))
         sys.exit(2)
@@ -134,8 +187,6 @@ def validate_cmd(net_source: str, default_zone: str | None) -> None:
 
 
 def _parse_feeder_zones(items: tuple[str, ...]) -> dict[str, str]:
-    from .errors import InputError
-
     mapping: dict[str, str] = {}
     bad = [item for item in items if "=" not in item]
     if bad:
@@ -170,10 +221,10 @@ def zones_cmd(net_source: str, by_density: bool, per: str, mapping_file: str | N
     import os
     from pathlib import Path
 
-    from .errors import InputError
     from .grid.io import load_network, save_network
     from .grid.topology import build_topology
     from .grid.zones import assign_zones_by_density, assign_zones_by_feeder, assign_zones_from_mapping
+    from .textfmt import format_rows
 
     modes = [m for m, on in (("--by-density", by_density), ("--mapping", mapping_file is not None),
                              ("--feeder", bool(feeder_zones))) if on]
@@ -200,47 +251,14 @@ def zones_cmd(net_source: str, by_density: bool, per: str, mapping_file: str | N
     zone = net.bus["zone"].astype(object)
     rows = []
     for name in topo.feeders["name"]:
-        z = zone[feeder == name].dropna().astype(str)
-        counts = z.value_counts()
-        label = "/".join(counts.index) if len(counts) else "-"
-        rows.append((str(name), label, str(int((feeder == name).sum()))))
-    head = ("feeder", "zone", "buses")
-    widths = [max(len(head[i]), *(len(r[i]) for r in rows)) if rows else len(head[i]) for i in range(3)]
-    click.echo("  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)).rstrip())
-    for r in rows:
-        click.echo("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+        counts = zone[feeder == name].dropna().astype(str).value_counts()
+        rows.append((str(name), "/".join(counts.index) if len(counts) else "-", int((feeder == name).sum())))
+    click.echo(format_rows(("feeder", "zone", "buses"), rows, right=[False, False, False]))
     save_network(net, out, overwrite=True)
     click.echo(f"saved {out}")
 
 
 # ------------------------------------------------------------------------------------ capacity: flags
-def _fmt_cell(value: Any, kind: str) -> str:
-    import math
-
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
-    if kind == "pct":
-        return f"{float(value):.1f}"
-    if kind == "pu":
-        return f"{float(value):.4f}"
-    if kind == "h":
-        return f"{float(value):g}"
-    return str(value)
-
-
-def _stderr_progress() -> Callable[[int, int], None] | None:
-    """A one-line progress indicator on stderr, only when stderr is a terminal."""
-    if not sys.stderr.isatty():
-        return None
-
-    def report(done: int, total: int) -> None:
-        click.echo(f"\rpower flow: {done}/{total} steps ({100 * done / max(total, 1):.0f} %)", err=True, nl=False)
-        if done >= total:
-            click.echo("", err=True)
-
-    return report
-
-
 @main.command("flags")
 @click.argument("net_source", metavar="NET")
 @click.option("--scaling", type=float, default=1.0, show_default=True, help="Factor on every load.")
@@ -251,11 +269,12 @@ def _stderr_progress() -> Callable[[int, int], None] | None:
               help="Time-series engine (power-grid-model batch, or one pandapower runpp per step).")
 @click.option("--include-sgen/--no-sgen", default=None,
               help="Static generators in service (default: off for a snapshot, on for a time series).")
-@click.option("--line-limit", type=float, default=70.0, show_default=True, help="Line heavy-load limit, %.")
-@click.option("--trafo-limit", type=float, default=80.0, show_default=True,
+@click.option("--line-limit", type=float, default=LINE_HEAVY_PERCENT, show_default=True,
+              help="Line heavy-load limit, %.")
+@click.option("--trafo-limit", type=float, default=TRAFO_HEAVY_PERCENT, show_default=True,
               help="Transformer heavy-load limit, %.")
-@click.option("--overload", type=float, default=100.0, show_default=True, help="Overload limit, %.")
-@click.option("--v-band", type=float, default=0.07, show_default=True,
+@click.option("--overload", type=float, default=OVERLOAD_PERCENT, show_default=True, help="Overload limit, %.")
+@click.option("--v-band", type=float, default=V_BAND_PU, show_default=True,
               help="Allowed voltage deviation from nominal, per unit.")
 @click.option("--top", type=int, default=20, show_default=True, help="Rows to print (0: all).")
 @click.option("--out", "out_path", default=None, metavar="FILE.csv", help="Write the whole flag table as CSV.")
@@ -269,131 +288,33 @@ def flags_cmd(net_source: str, scaling: float, profiles: str | None, engine: str
     One power flow at the planning load (loads x SCALING, generation off), or the peaks over a time series
     with --profiles. Exit code 0 whether or not there are flags; 5 when the power flow does not converge.
     """
-    from .capacity.flags import Thresholds, flag_loading
-    from .capacity.powerflow import run_snapshot, run_timeseries
-    from .errors import InputError
-    from .grid.io import atomic_write, load_network
+    from .capacity.flags import Thresholds
+    from .capacity.report import flag_counts, flags_text, loading_line
+    from .grid.io import atomic_write
 
     if out_path is not None and not out_path.lower().endswith(".csv"):
         raise InputError(f"--out must end in .csv, got {out_path!r}")
     th = Thresholds(line_heavy=line_limit, trafo_heavy=trafo_limit, trafo3w_heavy=trafo_limit,
                     overload=overload, v_band_pu=v_band)
-    net = load_network(net_source)
+    st = _study(net_source, validate=False)
     if profiles is None:
-        peak = run_snapshot(net, scaling=scaling, include_sgen=bool(include_sgen))
+        kw: dict[str, Any] = {"include_sgen": bool(include_sgen)}
     else:
-        peak = run_timeseries(net, profiles, engine=engine, scaling=scaling, thresholds=th,
-                              include_sgen=True if include_sgen is None else include_sgen,
-                              progress=_stderr_progress())
-    flags = flag_loading(net, peak, thresholds=th)
-    s = peak.summary()
-    click.echo(f"{net_source}: {peak.method}, {peak.n_steps} step(s), scaling {scaling:g}; max line loading "
-               f"{s['max_line_loading_percent']:.1f} %, max transformer loading {s['max_trafo_loading_percent']:.1f} "
-               f"%, voltage {s['vm_min_pu']:.4f}..{s['vm_max_pu']:.4f} pu")
-    counts = flags["severity"].value_counts().to_dict() if len(flags) else {}
-    click.echo(f"{len(flags)} flag(s)" + (": " + ", ".join(f"{k} {v}" for k, v in counts.items()) if counts else ""))
+        kw = {"engine": engine, "thresholds": th, "include_sgen": True if include_sgen is None else include_sgen}
+    peak = st.loading(scaling=scaling, profiles=profiles, progress=progress_bar(), **kw)
+    flags = st.flags(scaling=scaling, profiles=profiles, thresholds=th, **kw)  # the loading above, cached
+    click.echo(f"{net_source}: {loading_line(peak)}")
+    click.echo(flag_counts(flags))
     if len(flags):
-        shown = flags if top <= 0 else flags.head(top)
-        cols = [("element", "element", "s"), ("index", "index", "s"), ("name", "name", "s"),
-                ("feeder", "feeder", "s"), ("zone", "zone", "s"), ("vn_kv", "kV", "s"),
-                ("loading_percent", "loading %", "pct"), ("vm_pu", "vm pu", "pu"),
-                ("limit_percent", "limit %", "pct"), ("when", "when", "s"), ("severity", "severity", "s")]
-        if peak.is_timeseries:
-            cols.append(("hours_above", "hours", "h"))
-        rows = [[_fmt_cell(r[c], kind) for c, _, kind in cols] for r in shown.to_dict("records")]
-        widths = [max(len(h), *(len(row[i]) for row in rows)) for i, (_, h, _) in enumerate(cols)]
-        click.echo("  ".join(h.ljust(w) for (_, h, _), w in zip(cols, widths, strict=True)).rstrip())
-        for row in rows:
-            click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
-        if len(shown) < len(flags):
-            click.echo(f"... {len(flags) - len(shown)} more (--top 0 shows all, --out writes all)")
+        text = flags_text(flags, top=top, hours=peak.is_timeseries)
+        click.echo(text.replace(" more", " more (--top 0 shows all, --out writes all)") if top > 0 else text)
     if out_path is not None:
         dest = atomic_write(out_path, lambda tmp: flags.to_csv(tmp, index=False), overwrite=force)
         click.echo(f"wrote {dest}")
 
 
 # ------------------------------------------------------------------------------------------------ reliability
-def _fmt_table(df: Any, floatfmt: dict[str, str] | None = None) -> str:
-    """Render a DataFrame as an aligned plain-text table (index included)."""
-    floatfmt = floatfmt or {}
-    cols = [df.index.name or "", *map(str, df.columns)]
-    rows = []
-    for idx, row in df.iterrows():
-        cells = [str(idx)]
-        for c, v in row.items():
-            fmt = floatfmt.get(str(c), "{:.4g}")
-            if isinstance(v, float):
-                cells.append("-" if v != v else fmt.format(v))
-            else:
-                cells.append(str(v))
-        rows.append(cells)
-    widths = [max(len(cols[i]), *(len(r[i]) for r in rows)) if rows else len(cols[i]) for i in range(len(cols))]
-    lines = ["  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(cols, widths, strict=True)))]
-    for r in rows:
-        lines.append("  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))))
-    return "\n".join(lines)
-
-
-def reliability_summary(ds: Any, *, top: int = 5) -> str:
-    """Text report of a reliability dataset: zones vs targets, feeders, top contributors."""
-    import pandas as pd
-
-    from .reliability.results import contributions
-
-    zone = pd.DataFrame({
-        "customers": ds["customers"].values,
-        "SAIFI": ds["SAIFI"].values,
-        "SAIDI_h": ds["SAIDI"].values,
-        "CAIDI_h": ds["CAIDI"].values,
-        "ASAI_%": ds["ASAI"].values * 100,
-        "ENS_MWh": ds["ENS"].values,
-        "target_%": ds["asai_target"].values * 100,
-        "margin_h": ds["margin_h"].values,
-    }, index=pd.Index(ds.zone.values, name="zone"))
-    zone["meets"] = ["-" if m != m else ("yes" if m else "NO") for m in ds["meets_target"].values]
-    if "SAIDI_stderr" in ds:
-        zone.insert(3, "±SE_h", ds["SAIDI_stderr"].values)
-    if "p_miss_target" in ds:
-        zone["P(year misses)"] = ds["p_miss_target"].values
-    fmt = {"customers": "{:.0f}", "ASAI_%": "{:.4f}", "target_%": "{:.3f}", "SAIDI_h": "{:.4f}",
-           "SAIFI": "{:.4f}", "CAIDI_h": "{:.3f}", "ENS_MWh": "{:.3f}", "margin_h": "{:+.3f}", "±SE_h": "{:.4f}",
-           "P(year misses)": "{:.3f}"}
-    feeder = pd.DataFrame({
-        "customers": ds["feeder_customers"].values,
-        "SAIFI": ds["feeder_SAIFI"].values,
-        "SAIDI_h": ds["feeder_SAIDI"].values,
-        "CAIDI_h": ds["feeder_CAIDI"].values,
-        "ENS_MWh": ds["feeder_ENS"].values,
-    }, index=pd.Index(ds.feeder.values, name="feeder"))
-    feeder = feeder.sort_values("SAIDI_h", ascending=False)
-    head = f"Reliability of {ds.attrs.get('network', '')} ({ds.attrs.get('method')}"
-    if ds.attrs.get("method") == "monte-carlo":
-        head += f", {int(ds.attrs.get('years', 0)):,} years, seed {ds.attrs.get('seed')}"
-    head += ")"
-    parts = [head, "", "By supply zone (fault + planned) vs targets:", _fmt_table(zone, fmt)]
-    if (ds["SAIDI_planned"] > 0).any():
-        split = pd.DataFrame({"SAIDI_fault_h": ds["SAIDI_fault"].values, "SAIDI_planned_h": ds["SAIDI_planned"].values},
-                             index=pd.Index(ds.zone.values, name="zone"))
-        parts += ["", "Fault / planned (故障 / 预安排):", _fmt_table(split, {"SAIDI_fault_h": "{:.4f}",
-                                                                          "SAIDI_planned_h": "{:.4f}"})]
-    shown = feeder.head(15)
-    parts += ["", f"By feeder (worst {len(shown)} of {len(feeder)} by SAIDI):", _fmt_table(shown, fmt)]
-    top_df = contributions(ds, zone="system", top=top)
-    if len(top_df):
-        t = top_df.set_index(top_df["element"] + " " + top_df["index"].astype(str))
-        t.index.name = "component"
-        t = t[["name", "feeder", "SAIDI_h", "SAIDI_share", "ENS_mwh"]]
-        parts += ["", f"Top {len(t)} contributors to system SAIDI:",
-                  _fmt_table(t, {"SAIDI_h": "{:.4f}", "SAIDI_share": "{:.1%}", "ENS_mwh": "{:.3f}"})]
-    if int(ds.attrs.get("tie_transfers_blocked", 0)):
-        parts += ["", f"Tie transfers refused by the capacity check: {ds.attrs['tie_transfers_blocked']} "
-                  f"(expected {float(ds.attrs.get('tie_transfers_blocked_per_yr', 0.0)):.4f} times per year)"]
-    return "\n".join(parts)
-
-
 def _parse_targets(items: tuple[str, ...]) -> dict[str, float]:
-    from .errors import InputError
-
     out, bad = {}, []
     for item in items:
         zone, _, value = item.partition("=")
@@ -406,39 +327,19 @@ def _parse_targets(items: tuple[str, ...]) -> dict[str, float]:
     return out
 
 
-def _progress_printer() -> Callable[..., Any] | None:
-    """A one-line progress bar on stderr, only when stderr is a terminal."""
-    if not sys.stderr.isatty():
-        return None
-    import time
-
-    start = time.monotonic()
-
-    def show(done: int, total: int, info: Any = None) -> None:
-        frac = min(1.0, done / total) if total else 0.0
-        elapsed = time.monotonic() - start
-        eta = elapsed / frac - elapsed if frac > 0 else float("nan")
-        bar = "#" * int(30 * frac)
-        sys.stderr.write(f"\r[{bar:<30}] {done:,}/{total:,} years  ETA {eta:5.1f} s  (Ctrl-C to cancel)")
-        sys.stderr.flush()
-        if done >= total:
-            sys.stderr.write("\n")
-
-    return show
-
-
 def _reliability_options(func: Callable[..., Any]) -> Callable[..., Any]:
     options = [
         click.option("--method", type=click.Choice(["analytical", "monte-carlo"]), default="analytical",
                      show_default=True),
-        click.option("--years", type=int, default=None, help="Monte Carlo: simulated years (default 100000)."),
+        click.option("--years", type=int, default=None,
+                     help=f"Monte Carlo: simulated years (default {MC_YEARS}, or the minimum with --target-cov)."),
         click.option("--seed", type=int, default=1, show_default=True, help="Monte Carlo seed."),
         click.option("--target-cov", type=float, default=None,
                      help="Monte Carlo: stop when the CoV of every zone's mean SAIDI is at most this."),
-        click.option("--max-years", type=int, default=1_000_000, show_default=True),
+        click.option("--max-years", type=int, default=MC_MAX_YEARS, show_default=True),
         click.option("--threads", type=int, default=None, help="Monte Carlo threads (default: all cores)."),
         click.option("--repair-dist", type=click.Choice(["exponential", "fixed", "lognormal", "gamma"]),
-                     default="exponential", show_default=True),
+                     default=MC_REPAIR_DIST, show_default=True),
         click.option("--failure-rate-scale", type=float, default=1.0, show_default=True),
         click.option("--repair-time-scale", type=float, default=1.0, show_default=True),
         click.option("--live-work-fraction", type=float, default=0.0, show_default=True,
@@ -453,21 +354,29 @@ def _reliability_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
-def _run_reliability(net: Any, method: str, years: int | None, seed: int, target_cov: float | None,
+def _run_reliability(st: Any, method: str, years: int | None, seed: int, target_cov: float | None,
                      max_years: int, threads: int | None, repair_dist: str, failure_rate_scale: float,
                      repair_time_scale: float, live_work_fraction: float, tie_capacity: bool,
                      targets: tuple[str, ...]) -> Any:
-    import gridscope as gs
-
     kw: dict[str, Any] = {}
     if method == "monte-carlo":
-        if years is None and target_cov is None:
-            years = 100_000
         kw = {"years": years, "seed": seed, "target_cov": target_cov, "max_years": max_years,
-              "threads": threads, "repair_dist": repair_dist, "progress": _progress_printer()}
-    return gs.assess_reliability(
-        net, method=method, failure_rate_scale=failure_rate_scale, repair_time_scale=repair_time_scale,
-        live_work_fraction=live_work_fraction, tie_capacity=tie_capacity, targets=_parse_targets(targets), **kw)
+              "threads": threads, "repair_dist": repair_dist, "progress": progress_bar()}
+    return st.reliability(method=method, failure_rate_scale=failure_rate_scale, repair_time_scale=repair_time_scale,
+                          live_work_fraction=live_work_fraction, tie_capacity=tie_capacity,
+                          targets=_parse_targets(targets), **kw)
+
+
+def _write_reliability(ds: Any, netcdf: str | None, tables_dir: str | None, force: bool) -> None:
+    from .reliability.report import write_reliability
+
+    if netcdf is None and tables_dir is None:
+        return
+    written = write_reliability(ds, tables_dir, netcdf=netcdf, overwrite=force)
+    if netcdf:
+        click.echo(f"\nwrote {netcdf}")
+    if tables_dir:
+        click.echo(f"wrote reliability_{{zone,feeder,load,component}}.csv in {written[-1].parent}")
 
 
 @main.command("reliability")
@@ -483,30 +392,11 @@ def _run_reliability(net: Any, method: str, years: int | None, seed: int, target
 def reliability_cmd(net_source: str, out_path: str | None, tables_dir: str | None, force: bool, top: int,
                     **options: Any) -> None:
     """Reliability indices (SAIFI, SAIDI, CAIDI, ASAI, ENS) by supply zone and feeder, vs zone targets."""
-    import gridscope as gs
+    from .reliability.report import reliability_summary
 
-    net = gs.load_network(net_source)
-    ds = _run_reliability(net, **options)
+    ds = _run_reliability(_study(net_source), **options)
     click.echo(reliability_summary(ds, top=top))
-    _write_reliability_outputs(ds, out_path, tables_dir, force)
-
-
-def _write_reliability_outputs(ds: Any, out_path: str | None, tables_dir: str | None, force: bool) -> None:
-    from pathlib import Path
-
-    from .grid.io import atomic_write
-    from .reliability.io import write_netcdf
-    from .reliability.results import to_dataframe
-
-    if out_path:
-        write_netcdf(ds, out_path, overwrite=force)
-        click.echo(f"\nwrote {out_path}")
-    if tables_dir:
-        folder = Path(tables_dir)
-        for kind in ("zone", "feeder", "load", "component"):
-            path = folder / f"reliability_{kind}.csv"
-            atomic_write(path, lambda tmp, k=kind: to_dataframe(ds, k).to_csv(tmp), overwrite=force)
-        click.echo(f"wrote reliability_{{zone,feeder,load,component}}.csv in {folder}")
+    _write_reliability(ds, out_path, tables_dir, force)
 
 
 @main.command("scenario")
@@ -522,16 +412,16 @@ def _write_reliability_outputs(ds: Any, out_path: str | None, tables_dir: str | 
 def scenario_cmd(net_source: str, failure_rate_scale: float, repair_time_scale: float, live_work_fraction: float,
                  programme_years: int | None, out_path: str | None, force: bool) -> None:
     """What-if study: base and scenario side by side (SAIFI, SAIDI, ASAI, ENS per zone)."""
-    import gridscope as gs
     import pandas as pd
 
-    net = gs.load_network(net_source)
+    from .textfmt import format_table
+
+    st = _study(net_source)
     if programme_years:
-        ds = gs.reliability.yearly_programme(net, years=programme_years, live_work_fraction=live_work_fraction
-                                             or None)
+        ds = st.yearly_programme(years=programme_years, live_work_fraction=live_work_fraction or None)
     else:
-        ds = gs.reliability.scenario(net, failure_rate_scale=failure_rate_scale,
-                                     repair_time_scale=repair_time_scale, live_work_fraction=live_work_fraction)
+        ds = st.scenario(failure_rate_scale=failure_rate_scale, repair_time_scale=repair_time_scale,
+                         live_work_fraction=live_work_fraction)
     for name, unit in (("SAIFI", "1/yr"), ("SAIDI", "h/yr"), ("ASAI", "%"), ("ENS", "MWh/yr")):
         values = ds[name].to_pandas()
         if name == "ASAI":
@@ -539,13 +429,10 @@ def scenario_cmd(net_source: str, failure_rate_scale: float, repair_time_scale: 
         table = pd.DataFrame(values.T) if isinstance(values, pd.DataFrame) else pd.DataFrame(values)
         table.index.name = "zone"
         click.echo(f"\n{name} ({unit}):")
-        click.echo(_fmt_table(table, dict.fromkeys(map(str, table.columns), "{:.5f}" if name != "ASAI"
-                                                   else "{:.4f}")))
+        click.echo(format_table(table, dict.fromkeys(map(str, table.columns), "{:.5f}" if name != "ASAI"
+                                                     else "{:.4f}")))
     if out_path:
-        from .reliability.io import write_netcdf
-
-        write_netcdf(ds, out_path, overwrite=force)
-        click.echo(f"\nwrote {out_path}")
+        _write_reliability(ds, out_path, None, force)
 
 
 # ------------------------------------------------------------------------------------------------ main job
@@ -569,34 +456,27 @@ def run_cmd(net_source: str, scaling: float, out_dir: str | None, lang: str, for
     import re
     from pathlib import Path
 
-    import gridscope as gs
-
+    from .capacity.report import flag_counts, flags_text
     from .grid.io import atomic_write
+    from .reliability.plots import save_reliability_figure
+    from .reliability.report import reliability_summary
+    from .textfmt import format_table
 
-    net = gs.load_network(net_source)
-    topo = gs.build_topology(net)
-    problems = gs.validate(net, topology=topo)
-    if problems:
-        raise gs.ValidationError(problems)
-    s = topo.summary()
-    click.echo(f"{net.name or net_source}: {s['buses']} buses, {s['feeders']} feeders, {s['ties']} ties, "
-               f"{len(net.load)} load points, {int(net.load['customers'].sum())} customers; validation: no problems")
+    st = _study(net_source)
+    st.check()
+    s = st.summary()
+    click.echo(f"{st.name}: {s['buses']} buses, {s['feeders']} feeders, {s['ties']} ties, {s['load_points']} load "
+               f"points, {s['customers']} customers; validation: no problems")
     click.echo("")
-    ds = _run_reliability(net, **options)
+    ds = _run_reliability(st, **options)
     click.echo(reliability_summary(ds))
 
-    cap = gs.assess_capacity(net, scaling=scaling)
+    cap = st.capacity(scaling=scaling, progress=progress_bar())
     flags = cap.flags
     click.echo("")
     if len(flags):
-        counts = ", ".join(f"{n} {k}" for k, n in flags["severity"].value_counts().items())
-        click.echo(f"Flagged equipment at planning load (peak × {scaling:g}): {counts}")
-        cols = [c for c in ("element", "index", "name", "feeder", "zone", "loading_percent", "vm_pu",
-                            "limit_percent", "severity") if c in flags.columns]
-        shown = flags[cols].head(15).set_index("element")
-        click.echo(_fmt_table(shown, {"loading_percent": "{:.1f}", "vm_pu": "{:.4f}", "limit_percent": "{:.0f}"}))
-        if len(flags) > len(shown):
-            click.echo(f"... {len(flags) - len(shown)} more in flags.csv")
+        click.echo(f"Flagged equipment at planning load (peak × {scaling:g}): {flag_counts(flags).split(': ', 1)[1]}")
+        click.echo(flags_text(flags, top=15).replace(" more", " more in flags.csv"))
     else:
         click.echo(f"Flagged equipment at planning load (peak × {scaling:g}): none")
     click.echo("")
@@ -607,9 +487,9 @@ def run_cmd(net_source: str, scaling: float, out_dir: str | None, lang: str, for
                             "open_capacity_mva", "n1_open_capacity_mva", "binding_element", "grade")
                 if c in feeders.columns]
         click.echo("\nOpen capacity per feeder (可开放容量):")
-        click.echo(_fmt_table(feeders[cols].head(20).set_index("name"),
-                              dict.fromkeys(["rating_mva", "peak_mva", "reserved_mva", "open_capacity_mva",
-                                             "n1_open_capacity_mva"], "{:.3f}") | {"load_rate_percent": "{:.1f}"}))
+        click.echo(format_table(feeders[cols].head(20).set_index("name"),
+                                dict.fromkeys(["rating_mva", "peak_mva", "reserved_mva", "open_capacity_mva",
+                                               "n1_open_capacity_mva"], "{:.3f}") | {"load_rate_percent": "{:.1f}"}))
 
     if out_dir is None:
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -617,9 +497,7 @@ def run_cmd(net_source: str, scaling: float, out_dir: str | None, lang: str, for
         folder = Path("gridscope-results") / f"{slug}-{stamp}"
     else:
         folder = Path(out_dir)
-    _write_reliability_outputs(ds, str(folder / "reliability.nc"), str(folder), force)
-    from .reliability.plots import save_reliability_figure
-
+    _write_reliability(ds, str(folder / "reliability.nc"), str(folder), force)
     save_reliability_figure(ds, folder / "reliability.png", overwrite=force)
     atomic_write(folder / "flags.csv", lambda tmp: flags.to_csv(tmp, index=False), overwrite=force)
     cap.to_excel(folder / "open_capacity.xlsx", lang=lang, overwrite=force)
@@ -627,12 +505,7 @@ def run_cmd(net_source: str, scaling: float, out_dir: str | None, lang: str, for
 
 
 # ------------------------------------------------------------------------------------ capacity: open capacity
-_CAP_LEVELS = ["substation", "main_transformer", "feeder", "distribution_transformer", "bus"]
-
-
 def _parse_xy(text: str) -> tuple[float, float]:
-    from .errors import InputError
-
     parts = text.replace(";", ",").split(",")
     try:
         if len(parts) != 2:
@@ -644,7 +517,7 @@ def _parse_xy(text: str) -> tuple[float, float]:
 
 @main.command("capacity")
 @click.argument("net_source", metavar="NET")
-@click.option("--level", "levels", multiple=True, type=click.Choice(_CAP_LEVELS),
+@click.option("--level", "levels", multiple=True, type=click.Choice(CAPACITY_LEVELS),
               help="Level(s) to print and write (repeatable; default: all five).")
 @click.option("--scaling", type=float, default=1.0, show_default=True, help="Factor on every load.")
 @click.option("--out", "out_path", default=None, metavar="FILE",
@@ -658,7 +531,7 @@ def _parse_xy(text: str) -> tuple[float, float]:
               help="Peak loading over a time series ('simbench' or a profile CSV) instead of one snapshot.")
 @click.option("--exact-bus", is_flag=True,
               help="Add the exact AC bus open capacity (voltage and thermal limits, planning and physical).")
-@click.option("--pf", type=float, default=0.95, show_default=True, help="Power factor of the load for --exact-bus.")
+@click.option("--pf", type=float, default=LOAD_PF, show_default=True, help="Power factor of the load for --exact-bus.")
 @handle_errors
 def capacity_cmd(net_source: str, levels: tuple[str, ...], scaling: float, out_path: str | None, lang: str,
                  force: bool, n_head: int, profiles: str | None, exact_bus: bool, pf: float) -> None:
@@ -668,39 +541,23 @@ def capacity_cmd(net_source: str, levels: tuple[str, ...], scaling: float, out_p
     MVA, binding element, grade). Exit code 0 on success, 4 for invalid input, 5 when the power flow does
     not converge.
     """
-    from .capacity.api import assess_capacity
-    from .grid.io import load_network
+    from .capacity.report import capacity_text, flag_counts
 
-    net = load_network(net_source)
-    cap = assess_capacity(net, scaling=scaling, profiles=profiles, exact_bus=exact_bus, bus_pf=pf)
-    counts = cap.flags["severity"].value_counts().to_dict() if len(cap.flags) else {}
-    click.echo(f"{net_source}: {len(cap.flags)} flag(s)"
-               + (": " + ", ".join(f"{k} {v}" for k, v in counts.items()) if counts else ""))
-    chosen = list(levels) or _CAP_LEVELS
-    cols = ["id", "name", "rating_mva", "load_rate_percent", "reserved_mva", "open_capacity_mva",
-            "n1_open_capacity_mva", "binding_element", "grade"]
-    fmt = dict.fromkeys(["rating_mva", "reserved_mva", "open_capacity_mva", "n1_open_capacity_mva"], "{:.3f}")
-    fmt["load_rate_percent"] = "{:.1f}"
-    for level in chosen:
-        t = cap.table(level)
-        click.echo(f"\n{level} ({len(t)} rows)")
-        if len(t):
-            shown = cols + [c for c in ("ac_open_capacity_mw", "ac_binding_element", "ac_physical_capacity_mw")
-                            if c in t.columns]
-            click.echo(_fmt_table(t[shown].head(n_head).set_index("id"),
-                                  fmt | {"ac_open_capacity_mw": "{:.3f}", "ac_physical_capacity_mw": "{:.3f}"}))
+    lower = (out_path or "").lower()
+    if out_path is not None and not (lower.endswith((".xlsx", ".json", ".csv")) or out_path.endswith(("/", "\\"))):
+        raise InputError(f"--out must end in .xlsx, .csv or .json (or be a directory/), got {out_path!r}")
+    st = _study(net_source, validate=False)
+    cap = st.capacity(scaling=scaling, profiles=profiles, exact_bus=exact_bus, bus_pf=pf, progress=progress_bar())
+    click.echo(f"{net_source}: {flag_counts(cap.flags)}")
+    chosen = list(levels) or list(CAPACITY_LEVELS)
+    click.echo("\n" + capacity_text(cap, chosen, head=n_head))
     if out_path is not None:
-        from .errors import InputError
-
-        lower = out_path.lower()
         if lower.endswith(".xlsx"):
             written = cap.to_excel(out_path, lang=lang, overwrite=force, levels=chosen)
         elif lower.endswith(".json"):
             written = cap.to_json(out_path, lang=lang, overwrite=force, levels=chosen)
-        elif lower.endswith(".csv") or out_path.endswith(("/", "\\")):
-            written = cap.to_csv(out_path, lang=lang, overwrite=force, levels=chosen)
         else:
-            raise InputError(f"--out must end in .xlsx, .csv or .json (or be a directory/), got {out_path!r}")
+            written = cap.to_csv(out_path, lang=lang, overwrite=force, levels=chosen)
         click.echo("\nwrote " + ", ".join(str(p) for p in written))
 
 
@@ -710,7 +567,7 @@ def capacity_cmd(net_source: str, levels: tuple[str, ...], scaling: float, out_p
 @click.option("--bus", type=int, default=None, help="Connect at this bus (pandapower index).")
 @click.option("--at", "at", default=None, metavar="X,Y",
               help="Connect near this point (bus coordinate system: lon,lat or km).")
-@click.option("--pf", type=float, default=0.95, show_default=True, help="Power factor of the load (lagging).")
+@click.option("--pf", type=float, default=LOAD_PF, show_default=True, help="Power factor of the load (lagging).")
 @click.option("--radius", type=float, default=None, metavar="KM", help="Candidates within this distance.")
 @click.option("--scaling", type=float, default=1.0, show_default=True, help="Factor on every load.")
 @click.option("--out", "out_path", default=None, metavar="FILE.xlsx|FILE.json",
@@ -730,18 +587,14 @@ def connect_cmd(net_source: str, p_mw: float, bus: int | None, at: str | None, p
     Non-zero exit codes mean invalid input (4: unknown bus, bad size, location far outside the grid) or a
     power flow that does not converge (5).
     """
-    from .capacity.connection import evaluate_connection
-    from .errors import InputError
-    from .grid.io import load_network
-
     if (bus is None) == (at is None):
         raise InputError("give exactly one of --bus and --at X,Y")
     location = _parse_xy(at) if at is not None else None
     if out_path is not None and not out_path.lower().endswith((".xlsx", ".json")):
         raise InputError(f"--out must end in .xlsx or .json, got {out_path!r}")
-    net = load_network(net_source)
-    dec = evaluate_connection(net, p_mw, bus=bus, location=location, pf=pf, radius=radius, scaling=scaling,
-                              reliability=with_reliability)
+    st = _study(net_source, validate=False)
+    dec = st.connection(p_mw, bus=bus, location=location, pf=pf, radius=radius, scaling=scaling,
+                        reliability=with_reliability, progress=progress_bar())
     click.echo(dec.summary())
     if out_path is not None:
         writer = dec.to_json if out_path.lower().endswith(".json") else dec.to_excel

@@ -348,20 +348,31 @@ class Study:
             return run()
         return self._get(("capacity", float(scaling), profiles, _freeze(options)), run)
 
-    def connection(self, p_mw: float, *, scaling: float = 1.0, include_sgen: bool = False,
-                   progress: Callable[..., Any] | None = None, cancel: Callable[[], bool] | None = None,
-                   **options: Any) -> ConnectionDecision:
+    def ac_model(self, *, scaling: float = 1.0, include_sgen: bool = False, limits: Any = None) -> Any:
+        """The AC model of the planning operating point
+        (:class:`~gridscope.capacity.bus_capacity.ACModel`), built once per operating point and limits."""
+        from .capacity.bus_capacity import ACModel
+
+        self.refresh()
+        key = ("ac_model", float(scaling), bool(include_sgen), _freeze(limits))
+        return self._get(key, lambda: ACModel(self.net, scaling=scaling, include_sgen=include_sgen, limits=limits,
+                                              topology=self._topology()))
+
+    def connection(self, p_mw: float, *, scaling: float = 1.0, include_sgen: bool = False, limits: Any = None,
+                   reliability: bool = False, progress: Callable[..., Any] | None = None,
+                   cancel: Callable[[], bool] | None = None, **options: Any) -> ConnectionDecision:
         """Evaluate connecting a load of ``p_mw`` (options of
-        :func:`gridscope.capacity.connection.evaluate_connection`: ``bus``, ``location``, ``pf``, ``radius``,
-        ``reliability`` ...). Uses the cached topology and planning snapshot."""
+        :func:`gridscope.capacity.connection.evaluate_connection`: ``bus``, ``location``, ``pf``, ``radius``
+        ...). Uses the cached topology, AC model and, with ``reliability=True``, the cached failure-effect
+        structure (the network must then validate)."""
         from .capacity.connection import evaluate_connection as engine
 
         self.refresh()
-        if options.get("reliability"):
-            self.check()
-        peak = self._loading(scaling, None, None, None, include_sgen=include_sgen)
-        return engine(self.net, p_mw, scaling=scaling, include_sgen=include_sgen, topology=self._topology(),
-                      peak=peak, progress=progress, cancel=cancel, **options)
+        impact = self._impact(False) if reliability else None
+        model = self.ac_model(scaling=scaling, include_sgen=include_sgen, limits=limits)
+        return engine(self.net, p_mw, scaling=scaling, include_sgen=include_sgen, limits=limits,
+                      reliability=reliability, topology=self._topology(), model=model, impact=impact,
+                      progress=progress, cancel=cancel, **options)
 
 
 # ---------------------------------------------------------------------------------------------- free functions

@@ -104,7 +104,8 @@ def write_reliability(ds: Any, folder: str | os.PathLike[str] | None = None, *,
         raise InputError("write_reliability needs a folder for the tables or a netcdf path")
     existing = [str(p) for p in targets if p.exists()]
     if existing and not overwrite:
-        raise InputError(f"{', '.join(existing)} exist(s); pass overwrite=True (--force) to replace")
+        raise InputError("; ".join(f"{p} exists" for p in existing) + "; pass overwrite=True (CLI: --force) to "
+                         "replace")
     written = []
     if netcdf is not None:
         written.append(write_netcdf(ds, netcdf, overwrite=True))
