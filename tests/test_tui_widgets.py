@@ -344,6 +344,20 @@ async def test_tree_layout_without_coordinates(rbts2_net, rbts2_topology):
         assert len({m.screen_cell_of_bus(int(b)) for b in net.bus.index}) == 57
 
 
+def test_buses_without_coordinates_sit_at_their_feeding_bus(rbts2_net, rbts2_topology):
+    from gridscope.tui.widgets.netmap import build_geometry
+
+    net = copy.deepcopy(rbts2_net)
+    net.bus.loc[[3, 5], "geo"] = None                       # LP1, LP2: fed by transformers from LP1 MV, LP2 MV
+    g = build_geometry(net, rbts2_topology)
+    assert g.layout == "coordinates"
+    xy = bus_xy(rbts2_net)
+    for lv, mv in [(3, 2), (5, 4)]:
+        assert rbts2_net.trafo[(rbts2_net.trafo.hv_bus == mv) & (rbts2_net.trafo.lv_bus == lv)].shape[0] == 1
+        assert (g.bus_x[lv], g.bus_y[lv]) == (xy.x[mv], xy.y[mv])
+    assert (g.bus_x[6], g.bus_y[6]) == (xy.x[6], xy.y[6])   # the others keep their own
+
+
 async def test_map_follows_a_light_theme(rbts2_net, rbts2_topology):
     app = MapApp(rbts2_net, rbts2_topology)
     async with app.run_test(size=(80, 24)) as pilot:

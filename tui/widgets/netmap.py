@@ -210,8 +210,9 @@ def _fill_from_ancestors(x: np.ndarray, y: np.ndarray, topology: Any, order: np.
             node_x[node], node_y[node] = node_x[p], node_y[p]
     x[:], y[:] = node_x[:nb], node_y[:nb]
     rest = np.isnan(x)
-    if rest.any():
-        x[rest], y[rest] = np.nanmean(x) if (~rest).any() else 0.0, np.nanmin(y) - 1.0 if (~rest).any() else 0.0
+    if rest.any():                 # no placed ancestor (unsupplied islands): a row below the drawing
+        x[rest] = np.nanmean(x)
+        y[rest] = np.nanmin(y) - 1.0
 
 
 def _segments(net: Any, pos: pd.Index) -> dict[str, list[np.ndarray]]:
