@@ -109,8 +109,8 @@ def _check(value: Any, schema: Mapping[str, Any], root: Mapping[str, Any], where
     schema = _resolve(schema, root)
     if "anyOf" in schema:
         options = [_check(value, s, root, where) for s in schema["anyOf"]]
-        if all(options):
-            return min(options, key=len)
+        if all(options):  # report against the option of the right type, if there is one
+            return min(options, key=lambda o: (any(": expected " in p for p in o), len(o)))
     kind = schema.get("type")
     if kind is not None:
         kinds = [kind] if isinstance(kind, str) else list(kind)

@@ -23,7 +23,7 @@ __all__ = ["SCHEDULER_ENV", "ClusterError", "dask_client"]
 #: Environment variable naming a running scheduler (the CLI's ``--scheduler`` default).
 SCHEDULER_ENV = "DASK_SCHEDULER_ADDRESS"
 #: Seconds to wait for a scheduler before giving up.
-CONNECT_TIMEOUT_S = 20
+CONNECT_TIMEOUT_S = 5
 
 
 class ClusterError(GridscopeError):
@@ -66,10 +66,10 @@ def dask_client(*, workers: int = 0, scheduler: str | None = None, threads_per_w
         else:
             threads = threads_per_worker or max(1, (os.cpu_count() or 1) // workers)
             cluster = LocalCluster(n_workers=workers, threads_per_worker=threads, processes=True,
-                                   dashboard_address=None)
+                                   host="127.0.0.1", dashboard_address=None)
             client = Client(cluster)
             label = f"local dask cluster ({workers} workers × {threads} threads)"
-    except (OSError, TimeoutError) as exc:
+    except (OSError, TimeoutError, RuntimeError) as exc:  # distributed reports a failed start as RuntimeError
         if cluster is not None:
             cluster.close()
         where = scheduler or f"a local cluster of {workers} workers"
