@@ -35,6 +35,7 @@ __all__ = [
     "StudyRun",
     "Task",
     "TaskResult",
+    "network_geometry",
     "network_seed",
     "plan_tasks",
     "prepare_network",
@@ -192,7 +193,8 @@ def _study(spec: NetworkSpec, config: StudyConfig) -> Any:
     return study
 
 
-def _geometry(net: Any) -> NetworkGeometry:
+def network_geometry(net: Any) -> NetworkGeometry:
+    """The bus coordinates (km), bus zones and branch end points of ``net`` for the network maps."""
     from ..grid.facts import bus_xy_km
 
     zone = net.bus["zone"].astype(object).where(net.bus["zone"].notna(), "").astype(str) \
@@ -289,7 +291,7 @@ def _run_task(task: Task, config: StudyConfig, *, progress: ProgressCallback | N
     out.dataset = ds
     if task.case == BASE:
         out.summary = study.summary()
-        out.geometry = _geometry(study.net)
+        out.geometry = network_geometry(study.net)
     return out
 
 

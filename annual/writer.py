@@ -189,7 +189,6 @@ def write_study(run: StudyRun, folder: str | os.PathLike[str], *, force: bool = 
     pathlib.Path
         The folder.
     """
-    from ..reliability.io import write_netcdf
     from .compare import compare_results
     from .totals import study_totals
 
@@ -205,10 +204,10 @@ def write_study(run: StudyRun, folder: str | os.PathLike[str], *, force: bool = 
     tables = study_tables(run, totals, comparison)
 
     def fill(tmp: Path) -> None:
-        write_netcdf(totals, tmp / "reliability.nc")
+        _write_netcdf(totals, tmp / "reliability.nc")
         (tmp / "networks").mkdir()
         for name, ds in run.reliability.items():
-            write_netcdf(ds, tmp / "networks" / f"{name}.nc")
+            _write_netcdf(ds, tmp / "networks" / f"{name}.nc")
         _write_tables(run, tables, tmp)
         if cfg.output.excel:
             _write_excel(run, tables, tmp, cfg.output.lang)
@@ -228,6 +227,16 @@ def write_study(run: StudyRun, folder: str | os.PathLike[str], *, force: bool = 
                                          encoding="utf-8")
 
     return write_folder(folder, fill, force=force)
+
+
+def _write_netcdf(ds: Any, path: Path) -> None:
+    """Write ``ds`` as NetCDF (h5netcdf) like :func:`gridscope.reliability.io.write_netcdf`, but serialised in
+    memory first: a write that fails half way (full disk, size limit) then fails in plain Python, instead of
+    leaving an HDF5 file handle in a broken state that crashes the interpreter when it is closed."""
+    out = ds.copy()
+    out.attrs = {k: (v if isinstance(v, int | float | str) and not isinstance(v, bool) else str(v))
+                 for k, v in ds.attrs.items()}  # the attrs rule of reliability.io.write_netcdf
+    path.write_bytes(bytes(out.to_netcdf(engine="h5netcdf")))
 
 
 def _version() -> str:

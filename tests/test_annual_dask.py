@@ -86,6 +86,6 @@ def test_unreachable_scheduler_is_a_clear_error(tmp_path):
     config = tmp_path / "s.toml"
     config.write_text(STUDY, encoding="utf-8")
     port = _free_port()
-    with pytest.raises(ClusterError, match="cannot use tcp://127.0.0.1"):
+    with pytest.raises(ClusterError, match=r"cannot use tcp://127\.0\.0\.1"):
         study(config, out=tmp_path / "out", scheduler=f"tcp://127.0.0.1:{port}")
     assert not (tmp_path / "out").exists()
