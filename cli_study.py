@@ -12,6 +12,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from functools import wraps
 from typing import Any
 
@@ -84,8 +85,8 @@ def study_cmd(config_path: str | None, out_dir: str | None, force: bool, manifes
     recorded config, seed and inputs are run again and the NetCDF and CSV files compared with the original
     byte for byte (exit code 1 when they differ).
     """
-    from .annual import repeat, study
-    from .annual.runner import BASE
+    from .annual import read_results, repeat, study
+    from .annual.report import zone_summary
     from .textfmt import format_table
 
     if (config_path is None) == (manifest is None):
@@ -99,17 +100,12 @@ def study_cmd(config_path: str | None, out_dir: str | None, force: bool, manifes
     else:
         outcome = study(config_path, seed=seed, **kw)
     run = outcome.run
-    totals = outcome.folder / "tables" / "zones.csv"
     click.echo(f"{run.config.title}: {len(run.reliability)} network(s), method {run.config.reliability.method}, "
                f"seed {run.config.reliability.seed}, {run.executor}")
-    import pandas as pd
-
-    zones = pd.read_csv(totals)
-    zones = zones[zones["scenario"] == BASE].drop(columns="scenario").set_index("zone")
-    keep = [c for c in zones.columns if c.split(" [")[0] in ("customers", "SAIFI", "SAIDI", "CAIDI", "ASAI",
-                                                               "ENS", "asai_target", "meets_target")]
+    zones = zone_summary(read_results(outcome.folder)).set_index("zone")
     click.echo("\nStudy totals by supply zone (base case):")
-    click.echo(format_table(zones[keep], {c: "{:.6f}" for c in keep if c.startswith(("ASAI", "asai"))}))
+    click.echo(format_table(zones, {"ASAI_pct": "{:.4f}", "target_pct": "{:.3f}", "margin_h": "{:+.3f}",
+                                    "SAIFI": "{:.4f}", "SAIDI": "{:.4f}", "CAIDI": "{:.3f}"}))
     if run.config.previous:
         from .annual.compare import compare_results
 
@@ -117,7 +113,8 @@ def study_cmd(config_path: str | None, out_dir: str | None, force: bool, manifes
         click.echo(compare_results(run.config.previous, outcome.folder, outage_reduction=run.config.outage_reduction,
                                    repair_reduction=run.config.repair_reduction).summary())
     n_files = len(outcome.manifest["results"]) + 1
-    click.echo(f"\nwrote {outcome.folder} ({n_files} files, report.html) in {time.monotonic() - start:.1f} s")
+    report = ", report.html" if (outcome.folder / "report.html").exists() else ""
+    click.echo(f"\nwrote {outcome.folder} ({n_files} files{report}) in {time.monotonic() - start:.1f} s")
     if manifest is not None:
         if outcome.differing:
             click.echo(f"NOT reproduced: {len(outcome.differing)} of {len(outcome.differing) + len(outcome.identical)}"
@@ -149,8 +146,8 @@ def compare_cmd(last: str, this: str, outage_reduction: float, repair_reduction:
 
     if out_path is not None and not out_path.lower().endswith(".csv"):
         raise InputError(f"--out must end in .csv, got {out_path!r}")
-    cmp = compare_results(last, this, outage_reduction=outage_reduction, repair_reduction=repair_reduction)
-    cmp = type(cmp)(**{**cmp.__dict__, "last_label": last, "this_label": this})
+    cmp = replace(compare_results(last, this, outage_reduction=outage_reduction, repair_reduction=repair_reduction),
+                  last_label=last, this_label=this)
     click.echo(cmp.summary())
     if out_path is not None:
         atomic_write(out_path, lambda tmp: cmp.table().to_csv(tmp), overwrite=force)

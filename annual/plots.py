@@ -67,8 +67,10 @@ def plot_network_loading(bus_xy_km: pd.DataFrame, branches: pd.DataFrame, cap: A
                       norm=Normalize(0, max(100.0, float(np.nanmax(values)) if np.isfinite(values).any() else 100.0)),
                       highlight=mask, linewidth=2.2)
     fig.colorbar(lc, ax=ax, label="peak loading (% of rating)")
-    ax.legend([Line2D([], [], color="#e31a1c", linewidth=6, alpha=0.5)],
-              [f"flagged: heavy load or overload ({int(mask.sum())})"], fontsize=8, loc="best")
+    ax.legend([Line2D([], [], color="#e31a1c", linewidth=6, alpha=0.5),
+               Line2D([], [], marker="s", linestyle="", color="#888888", markeredgecolor="#333333")],
+              [f"flagged: heavy load or overload ({int(mask.sum())})", "transformer (square)"], fontsize=8,
+              loc="best")
     ax.set_title(title or "Loading at the planning point")
     return fig
 
@@ -96,19 +98,25 @@ def plot_open_capacity(capacity: Mapping[str, Any], *, top: int = 30) -> Any:
         rows.append(pd.DataFrame({"label": label.to_numpy(), "open": t["open_capacity_mva"].to_numpy(dtype=float),
                                   "n1": t["n1_open_capacity_mva"].to_numpy(dtype=float)
                                   if "n1_open_capacity_mva" in t else np.nan,
-                                  "grade": t["grade"].astype(str).to_numpy()}))
+                                  "grade": t["grade"].astype(str).to_numpy(),
+                                  "binding": t["binding_element"].astype(str).to_numpy()
+                                  if "binding_element" in t else ""}))
     df = pd.concat(rows, ignore_index=True).sort_values("open", kind="stable").head(top)
     fig = _figure((8, max(3.0, 0.28 * len(df) + 1.2)))
     ax = fig.subplots()
     y = np.arange(len(df))[::-1]
     ax.barh(y, df["open"], 0.7, color=[_GRADE_COLORS.get(g, "#999999") for g in df["grade"]])
     ax.scatter(df["n1"], y, marker="|", s=120, color="k", zorder=3, label="N-1 open capacity")
+    for yi, (o, n1, b) in zip(y, zip(df["open"], df["n1"], df["binding"], strict=True), strict=True):
+        ax.annotate(f"{o:.2f} MVA (N-1 {n1:.2f}), limited by {b}", (max(o, 0.0), yi), xytext=(4, 0),
+                    textcoords="offset points", va="center", fontsize=7)
     ax.set_yticks(y, df["label"], fontsize=7)
     ax.axvline(0, color="k", linewidth=0.8)
     ax.set_xlabel("open capacity (MVA)")
+    ax.set_xlim(0, max(1e-3, float(np.nanmax(df["open"]))) * 1.6)  # room for the labels
     ax.set_title(f"Open capacity by feeder ({len(df)} with the least)")
     ax.legend([*(Patch(color=c) for c in _GRADE_COLORS.values()), ax.collections[-1]],
-              [*(f"grade {g}" for g in _GRADE_COLORS), "N-1 open capacity"], fontsize=7, loc="lower right")
+              [*(f"grade {g}" for g in _GRADE_COLORS), "N-1 open capacity"], fontsize=7, loc="upper right")
     return fig
 
 

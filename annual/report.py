@@ -22,7 +22,7 @@ import pandas as pd
 from ..capacity.export import translate as translate_capacity
 from .runner import BASE, StudyRun
 
-__all__ = ["COLUMNS_ZH", "TEXT", "render_report", "sheet_name", "translate_table", "write_report"]
+__all__ = ["COLUMNS_ZH", "TEXT", "render_report", "sheet_name", "translate_table", "write_report", "zone_summary"]
 
 #: Chinese headers of the study tables (English header -> Chinese); capacity columns come from
 #: :data:`gridscope.capacity.export.COLUMNS_ZH`.
@@ -40,7 +40,8 @@ COLUMNS_ZH: dict[str, str] = {
     "SAIFI_pass": "SAIFI达标", "CAIDI_last": "去年CAIDI", "CAIDI_this": "今年CAIDI",
     "CAIDI_change_pct": "CAIDI变化(%)", "CAIDI_pass": "CAIDI达标", "SAIDI_last": "去年SAIDI",
     "SAIDI_this": "今年SAIDI", "SAIDI_change_pct": "SAIDI变化(%)", "ASAI_last_pct": "去年供电可靠率(%)",
-    "ASAI_this_pct": "今年供电可靠率(%)", "ASAI_target_pct": "供电可靠率目标(%)", "ASAI_pass": "供电可靠率达标",
+    "ASAI_this_pct": "今年供电可靠率(%)", "ASAI_pct": "供电可靠率(%)", "target_pct": "供电可靠率目标(%)",
+    "meets": "是否达标", "ASAI_target_pct": "供电可靠率目标(%)", "ASAI_pass": "供电可靠率达标",
 }
 
 _SHEETS_ZH = {"zones": "分区汇总", "networks": "各电网", "flags": "重过载设备",
@@ -110,6 +111,10 @@ def _fmt(v: Any, col: str) -> str:
     return html.escape(str(v))
 
 
+_GOOD = ("yes", True, TEXT["en"]["meets"], TEXT["zh"]["meets"])
+_BAD = ("NO", False, TEXT["en"]["misses"], TEXT["zh"]["misses"])
+
+
 def _html_table(df: pd.DataFrame, lang: str, *, pass_cols: tuple[str, ...] = ()) -> str:
     shown = translate_table(df, lang)
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in shown.columns)
@@ -118,8 +123,10 @@ def _html_table(df: pd.DataFrame, lang: str, *, pass_cols: tuple[str, ...] = ())
         cells = []
         for col, (_, v) in zip(df.columns, row.items(), strict=True):
             cls = ""
-            if col in pass_cols and raw[col] in ("yes", "NO", True, False, 1.0, 0.0):
-                cls = ' class="ok"' if raw[col] in ("yes", True, 1.0) else ' class="no"'
+            if col in pass_cols and raw[col] in _GOOD:
+                cls = ' class="ok"'
+            elif col in pass_cols and raw[col] in _BAD:
+                cls = ' class="no"'
             cells.append(f"<td{cls}>{_fmt(v, str(col))}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
@@ -131,15 +138,17 @@ def _img(path: Path, caption: str) -> str:
             f"<figcaption>{html.escape(caption)}</figcaption></figure>")
 
 
-def _zones_frame(totals: Any, lang: str) -> pd.DataFrame:
+def zone_summary(totals: Any, lang: str = "en") -> pd.DataFrame:
+    """The study totals per zone (base case) as shown in the report and printed by the CLI: customers, SAIFI,
+    SAIDI, CAIDI, ASAI and target in percent, margin (h) and the verdict in ``lang``."""
     base = totals.sel(scenario=BASE)
     t = TEXT[lang]
     meets = [t["no_target"] if m != m else (t["meets"] if m else t["misses"]) for m in base["meets_target"].values]
     return pd.DataFrame({
         "zone": base.zone.values.astype(str), "customers": np.round(base["customers"].values).astype(int),
         "SAIFI": base["SAIFI"].values, "SAIDI": base["SAIDI"].values, "CAIDI": base["CAIDI"].values,
-        "ASAI_this_pct": base["ASAI"].values * 100, "ASAI_target_pct": base["asai_target"].values * 100,
-        "margin_h": base["margin_h"].values, "meets_target": meets})
+        "ASAI_pct": base["ASAI"].values * 100, "target_pct": base["asai_target"].values * 100,
+        "margin_h": base["margin_h"].values, "meets": meets})
 
 
 def _needs(run: StudyRun, top: int = 15) -> pd.DataFrame:
@@ -200,7 +209,7 @@ def render_report(run: StudyRun, totals: Any, comparison: Any, figures: Mapping[
     cfg = run.config
     base = totals.sel(scenario=BASE)
     sys = base.sel(zone="system")
-    zones = _zones_frame(totals, lang)
+    zones = zone_summary(totals, lang)
     with_target = [m for m in base["meets_target"].sel(zone=[z for z in base.zone.values if z != "system"]).values
                    if m == m]
     parts = [f"<h1>{html.escape(cfg.title)}{f' {cfg.year}' if cfg.year else ''}</h1>",
@@ -211,7 +220,7 @@ def render_report(run: StudyRun, totals: Any, comparison: Any, figures: Mapping[
              + html.escape(t["zones_ok"].format(ok=int(np.sum(with_target)), n=len(with_target)))
              + (" " + html.escape(t["verdict_ok"] if comparison.passed else t["verdict_no"]) + f" ({t['yoy']})"
                 if comparison is not None else "") + "</p>",
-             f"<h2 id='zones'>{t['zones']}</h2>", _html_table(zones, lang, pass_cols=("meets_target",))]
+             f"<h2 id='zones'>{t['zones']}</h2>", _html_table(zones, lang, pass_cols=("meets",))]
     if "zones_vs_targets" in figures:
         parts.append(_img(figures["zones_vs_targets"][0], t["zones"]))
     parts.append(f"<h2 id='yoy'>{t['yoy']}</h2>")

@@ -328,6 +328,18 @@ def draw_network(ax: Any, bus_xy_km: Any, branches: Any, *, branch_values: Any =
     ax.add_collection(lc)
     ax.scatter(bus_xy_km["x_km"], bus_xy_km["y_km"], s=10, c=bus_colors if bus_colors is not None else "#333333",
                zorder=3)
+    # transformers join buses drawn almost on top of each other: a square at the midpoint shows them
+    trafo = (branches["element"] == "trafo").to_numpy()
+    if trafo.any():
+        mid = (xy[0][trafo] + xy[1][trafo]) / 2
+        edge = np.where(np.asarray(highlight, dtype=bool)[trafo], "#e31a1c", "#333333") \
+            if highlight is not None else "#333333"
+        kw: dict[str, Any] = {"c": "#888888"}
+        if branch_values is not None:
+            kw = {"c": np.asarray(branch_values, dtype=float)[trafo], "cmap": colormap, "norm": lc.norm,
+                  "plotnonfinite": True}
+        ax.scatter(mid[:, 0], mid[:, 1], s=46, marker="s", edgecolors=edge, linewidths=1.5, zorder=4,
+                   label="transformer", **kw)
     ax.set_xlabel("x (km)")
     ax.set_ylabel("y (km)")
     ax.set_aspect("equal", adjustable="datalim")
@@ -380,6 +392,8 @@ def plot_network_saidi(bus_xy_km: Any, branches: Any, ds: Any, *, zone: str = "s
     values = branch_saidi_contribution(ds, branches, zone=zone)
     lc = draw_network(ax, bus_xy_km, branches, branch_values=values, cmap="magma_r", linewidth=2.2)
     fig.colorbar(lc, ax=ax, label=f"contribution to {zone} SAIDI (h per customer·yr)")
+    if (branches["element"] == "trafo").any():
+        ax.legend(fontsize=8, loc="best")  # the transformer squares
     ax.set_title(title or "SAIDI contribution of each line and transformer")
     return fig
 
