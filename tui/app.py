@@ -7,6 +7,7 @@ nogil kernels keep the event loop free); workers talk to the app only through th
 
 from __future__ import annotations
 
+import asyncio
 import time
 import traceback
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from typing import Any, ClassVar
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import BindingType
+from textual.widget import Widget
 from textual.widgets import Button, Footer, Header, TabbedContent, TabPane
 
 from ..capacity.export import write_capacity
@@ -34,17 +36,15 @@ from .screens.modals import ErrorModal, ExportModal, ExportRequest, OpenNetworkM
 from .screens.network import COLOUR_MODES, NetworkView
 from .screens.reliability import ReliabilityView
 from .widgets.jobbar import JobBar
-
-try:  # the map widget is written alongside the app; the app works without it
-    from .widgets.netmap import NetworkMap
-except ImportError:  # pragma: no cover - only while the widget is missing
-    NetworkMap = None
+from .widgets.netmap import NetworkMap
 
 __all__ = ["DARK", "LIGHT", "GridscopeApp", "run"]
 
 #: The two themes the theme key switches between.
 DARK, LIGHT = "textual-dark", "textual-light"
 _TABS = ("network", "reliability", "capacity", "connection")
+_VIEWS: dict[str, type[Widget]] = {"network": NetworkView, "reliability": ReliabilityView,
+                                   "capacity": CapacityView, "connection": ConnectionView}
 
 
 class GridscopeApp(App[None]):
@@ -58,6 +58,8 @@ class GridscopeApp(App[None]):
         Label language.
     keymap_file : path-like, optional
         TOML keymap (default: ``$GRIDSCOPE_KEYMAP`` or ``~/.config/gridscope/keymap.toml``).
+    timings : bool
+        Show how long each job took (off for deterministic screenshots).
     """
 
     CSS_PATH = "gridscope.tcss"
@@ -65,8 +67,10 @@ class GridscopeApp(App[None]):
     BINDINGS: ClassVar[list[BindingType]] = list(APP_BINDINGS)
     COMMANDS = App.COMMANDS | {GridscopeCommands}
 
-    def __init__(self, source: str | None = None, *, lang: str = "en", keymap_file: Any = None) -> None:
+    def __init__(self, source: Any = None, *, lang: str = "en", keymap_file: Any = None,
+                 timings: bool = True) -> None:
         super().__init__()
+        self.timings = timings
         self.source = source
         self.lang = lang
         self.study: Any = None
@@ -75,6 +79,7 @@ class GridscopeApp(App[None]):
         self.token: CancelToken | None = None
         self.first_screen_s: float | None = None
         self._t0 = time.perf_counter()
+        self._mount_lock = asyncio.Lock()
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -82,12 +87,8 @@ class GridscopeApp(App[None]):
         with TabbedContent(id="main-tabs", initial="network"):
             with TabPane(t("network", self.lang), id="network"):
                 yield NetworkView(id="network-view")
-            with TabPane(t("reliability", self.lang), id="reliability"):
-                yield ReliabilityView(id="reliability-view")
-            with TabPane(t("capacity", self.lang), id="capacity"):
-                yield CapacityView(id="capacity-view")
-            with TabPane(t("connection", self.lang), id="connection"):
-                yield ConnectionView(id="connection-view")
+            for name in _TABS[1:]:  # mounted when first shown (see ensure_view): a fast first screen
+                yield TabPane(t(name, self.lang), id=name)
         yield JobBar(id="jobbar", classes="-idle")
         yield Footer()
 
@@ -105,6 +106,30 @@ class GridscopeApp(App[None]):
 
     def _first_paint(self) -> None:
         self.first_screen_s = time.perf_counter() - self._t0
+
+    async def ensure_view(self, name: str) -> Widget:
+        """The view of tab ``name``, mounted on first use (with the current language and network)."""
+        async with self._mount_lock:  # a tab switch and a key may both ask for the same view at once
+            found = self.mounted_view(name)
+            if found is not None:
+                return found
+            view = _VIEWS[name](id=f"{name}-view")
+            await self.query_one(f"TabPane#{name}", TabPane).mount(view)
+        if self.lang != "en":
+            view.relabel(self.lang)
+        if isinstance(view, ConnectionView) and self.study is not None:
+            view.net = self.study.net
+        return view
+
+    def mounted_view(self, name: str) -> Any:
+        """The view of tab ``name`` if it has been mounted, else ``None``."""
+        found = self.query(f"#{name}-view")
+        return found.first() if found else None
+
+    @on(TabbedContent.TabActivated, "#main-tabs")
+    async def _tab_shown(self, event: TabbedContent.TabActivated) -> None:
+        if event.pane.id in _VIEWS:
+            await self.ensure_view(event.pane.id)
 
     @property
     def network_view(self) -> NetworkView:
@@ -130,7 +155,7 @@ class GridscopeApp(App[None]):
     def open_source(self, source: str) -> None:
         """Open ``source`` in a worker; the network screen shows a loading indicator meanwhile."""
         self.network_view.loading = True
-        self.sub_title = t("loading_network", self.lang, name=source)
+        self.sub_title = t("loading_network", self.lang, name=getattr(source, "name", source))
         self._load_worker(source)
 
     @work(thread=True, exclusive=True, group="load")
@@ -143,24 +168,25 @@ class GridscopeApp(App[None]):
             return
         self.post_message(NetworkLoaded(study, time.perf_counter() - t0))
 
-    def on_network_loaded(self, message: NetworkLoaded) -> None:
-        self.set_study(message.study)
+    async def on_network_loaded(self, message: NetworkLoaded) -> None:
+        await self.set_study(message.study)
 
-    def set_study(self, study: Any) -> None:
+    async def set_study(self, study: Any) -> None:
         """Make ``study`` the open network (every screen is reset to it)."""
         self.study = study
         self.network_view.loading = False
         self.sub_title = f"{study.name}  ({study.source})"
-        self.network_view.set_study(study)
-        self.connection_view.net = study.net
-        self.reliability_view.result = None
-        self.capacity_view.result = None
+        await self.network_view.set_study(study)
+        for name in _TABS[1:]:
+            view = self.mounted_view(name)
+            if view is not None:
+                view.reset(study)
 
     def action_open_network(self) -> None:
         """Open another network (dialog with a file picker)."""
-        def opened(study: Any) -> None:
+        async def opened(study: Any) -> None:
             if study is not None:
-                self.set_study(study)
+                await self.set_study(study)
 
         self.push_screen(OpenNetworkModal(self.lang), opened)
 
@@ -204,7 +230,7 @@ class GridscopeApp(App[None]):
 
     def on_job_finished(self, message: JobFinished) -> None:
         self._job_ended()
-        r, s = message.result, message.elapsed_s
+        r, s = message.result, (message.elapsed_s if self.timings else None)
         if message.job == "reliability":
             self.reliability_view.show_result(r, self.study.net, self.study.topology, s)
             self.network_view.set_contributions(contributions(r, top=None))
@@ -218,7 +244,8 @@ class GridscopeApp(App[None]):
         elif message.job == "export":
             files = ", ".join(str(p) for p in r)
             self.notify(t("exported", self.lang, n=len(r), files=files), timeout=8)
-        self.notify(t("done_in", self.lang, what=message.job, s=s), timeout=3)
+        if s is not None:
+            self.notify(t("done_in", self.lang, what=message.job, s=s), timeout=3)
 
     def on_job_failed(self, message: JobFailed) -> None:
         if message.job == "open":
@@ -257,23 +284,23 @@ class GridscopeApp(App[None]):
             return False
         return True
 
-    def action_run(self) -> None:
+    async def action_run(self) -> None:
         """Run the current screen's job."""
         tab = self.query_one("#main-tabs", TabbedContent).active
         if tab == "reliability":
-            self.action_run_reliability()
+            await self.action_run_reliability()
         elif tab == "capacity":
-            self.action_run_capacity()
+            await self.action_run_capacity()
         elif tab == "connection":
-            self.action_run_connection()
+            await self.action_run_connection()
         else:
-            self.action_run_reliability("analytical")
+            await self.action_run_reliability("analytical")
 
-    def action_run_reliability(self, method: str | None = None) -> None:
+    async def action_run_reliability(self, method: str | None = None) -> None:
         """Reliability with the form's options (``method`` overrides the form's method)."""
         if not self._need_study():
             return
-        view = self.reliability_view
+        view = await self.ensure_view("reliability")
         if method is not None:
             view.query_one("#rel-method").value = method
         req = view.request()
@@ -286,11 +313,11 @@ class GridscopeApp(App[None]):
         self.start_job("reliability", f"{t('reliability', self.lang)} · {req.method}",
                        lambda progress, cancel: study.reliability(progress=progress, cancel=cancel, **opts))
 
-    def action_run_programme(self) -> None:
+    async def action_run_programme(self) -> None:
         """The yearly programme (analytical) over the form's programme years."""
         if not self._need_study():
             return
-        req = self.reliability_view.request()
+        req = (await self.ensure_view("reliability")).request()
         if req is None:
             return
         study, years = self.study, req.programme_years
@@ -299,11 +326,11 @@ class GridscopeApp(App[None]):
         self.start_job("programme", f"{t('programme', self.lang)} · {years} years",
                        lambda progress, cancel: study.yearly_programme(years=years, tie_capacity=tie))
 
-    def action_run_capacity(self) -> None:
+    async def action_run_capacity(self) -> None:
         """Flags and open-capacity tables with the capacity screen's options."""
         if not self._need_study():
             return
-        opts = self.capacity_view.request()
+        opts = (await self.ensure_view("capacity")).request()
         if opts is None:
             self.action_show_tab("capacity")
             return
@@ -312,11 +339,11 @@ class GridscopeApp(App[None]):
         self.start_job("capacity", t("capacity", self.lang),
                        lambda progress, cancel: study.capacity(progress=progress, cancel=cancel, **opts))
 
-    def action_run_connection(self) -> None:
+    async def action_run_connection(self) -> None:
         """Evaluate the connection form's request."""
         if not self._need_study():
             return
-        req = self.connection_view.request()
+        req = (await self.ensure_view("connection")).request()
         if req is None:
             self.action_show_tab("connection")
             return
@@ -328,7 +355,8 @@ class GridscopeApp(App[None]):
 
     def action_export(self) -> None:
         """Export the capacity tables (dialog: path, format, language) with the CLI's writer."""
-        result = self.capacity_view.result
+        view = self.mounted_view("capacity")
+        result = view.result if view is not None else None
         if result is None:
             self.notify(t("no_capacity", self.lang), severity="warning")
             return
@@ -349,35 +377,34 @@ class GridscopeApp(App[None]):
 
     # ------------------------------------------------------------------ buttons and picks
     @on(Button.Pressed, "#rel-run")
-    def _rel_run(self) -> None:
-        self.action_run_reliability()
+    async def _rel_run(self) -> None:
+        await self.action_run_reliability()
 
     @on(Button.Pressed, "#rel-programme")
-    def _rel_programme(self) -> None:
-        self.action_run_programme()
+    async def _rel_programme(self) -> None:
+        await self.action_run_programme()
 
     @on(Button.Pressed, "#cap-run")
-    def _cap_run(self) -> None:
-        self.action_run_capacity()
+    async def _cap_run(self) -> None:
+        await self.action_run_capacity()
 
     @on(Button.Pressed, "#cap-export")
     def _cap_export(self) -> None:
         self.action_export()
 
     @on(Button.Pressed, "#con-run")
-    def _con_run(self) -> None:
-        self.action_run_connection()
+    async def _con_run(self) -> None:
+        await self.action_run_connection()
 
-    def on_show_element(self, message: ShowElement) -> None:
+    async def on_show_element(self, message: ShowElement) -> None:
         self.network_view.show_element(message.table, message.index)
         if message.table == "bus" and message.index is not None:
-            self.connection_view.set_bus(int(message.index))
+            (await self.ensure_view("connection")).set_bus(int(message.index))
 
-    if NetworkMap is not None and hasattr(NetworkMap, "BusSelected"):
-        @on(NetworkMap.BusSelected)
-        def _bus_picked(self, message: Any) -> None:
-            self.network_view.show_element("bus", int(message.bus))
-            self.connection_view.set_bus(int(message.bus))
+    @on(NetworkMap.BusSelected)
+    async def _bus_picked(self, message: NetworkMap.BusSelected) -> None:
+        self.network_view.show_element("bus", int(message.bus))
+        (await self.ensure_view("connection")).set_bus(int(message.bus))
 
     # ------------------------------------------------------------------ view actions
     def action_show_tab(self, name: str) -> None:
@@ -387,8 +414,7 @@ class GridscopeApp(App[None]):
 
     def action_cycle_colour(self) -> None:
         """Colour the map by the next mode."""
-        mode = self.network_view.cycle_colour()
-        self.notify(f"{t('colour', self.lang)}: {mode}", timeout=2)
+        self.network_view.cycle_colour()
 
     def action_set_colour(self, mode: str) -> None:
         """Colour the map by ``mode`` (zone, loading, saidi)."""
@@ -409,8 +435,10 @@ class GridscopeApp(App[None]):
         tabs = self.query_one("#main-tabs", TabbedContent)
         for name in _TABS:
             tabs.get_tab(name).label = t(name, self.lang)
-        for view in (self.network_view, self.reliability_view, self.capacity_view, self.connection_view):
-            view.relabel(self.lang)
+        for name in _TABS:
+            view = self.mounted_view(name)
+            if view is not None:
+                view.relabel(self.lang)
 
     def action_help(self) -> None:
         """Show the keys."""

@@ -17,7 +17,7 @@ from ...capacity.flags import SEVERITIES
 from ...capacity.open_capacity import LEVELS
 from ..i18n import header, t, value
 from ..widgets.frame_table import FrameTable
-from .forms import field_value, form_errors
+from .forms import field_value, form_errors, took
 
 __all__ = ["CapacityView", "filter_flags"]
 
@@ -90,14 +90,14 @@ class CapacityView(Vertical):
         return opts
 
     # ------------------------------------------------------------------ results
-    def show_result(self, result: Any, elapsed_s: float) -> None:
+    def show_result(self, result: Any, elapsed_s: float | None) -> None:
         """Fill the flag table, the filters and every level's table."""
         self.result = result
         flags = result.flags
         counts = flags["severity"].value_counts().to_dict() if len(flags) else {}
         text = ", ".join(f"{value(k, self.lang)} {v}" for k, v in counts.items()) or "no flags"
         self.query_one("#cap-status", Label).update(
-            f"{result.meta.get('network', '')}: {text} — {elapsed_s:.2f} s")
+            f"{result.meta.get('network', '')}: {text}{took(elapsed_s)}")
         self._filter_options(flags)
         self.refilter()
         for level in LEVELS:
@@ -131,6 +131,13 @@ class CapacityView(Vertical):
     @on(Input.Changed, "#flt-text")
     def _filter_changed(self) -> None:
         self.refilter()
+
+    def reset(self, study: Any) -> None:
+        """A new network was opened: forget the old results."""
+        self.result = None
+        self.query_one("#cap-status", Label).update(t("no_capacity", self.lang))
+        for table in self.query(FrameTable):
+            table.show(pd.DataFrame(), self.lang)
 
     # ------------------------------------------------------------------ language
     def relabel(self, lang: str) -> None:

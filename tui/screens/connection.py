@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.validation import Function, Number
@@ -13,7 +14,7 @@ from textual.widgets import Button, Input, Label, Static, Switch, TabbedContent,
 from ..i18n import t
 from ..netdata import find_bus
 from ..widgets.frame_table import FrameTable
-from .forms import field_value, form_errors
+from .forms import field_value, form_errors, took
 
 __all__ = ["ConnectionView", "parse_location"]
 
@@ -39,7 +40,7 @@ class ConnectionView(Horizontal):
         self.lang = "en"
         self.net: Any = None
         self.result: Any = None
-        self.elapsed_s = 0.0
+        self.elapsed_s: float | None = None
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="con-form", classes="form"):
@@ -112,13 +113,13 @@ class ConnectionView(Horizontal):
         return req
 
     # ------------------------------------------------------------------ results
-    def show_result(self, dec: Any, elapsed_s: float) -> None:
+    def show_result(self, dec: Any, elapsed_s: float | None) -> None:
         """Show a :class:`~gridscope.capacity.connection.ConnectionDecision`."""
         self.result, self.elapsed_s = dec, elapsed_s
         banner = self.query_one("#con-decision", Static)
         banner.set_classes(f"decision -{dec.decision}")
         banner.update(f"{t(dec.decision, self.lang)}  —  bus {dec.bus}, {dec.p_mw:g} MW, pf {dec.pf:g}"
-                      f"   ({elapsed_s:.2f} s)")
+                      f"{took(elapsed_s)}")
         msg = dec.message
         if dec.reliability:
             msg += "\n" + "   ".join(f"{k} {v:.4f}" for k, v in dec.reliability.items())
@@ -129,6 +130,15 @@ class ConnectionView(Horizontal):
         tabs = self.query_one("#con-tabs", TabbedContent)
         tabs.active = {"reject": "con-violations", "connect_then_reinforce": "con-reinforcements"}.get(
             dec.decision, "con-candidates")
+
+    def reset(self, study: Any) -> None:
+        """A new network was opened: forget the old decision, validate buses against the new net."""
+        self.net = study.net
+        self.result = None
+        self.query_one("#con-decision", Static).update("")
+        self.query_one("#con-message", Static).update("")
+        for table in self.query(FrameTable):
+            table.show(pd.DataFrame(), self.lang)
 
     # ------------------------------------------------------------------ language
     def relabel(self, lang: str) -> None:

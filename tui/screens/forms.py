@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.widget import Widget
 from textual.widgets import Input, Label
 
-__all__ = ["field_value", "form_errors"]
+__all__ = ["field_value", "form_errors", "took"]
 
 
 def field_value(view: Widget, prefix: str, name: str) -> str:
@@ -27,3 +27,8 @@ def form_errors(view: Widget, prefix: str, names: list[str]) -> list[str]:
             label = str(labels.first(Label).content) if labels else name
             errors.append(f"{label}: {'; '.join(result.failure_descriptions)}")
     return errors
+
+
+def took(elapsed_s: float | None) -> str:
+    """`` — 0.42 s`` after a result's title, or nothing when timings are off."""
+    return "" if elapsed_s is None else f" — {elapsed_s:.2f} s"

@@ -54,7 +54,7 @@ class NetworkView(Vertical):
                     yield FrameTable(id="element-table")
 
     # ------------------------------------------------------------------ filling
-    def set_study(self, study: Any) -> None:
+    async def set_study(self, study: Any) -> None:
         """Show a freshly opened study (everything it needs was built in the loading worker)."""
         self.study = study
         problems = study.problems
@@ -62,7 +62,7 @@ class NetworkView(Vertical):
         self._summary()
         self._tree()
         self._problems(problems)
-        self._map()
+        await self._map()
         if problems:
             self.query_one("#net-tabs", TabbedContent).active = "net-problems"
 
@@ -149,9 +149,8 @@ class NetworkView(Vertical):
         self.query_one("#net-tabs", TabbedContent).active = "net-element"
 
     # ------------------------------------------------------------------ map
-    def _map(self) -> None:
-        for old in self.query("#netmap"):
-            old.remove()
+    async def _map(self) -> None:
+        await self.query("#netmap").remove()
         holder = self.query_one("#map-placeholder", Static)
         label = self.query_one("#map-colour", Label)
         if NetworkMap is None or self.study.problems:

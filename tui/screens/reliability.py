@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import pandas as pd
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -16,7 +17,7 @@ from ...progress import Progress
 from ..i18n import t
 from ..tables import contributors_table, feeder_table, load_table, programme_table, zone_table
 from ..widgets.frame_table import FrameTable
-from .forms import field_value, form_errors
+from .forms import field_value, form_errors, took
 
 try:  # the charts are written alongside this screen; the screen works without them
     from ..widgets.charts import ConvergenceChart, DistributionChart, ParetoChart
@@ -163,14 +164,14 @@ class ReliabilityView(Horizontal):
         if hasattr(chart, "add_point"):
             chart.add_point(*self.trace[-1])
 
-    def show_result(self, ds: Any, net: Any, topology: Any, elapsed_s: float) -> None:
+    def show_result(self, ds: Any, net: Any, topology: Any, elapsed_s: float | None) -> None:
         """Fill every result tab from a reliability dataset."""
         self.result = ds
         method = str(ds.attrs.get("method", ""))
         extra = f", {int(ds.attrs.get('years', 0)):,} years, seed {ds.attrs.get('seed')}" if method == "monte-carlo" \
             else ""
         self.query_one("#rel-status", Label).update(
-            f"{ds.attrs.get('network', '')}: {method}{extra} — {elapsed_s:.2f} s")
+            f"{ds.attrs.get('network', '')}: {method}{extra}{took(elapsed_s)}")
         lang = self.lang
         self.query_one("#zone-table", FrameTable).show(zone_table(ds), lang)
         self.query_one("#feeder-table", FrameTable).show(feeder_table(ds), lang)
@@ -208,6 +209,14 @@ class ReliabilityView(Horizontal):
         """The yearly programme's scenarios side by side."""
         self.query_one("#prog-table", FrameTable).show(programme_table(ds), self.lang)
         self.query_one("#rel-tabs", TabbedContent).active = "rel-prog"
+
+    def reset(self, study: Any) -> None:
+        """A new network was opened: forget the old results."""
+        self.result = None
+        self.trace = []
+        self.query_one("#rel-status", Label).update(t("idle", self.lang))
+        for table in self.query(FrameTable):
+            table.show(pd.DataFrame(), self.lang)
 
     # ------------------------------------------------------------------ language
     def relabel(self, lang: str) -> None:
