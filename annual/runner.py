@@ -395,15 +395,15 @@ def run_study(config: StudyConfig, *, client: Any = None, executor_label: str | 
     tasks = plan_tasks(config)
     rep = Reporter("study tasks", len(tasks), progress=progress, cancel=cancel)
     rep.update(0, force=True)
-    try:
-        if client is None:
-            results = _run_local(tasks, config, rep, cancel, None)
-        elif len(config.networks) == 1 and mc_executor_supported():
-            results = _run_local(tasks, config, rep, cancel, client.get_executor())
-        else:
-            results = _run_dask(tasks, config, client, rep)
-    except CancelledError:
-        raise
+    label = executor_label or ("in-process" if client is None else str(getattr(client, "scheduler", client)))
+    if client is None:
+        results = _run_local(tasks, config, rep, cancel, None)
+    elif len(config.networks) == 1 and config.reliability.method == "monte-carlo" and mc_executor_supported():
+        results = _run_local(tasks, config, rep, cancel, client.get_executor())
+        label += ": Monte-Carlo chunks on the cluster"
+    else:
+        results = _run_dask(tasks, config, client, rep)
+        label += ": networks and scenarios as tasks on the cluster"
     by_net: dict[str, list[TaskResult]] = {}
     for r in results:
         by_net.setdefault(r.task.network.name, []).append(r)
@@ -418,6 +418,5 @@ def run_study(config: StudyConfig, *, client: Any = None, executor_label: str | 
                 capacity[name] = r.capacity
             volatile[f"{name}/{r.task.case}"] = r.volatile
     seeds = {n.name: network_seed(int(config.reliability.seed), n.name) for n in config.networks}
-    label = executor_label or ("in-process" if client is None else str(getattr(client, "scheduler", client)))
     return StudyRun(config=config, reliability=reliability, capacity=capacity, summaries=summaries,
                     geometry=geometry, seeds=seeds, volatile=volatile, executor=label)

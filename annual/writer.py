@@ -20,6 +20,7 @@ Layout of a results folder::
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import errno
 import json
@@ -236,7 +237,19 @@ def _write_netcdf(ds: Any, path: Path) -> None:
     out = ds.copy()
     out.attrs = {k: (v if isinstance(v, int | float | str) and not isinstance(v, bool) else str(v))
                  for k, v in ds.attrs.items()}  # the attrs rule of reliability.io.write_netcdf
-    path.write_bytes(bytes(out.to_netcdf(engine="h5netcdf")))
+    with _local_scheduler():
+        data = bytes(out.to_netcdf(engine="h5netcdf"))
+    path.write_bytes(data)
+
+
+def _local_scheduler() -> Any:
+    """While a Dask client is the default, xarray takes a cluster-wide lock named after the in-memory target,
+    which the scheduler cannot know; our data are in memory, so the synchronous scheduler is right."""
+    try:  # deliberately deferred: dask is optional
+        import dask.config
+    except ImportError:
+        return contextlib.nullcontext()
+    return dask.config.set(scheduler="synchronous")
 
 
 def _version() -> str:

@@ -75,8 +75,18 @@ def test_dask_scheduler_gives_the_in_process_files(scheduler, tmp_path):
     remote = study(config, out=tmp_path / "remote", scheduler=scheduler)
     assert remote.run.executor.startswith(f"dask scheduler {scheduler}")
     assert remote.manifest["executor"] == remote.run.executor and local.manifest["executor"] == "in-process"
+    assert remote.run.executor.endswith("networks and scenarios as tasks on the cluster")
     one, two = _files(local.folder), _files(remote.folder)
     assert len(one) >= 10 and one == two
+    # one network: its Monte-Carlo chunks go to the cluster (chunk i always draws from spawn(...)[i])
+    config.write_text(STUDY.replace('networks = ["rbts2", "cigre_mv"]', 'network = "rbts2"'), encoding="utf-8")
+    local = study(config, out=tmp_path / "local1")
+    from distributed import Client
+
+    with Client(scheduler):  # a user's own default client must not break the NetCDF writer
+        remote = study(config, out=tmp_path / "remote1", scheduler=scheduler)
+    assert remote.run.executor.endswith("Monte-Carlo chunks on the cluster")
+    assert _files(local.folder) == _files(remote.folder)
     assert time.monotonic() - start < 60
 
 
