@@ -124,15 +124,17 @@ async def test_analytical_zone_table_equals_api(rbts2: Study):
         await wait_for(pilot, lambda: getattr(app.mounted_view("reliability"), "result", None) is not None)
         zt = app.reliability_view.query_one("#zone-table", FrameTable)
         assert zt.column_texts("zone") == ["A", "B", "system"]
-        assert zt.column_texts("SAIDI h/yr")[-1] == "3.6126"  # published RBTS Bus 2 case A, 3.61 h
-        assert zt.column_texts("SAIDI h/yr") == [f4(v) for v in ds["SAIDI"].values]
-        assert zt.column_texts("SAIFI 1/yr") == [f4(v) for v in ds["SAIFI"].values]
-        assert zt.column_texts("customers") == ["654", "1,254", "1,908"]
+        assert zt.column_texts("SAIDI_h")[-1] == "3.6126"  # published RBTS Bus 2 case A, 3.61 h
+        assert zt.column_texts("SAIDI_h") == [f4(v) for v in ds["SAIDI"].values]
+        assert zt.column_texts("SAIFI") == [f4(v) for v in ds["SAIFI"].values]
+        assert zt.column_texts("customers") == ["654", "1254", "1908"]
         meets = zt.column_texts("meets")
-        assert meets[:2] == ["FAIL", "FAIL"]  # margins −2.645 h and −0.549 h: both zones miss their targets
-        assert zt.column_texts("margin_h h")[:2] == [f4(v) for v in ds["margin_h"].values[:2]]
+        assert meets[:2] == ["NO", "NO"]  # margins −2.645 h and −0.549 h: both zones miss their targets
+        assert zt.column_texts("margin_h")[:2] == [f"{v:+.3f}" for v in ds["margin_h"].values[:2]]
         ft = app.reliability_view.query_one("#feeder-table", FrameTable)
-        assert ft.column_texts("SAIDI h/yr") == [f4(v) for v in ds["feeder_SAIDI"].values]
+        worst_first = ds["feeder_SAIDI"].to_series().sort_values(ascending=False, kind="stable")
+        assert ft.column_texts("feeder") == list(worst_first.index)
+        assert ft.column_texts("SAIDI_h") == [f4(v) for v in worst_first.values]
         ct = app.reliability_view.query_one("#contrib-table", FrameTable)
         top = gs.reliability.results.contributions(ds, top=None)
         assert ct.column_texts("name")[:3] == list(top["name"][:3])
@@ -150,10 +152,10 @@ async def test_monte_carlo_small_run_equals_api(rbts2: Study):
         await app.action_run_reliability("monte-carlo")
         await wait_for(pilot, lambda: view.result is not None)
         zt = view.query_one("#zone-table", FrameTable)
-        assert zt.column_texts("SAIDI h/yr") == [f4(v) for v in ds["SAIDI"].values]
-        assert zt.column_texts("SAIDI_stderr h/yr") == [f4(v) for v in ds["SAIDI_stderr"].values]
-        assert zt.column_texts("SAIDI_P95 h/yr") == [f4(v) for v in ds["SAIDI_quantile"].sel(quantile=0.95).values]
-        assert zt.column_texts("p_miss")[:2] == [f4(v) for v in ds["p_miss_target"].values[:2]]
+        assert zt.column_texts("SAIDI_h") == [f4(v) for v in ds["SAIDI"].values]
+        assert zt.column_texts("±SE_h") == [f4(v) for v in ds["SAIDI_stderr"].values]
+        assert zt.column_texts("P95_h") == [f4(v) for v in ds["SAIDI_quantile"].sel(quantile=0.95).values]
+        assert zt.column_texts("P(year misses)")[:2] == [f"{v:.3f}" for v in ds["p_miss_target"].values[:2]]
         assert "3,000 years, seed 7" in str(view.query_one("#rel-status").render())
         dist = view.query_one("#dist-chart")
         assert dist.zones["system"].quantiles_h[0.5] == pytest.approx(
@@ -341,7 +343,7 @@ async def test_switch_language_and_theme(rbts2: Study):
         headers = [str(c.label) for c in zt.columns.values()]
         assert "用户平均停电时间SAIDI(h/户·年)" in headers and "供电可靠率ASAI(%)" in headers
         assert zt.column_texts("meets")[0] == "未达标"
-        assert zt.column_texts("SAIDI h/yr")[-1] == "3.6126"
+        assert zt.column_texts("SAIDI_h")[-1] == "3.6126"
         assert "用户数" in str(app.network_view.query_one("#net-summary").render())
         await pilot.press("ctrl+l")
         assert str(tabs.get_tab("reliability").label) == "Reliability"

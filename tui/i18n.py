@@ -118,20 +118,23 @@ _HEADERS_ZH: dict[str, str] = {
     "zone": "供电区域",
     "customers": "用户数",
     "SAIFI": "用户平均停电次数SAIFI(次/户·年)",
-    "SAIDI": "用户平均停电时间SAIDI(h/户·年)",
-    "CAIDI": "CAIDI(h)",
-    "ASAI": "供电可靠率ASAI(%)",
-    "ENS": "停电电量ENS(MWh/年)",
-    "target_h": "目标(h)",
+    "SAIDI_h": "用户平均停电时间SAIDI(h/户·年)",
+    "±SE_h": "标准误差(h)",
+    "CAIDI_h": "CAIDI(h)",
+    "ASAI_%": "供电可靠率ASAI(%)",
+    "ENS_MWh": "停电电量ENS(MWh/年)",
+    "target_%": "可靠率目标(%)",
     "margin_h": "裕度(h)",
     "meets": "达标",
-    "p_miss": "未达标概率",
-    "stderr": "标准误差",
-    "share": "占比",
-    "cum_share": "累计占比",
-    "lambda": "故障率(次/年)",
-    "U_h": "年停电时间(h)",
+    "P(year misses)": "单年未达标概率",
+    "P5_h": "P5(h)", "P50_h": "P50(h)", "P95_h": "P95(h)",
+    "share_%": "占比(%)",
+    "cum_share_%": "累计占比(%)",
+    "λ_per_yr": "故障率(次/年)",
+    "U_h_per_yr": "年停电时间(h)",
     "r_h": "平均停电时间(h)",
+    "p_avg_MW": "平均负荷(MW)",
+    "load": "负荷点",
     "severity": "严重程度",
     "loading_percent": "负载率(%)",
     "vm_pu": "电压(pu)",
@@ -143,6 +146,8 @@ _HEADERS_ZH: dict[str, str] = {
     "check": "检查项",
     "field": "字段",
     "scenario": "方案",
+    "key": "按键",
+    "action": "功能",
 }
 
 _VALUES_ZH: dict[str, str] = {
@@ -150,7 +155,7 @@ _VALUES_ZH: dict[str, str] = {
     "line": "线路段", "trafo": "配变", "trafo3w": "三绕组变压器", "bus": "母线", "switch": "开关",
     "green": "绿", "yellow": "黄", "red": "红", "system": "全系统",
     "connect": "可接入", "connect_then_reinforce": "先接入后改造", "reject": "不可接入",
-    "pass": "达标", "FAIL": "未达标",
+    "pass": "达标", "FAIL": "未达标", "yes": "达标", "NO": "未达标",
 }
 
 
@@ -165,14 +170,14 @@ def header(column: str, lang: str = "en") -> str:
     """A table header in ``lang``: the export glossary first, then the reliability/flag words."""
     if lang != "zh":
         return column
-    base = column.partition(" ")[0]  # display headers carry units after a space: "SAIDI h/yr"
     if column in COLUMNS_ZH:
         return COLUMNS_ZH[column]
     if column in SHEETS_ZH:
         return SHEETS_ZH[column]
-    if base in _HEADERS_ZH:
-        return _HEADERS_ZH[base]
-    return COLUMNS_ZH.get(base, column)
+    if column in _HEADERS_ZH:
+        return _HEADERS_ZH[column]
+    base, _, rest = column.partition(" ")  # the programme's "SAIDI_h A": translated base, zone kept
+    return f"{_HEADERS_ZH[base]} {rest}" if base in _HEADERS_ZH else column
 
 
 def value(text: object, lang: str = "en") -> object:

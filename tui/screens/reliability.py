@@ -175,13 +175,13 @@ class ReliabilityView(Horizontal):
         lang = self.lang
         self.query_one("#zone-table", FrameTable).show(zone_table(ds), lang)
         self.query_one("#feeder-table", FrameTable).show(feeder_table(ds), lang)
-        self.query_one("#load-table", FrameTable).show(load_table(ds, net, topology), lang)
+        self.query_one("#load-table", FrameTable).show(load_table(ds), lang)
         contrib = contributors_table(ds)
         self.query_one("#contrib-table", FrameTable).show(contrib, lang)
         pareto = self.query_one("#pareto-chart")
         if hasattr(pareto, "update_data"):
             labels = [f"{e} {n}" for e, n in zip(contrib["element"], contrib["name"], strict=True)]
-            pareto.update_data(labels, contrib["SAIDI h/yr"].tolist(),
+            pareto.update_data(labels, contrib["SAIDI_h"].tolist(),
                                total_h=float(ds["SAIDI"].sel(zone="system")))
         self._distribution(ds)
         if method == "monte-carlo" and "SAIDI_stderr" in ds:

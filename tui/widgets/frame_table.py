@@ -16,6 +16,7 @@ from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 
+from ...reliability.report import FORMATS
 from ..i18n import header, t, value
 
 __all__ = ["PAGE_ROWS", "FrameTable", "format_cell"]
@@ -27,15 +28,18 @@ PAGE_ROWS = 1000
 _STYLES: dict[str, str] = {
     "green": "bold green", "yellow": "bold yellow", "red": "bold red",
     "overload": "bold red", "undervoltage": "bold red", "overvoltage": "yellow", "heavy": "yellow",
-    "pass": "bold green", "FAIL": "bold red",
+    "pass": "bold green", "FAIL": "bold red", "yes": "bold green", "NO": "bold red",
     "connect": "bold green", "connect_then_reinforce": "bold yellow", "reject": "bold red",
 }
 
 
-def format_cell(v: Any, lang: str = "en") -> Text | str:
-    """A cell as shown: numbers right-aligned with 4 decimals (1 above 1,000), categories coloured."""
+def format_cell(v: Any, lang: str = "en", fmt: str | None = None) -> Text | str:
+    """A cell as shown: numbers right-aligned in ``fmt`` (default 4 decimals, 1 above 1,000), categories
+    coloured."""
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return Text("–", style="dim", justify="right")
+    if fmt is not None and isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool):
+        return Text(fmt.format(v), justify="right")
     if isinstance(v, bool | np.bool_):
         return "yes" if v else "no"
     if isinstance(v, int | np.integer):
@@ -107,8 +111,9 @@ class FrameTable(DataTable):
         page = self.view.iloc[a:a + PAGE_ROWS]
         lang = self.lang
         cols = list(page.columns)
+        fmts = [FORMATS.get(str(c)) for c in cols]  # the core's display formats, as the CLI prints them
         for pos, row in zip(page.index, page.itertuples(index=False, name=None), strict=True):
-            self.add_row(*(format_cell(v, lang) for v in row), key=str(pos))
+            self.add_row(*(format_cell(v, lang, f) for v, f in zip(row, fmts, strict=True)), key=str(pos))
         n = len(self.view)
         if n > PAGE_ROWS:
             self.border_subtitle = t("page", lang, a=f"{a + 1:,}", b=f"{min(n, a + PAGE_ROWS):,}", n=f"{n:,}")
