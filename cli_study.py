@@ -85,7 +85,8 @@ def study_cmd(config_path: str | None, out_dir: str | None, force: bool, manifes
     recorded config, seed and inputs are run again and the NetCDF and CSV files compared with the original
     byte for byte (exit code 1 when they differ).
     """
-    from .annual import read_results, repeat, study
+    from .annual import read_results, repeat, study  # deferred: keeps 'gridscope --help' fast
+    from .annual.compare import compare_results
     from .annual.report import zone_summary
     from .textfmt import format_table
 
@@ -107,8 +108,6 @@ def study_cmd(config_path: str | None, out_dir: str | None, force: bool, manifes
     click.echo(format_table(zones, {"ASAI_pct": "{:.4f}", "target_pct": "{:.3f}", "margin_h": "{:+.3f}",
                                     "SAIFI": "{:.4f}", "SAIDI": "{:.4f}", "CAIDI": "{:.3f}"}))
     if run.config.previous:
-        from .annual.compare import compare_results
-
         click.echo("")
         click.echo(compare_results(run.config.previous, outcome.folder, outage_reduction=run.config.outage_reduction,
                                    repair_reduction=run.config.repair_reduction).summary())
@@ -140,7 +139,7 @@ def compare_cmd(last: str, this: str, outage_reduction: float, repair_reduction:
     """Year over year: THIS year's results against LAST year's (results folders or .nc files), per zone and
     system, against the yearly targets (outages −15 %/yr, repair time −5 %/yr) and the zone ASAI targets.
     """
-    from .annual.compare import compare_results
+    from .annual.compare import compare_results  # deferred: keeps 'gridscope --help' fast
     from .errors import InputError
     from .grid.io import atomic_write
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from ..progress import ProgressCallback
 from .config import StudyConfig, StudyConfigError, load_config
-from .executor import dask_client
+from .executor import SCHEDULER_ENV, dask_client
 from .manifest import MANIFEST_NAME, read_manifest
 from .runner import StudyRun, run_study
 from .writer import output_problems, write_study
@@ -90,8 +90,6 @@ def study(config: StudyConfig | str | os.PathLike[str], *, out: str | os.PathLik
         Config or output-folder problems (before any work).
     ResultsWriteError, ClusterError, ValidationError, ConvergenceError, CancelledError
     """
-    from .executor import SCHEDULER_ENV
-
     cfg = config if isinstance(config, StudyConfig) else load_config(config)
     if seed is not None:
         cfg = cfg.with_seed(seed)

@@ -31,6 +31,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
+from ..reliability.io import read_netcdf
+from ..textfmt import format_table
 
 __all__ = ["Comparison", "compare_results", "read_results"]
 
@@ -40,8 +42,6 @@ _SLACK = 1e-9
 
 def read_results(source: Any) -> Any:
     """A results dataset from a dataset, a results folder (its ``reliability.nc``) or a NetCDF path."""
-    from ..reliability.io import read_netcdf
-
     if hasattr(source, "data_vars"):
         return source
     path = Path(os.fspath(source))
@@ -106,8 +106,6 @@ class Comparison:
 
     def summary(self) -> str:
         """A text report: the zone table, the programme measures and the verdict."""
-        from ..textfmt import format_table
-
         fmt = {c: "{:.4f}" for c in self.zones.columns if c.endswith(("_last", "_this"))}
         fmt |= {c: "{:+.2f}" for c in self.zones.columns if c.endswith("_change_pct")}
         fmt |= {"ASAI_last_pct": "{:.4f}", "ASAI_this_pct": "{:.4f}", "ASAI_target_pct": "{:.3f}"}

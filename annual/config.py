@@ -19,12 +19,15 @@ import json
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from ..errors import GridscopeError
+from ..grid.builtin import BUILTIN
 from ..settings import LINE_HEAVY_PERCENT, MC_MAX_YEARS, MC_REPAIR_DIST, MC_YEARS, TRAFO_HEAVY_PERCENT
 
 __all__ = [
@@ -258,8 +261,6 @@ class StudyConfig:
 
     def with_seed(self, seed: int) -> StudyConfig:
         """A copy whose Monte-Carlo seed is ``seed``."""
-        from dataclasses import replace
-
         return replace(self, reliability=replace(self.reliability, seed=int(seed)))
 
 
@@ -417,8 +418,6 @@ def _resolve_file(problems: list[str], base: Path, value: str | None, where: str
 
 
 def _builtin_name(text: str) -> str | None:
-    from ..grid.builtin import BUILTIN
-
     for candidate in (text, text.lower().replace("_", "-")):
         if candidate in BUILTIN:
             return candidate
@@ -428,8 +427,6 @@ def _builtin_name(text: str) -> str | None:
 def _expand_networks(problems: list[str], base: Path, entries: list[Any], mapping: str | None,
                      default_zone: str | None) -> list[NetworkSpec]:
     """Network entries → specs: globs expanded (sorted), files resolved, built-in names checked."""
-    from ..grid.builtin import BUILTIN
-
     specs: list[NetworkSpec] = []
     for i, entry in enumerate(entries):
         where = f"networks[{i}]" if len(entries) > 1 or isinstance(entry, dict) else "network"
@@ -470,8 +467,6 @@ def _expand_networks(problems: list[str], base: Path, entries: list[Any], mappin
 
 
 def _check_reserved(problems: list[str], path: str, names: set[str]) -> None:
-    import pandas as pd
-
     try:
         table = pd.read_csv(path)
     except Exception as exc:

@@ -33,7 +33,7 @@ _GRADE_COLORS = {"green": "#33a02c", "yellow": "#ffbf00", "red": "#e31a1c"}
 
 
 def _figure(size: tuple[float, float]) -> Any:
-    from matplotlib.figure import Figure
+    from matplotlib.figure import Figure  # deferred: matplotlib only when drawing
 
     return Figure(figsize=size, layout="constrained")
 
@@ -57,7 +57,7 @@ def plot_network_loading(bus_xy_km: pd.DataFrame, branches: pd.DataFrame, cap: A
     -------
     matplotlib.figure.Figure
     """
-    from matplotlib.colors import Normalize
+    from matplotlib.colors import Normalize  # deferred: matplotlib only when drawing
     from matplotlib.lines import Line2D
 
     fig = _figure((7, 5.5))
@@ -89,7 +89,7 @@ def plot_open_capacity(capacity: Mapping[str, Any], *, top: int = 30) -> Any:
     -------
     matplotlib.figure.Figure
     """
-    from matplotlib.patches import Patch
+    from matplotlib.patches import Patch  # deferred: matplotlib only when drawing
 
     rows = []
     for net, cap in capacity.items():

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..capacity.export import translate as translate_capacity
+from ..reliability.results import contributions
 from .runner import BASE, StudyRun
 
 __all__ = ["COLUMNS_ZH", "TEXT", "render_report", "sheet_name", "translate_table", "write_report", "zone_summary"]
@@ -179,8 +180,6 @@ def _open_capacity(run: StudyRun, top: int = 20) -> pd.DataFrame:
 
 
 def _contributors(run: StudyRun, top: int = 15) -> pd.DataFrame:
-    from ..reliability.results import contributions
-
     total_cust = sum(float(ds["customers"].sel(zone="system").isel(scenario=0)) for ds in run.reliability.values())
     rows = []
     for net, ds in run.reliability.items():

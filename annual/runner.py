@@ -23,8 +23,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..capacity.flags import Thresholds
+from ..capacity.open_capacity import Limits
 from ..errors import CancelledError, GridscopeError
+from ..grid.defaults import apply_reliability_data
+from ..grid.facts import bus_xy_km
+from ..grid.io import load_network
+from ..grid.zones import assign_zones_from_mapping
 from ..progress import CANCEL_CHECK_S, ProgressCallback, Reporter
+from ..reliability.api import scale_impact
+from ..study import Study
 from .config import NetworkSpec, StudyConfig
 
 __all__ = [
@@ -157,10 +165,6 @@ def prepare_network(spec: NetworkSpec, config: StudyConfig) -> Any:
 
     Values present in the network file win over the overrides (they replace the defaults table only).
     """
-    from ..grid.defaults import apply_reliability_data
-    from ..grid.io import load_network
-    from ..grid.zones import assign_zones_from_mapping
-
     net = load_network(spec.source, fill_defaults=False)
     apply_reliability_data(net, overrides=config.reliability_data or None)
     if spec.zone_mapping is not None:
@@ -179,8 +183,6 @@ _STUDIES: OrderedDict[tuple[NetworkSpec, str], Any] = OrderedDict()
 
 def _study(spec: NetworkSpec, config: StudyConfig) -> Any:
     """The prepared study of ``spec`` (kept for the other cases of the same network)."""
-    from ..study import Study
-
     key = (spec, repr((config.reliability_data, config.capacity.reserved)))
     if key in _STUDIES:
         _STUDIES.move_to_end(key)
@@ -195,8 +197,6 @@ def _study(spec: NetworkSpec, config: StudyConfig) -> Any:
 
 def network_geometry(net: Any) -> NetworkGeometry:
     """The bus coordinates (km), bus zones and branch end points of ``net`` for the network maps."""
-    from ..grid.facts import bus_xy_km
-
     zone = net.bus["zone"].astype(object).where(net.bus["zone"].notna(), "").astype(str) \
         if "zone" in net.bus else pd.Series("", index=net.bus.index)
     parts = []
@@ -230,8 +230,6 @@ DETAIL_NETWORKS = 12
 
 def _outage_counts(study: Any, options: Mapping[str, Any]) -> dict[str, tuple[tuple, float, dict]]:
     """Expected outage events per year and the mean repair time, from the (scaled) failure-effect data."""
-    from ..reliability.api import scale_impact
-
     scales = {k: float(options.get(k, 1.0)) for k in ("failure_rate_scale", "repair_time_scale",
                                                         "switching_time_scale", "planned_rate_scale")}
     imp = scale_impact(study.impact(options.get("tie_capacity", False)), **scales)
@@ -296,9 +294,6 @@ def _run_task(task: Task, config: StudyConfig, *, progress: ProgressCallback | N
 
 
 def _capacity(study: Any, config: StudyConfig, **kw: Any) -> Any:
-    from ..capacity.flags import Thresholds
-    from ..capacity.open_capacity import Limits
-
     c = config.capacity
     thresholds = Thresholds(line_heavy=c.line_limit, trafo_heavy=c.trafo_limit, trafo3w_heavy=c.main_trafo_limit)
     n1 = {} if c.n1_overload_factor is None else {"n1_overload_factor": c.n1_overload_factor}
@@ -311,7 +306,7 @@ def _capacity(study: Any, config: StudyConfig, **kw: Any) -> Any:
 
 def mc_executor_supported() -> bool:
     """Whether the Monte-Carlo engine takes an ``executor`` (chunks on a cluster)."""
-    from ..reliability.montecarlo import simulate
+    from ..reliability.montecarlo import simulate  # deferred: loads numba
 
     return "executor" in inspect.signature(simulate).parameters
 
@@ -329,7 +324,7 @@ def _run_local(tasks: list[Task], config: StudyConfig, rep: Reporter, cancel: Ca
 
 def _run_dask(tasks: list[Task], config: StudyConfig, client: Any, rep: Reporter) -> list[TaskResult]:
     """Submit every task to ``client`` and gather them in task order (progress as they finish)."""
-    from distributed import wait
+    from distributed import wait  # deferred: dask is optional
 
     futures = [client.submit(run_task, t, config, key=f"gridscope-{t.network.name}-{t.case}-{t.position}",
                              pure=False) for t in tasks]
@@ -353,7 +348,7 @@ def _run_dask(tasks: list[Task], config: StudyConfig, client: Any, rep: Reporter
 
 
 def _stack_cases(results: list[TaskResult], config: StudyConfig) -> Any:
-    import xarray as xr
+    import xarray as xr  # deferred: a heavy import only the assembly needs
 
     parts = [r.dataset.expand_dims(scenario=[r.task.case]) for r in results]
     out = xr.concat(parts, dim="scenario", combine_attrs="drop_conflicts")

@@ -53,7 +53,7 @@ def study_totals(datasets: Mapping[str, Any], *, targets: Mapping[str, float] | 
         ``meets_target``; ``outage_events_per_yr``, ``fault_events_per_yr``, ``planned_events_per_yr``,
         ``mean_repair_h``; and ``network_<var>`` (scenario × network × zone) for :data:`NETWORK_VARIABLES`.
     """
-    import xarray as xr
+    import xarray as xr  # deferred: a heavy import only the assembly needs
 
     names = list(datasets)
     zones = _zone_order(datasets)

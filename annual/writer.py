@@ -33,9 +33,15 @@ from typing import Any
 
 import pandas as pd
 
+from .. import __version__
 from ..errors import GridscopeError
+from ..reliability.report import with_units, write_reliability
+from .compare import compare_results
 from .manifest import MANIFEST_NAME, build_manifest
+from .plots import study_figures
+from .report import sheet_name, translate_table, write_report
 from .runner import BASE, StudyRun
+from .totals import study_totals
 
 __all__ = ["ResultsWriteError", "output_problems", "study_tables", "write_folder", "write_study"]
 
@@ -145,8 +151,6 @@ def study_tables(run: StudyRun, totals: Any, comparison: Any = None) -> dict[str
 
 
 def _write_tables(run: StudyRun, tables: dict[str, pd.DataFrame], tmp: Path) -> None:
-    from ..reliability.report import with_units, write_reliability
-
     folder = tmp / "tables"
     folder.mkdir()
     for name, table in tables.items():
@@ -156,8 +160,6 @@ def _write_tables(run: StudyRun, tables: dict[str, pd.DataFrame], tmp: Path) -> 
 
 
 def _write_excel(run: StudyRun, tables: dict[str, pd.DataFrame], tmp: Path, lang: str) -> None:
-    from .report import sheet_name, translate_table
-
     with pd.ExcelWriter(tmp / "summary.xlsx", engine="openpyxl") as writer:
         for name, table in tables.items():
             translate_table(table, lang).to_excel(writer, sheet_name=sheet_name(name, lang)[:31],
@@ -190,14 +192,11 @@ def write_study(run: StudyRun, folder: str | os.PathLike[str], *, force: bool = 
     pathlib.Path
         The folder.
     """
-    from .compare import compare_results
-    from .totals import study_totals
-
     started = started or dt.datetime.now(dt.UTC)
     cfg = run.config
     totals = study_totals(run.reliability, targets=cfg.targets, attrs={
         "title": cfg.title, "year": cfg.year if cfg.year is not None else "", "method": cfg.reliability.method,
-        "seed": int(cfg.reliability.seed or 0), "gridscope_version": _version()})
+        "seed": int(cfg.reliability.seed or 0), "gridscope_version": __version__})
     comparison = None
     if cfg.previous is not None:
         comparison = compare_results(cfg.previous, totals, outage_reduction=cfg.outage_reduction,
@@ -214,12 +213,8 @@ def write_study(run: StudyRun, folder: str | os.PathLike[str], *, force: bool = 
             _write_excel(run, tables, tmp, cfg.output.lang)
         figures: dict[str, list[Path]] = {}
         if cfg.output.plots or cfg.output.report:
-            from .plots import study_figures
-
             figures = study_figures(run, totals, comparison, tmp / "plots")
         if cfg.output.report:
-            from .report import write_report
-
             write_report(run, totals, comparison, figures, tmp / "report.html", lang=cfg.output.lang)
         if not cfg.output.plots:
             shutil.rmtree(tmp / "plots", ignore_errors=True)
@@ -246,13 +241,8 @@ def _local_scheduler() -> Any:
     """While a Dask client is the default, xarray takes a cluster-wide lock named after the in-memory target,
     which the scheduler cannot know; our data are in memory, so the synchronous scheduler is right."""
     try:  # deliberately deferred: dask is optional
-        import dask.config
+        import dask.config  # deferred: dask is optional
     except ImportError:
         return contextlib.nullcontext()
     return dask.config.set(scheduler="synchronous")
 
-
-def _version() -> str:
-    from .. import __version__
-
-    return __version__

@@ -7,6 +7,11 @@ Usage::
 Writes ``reliability-<year>.nc``, ``reliability-<year>-zone.csv``, ``reliability-<year>.png`` and
 ``programme-<year>.nc`` into the configured folder and prints the zone table, the programme and, when
 ``previous`` names last year's file, the change of every zone's SAIDI and ASAI.
+
+This is the minimal script form. The full annual study — many networks with totals per zone, scenarios,
+capacity, a results folder with a manifest (repeatable bit for bit), figures, an HTML report, year over year
+against the yearly targets and Dask scale-out — is ``gridscope study``: see ``examples/studies/*.toml`` and
+docs/annual.md.
 """
 
 from __future__ import annotations

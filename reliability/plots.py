@@ -1,4 +1,13 @@
-"""Matplotlib figures of reliability results: zones against targets, feeders, contributors, distributions."""
+"""Matplotlib figures of reliability results: zones against targets, feeders, contributors, distributions.
+
+:func:`plot_reliability` is the four-panel overview ``gridscope run`` saves. The report figures of the annual
+study (:mod:`gridscope.annual`) answer one question each: :func:`plot_zones_vs_targets` (SAIDI and ASAI per
+zone vs targets), :func:`plot_distribution` (Monte-Carlo annual SAIDI with P5/P50/P95 and the target),
+:func:`plot_pareto` (SAIDI contributions, cumulative share), and the network maps drawn from bus coordinates
+by :func:`draw_network` — :func:`plot_network_zones` and :func:`plot_network_saidi`. They use the Figure API
+(no pyplot), so they draw headless, in threads and on Dask workers; :func:`save_figure` writes PNG and SVG
+without timestamps.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from ..errors import InputError
+from ..grid.io import atomic_write
+from .results import contributions
 
 __all__ = [
     "branch_saidi_contribution",
@@ -39,9 +52,7 @@ def plot_reliability(ds: Any, *, top: int = 10, fig: Any = None) -> Any:
     -------
     matplotlib.figure.Figure
     """
-    import matplotlib.pyplot as plt
-
-    from .results import contributions
+    import matplotlib.pyplot as plt  # deferred: matplotlib only when drawing
 
     fig = fig or plt.figure(figsize=(12, 8), layout="constrained")
     axes = fig.subplots(2, 2)
@@ -113,9 +124,7 @@ def plot_reliability(ds: Any, *, top: int = 10, fig: Any = None) -> Any:
 
 def save_reliability_figure(ds: Any, path: str | os.PathLike[str], *, overwrite: bool = False, **kw: Any) -> Path:
     """Draw :func:`plot_reliability` and save it atomically (format from the suffix: .png, .pdf, .svg)."""
-    import matplotlib.pyplot as plt
-
-    from ..grid.io import atomic_write
+    import matplotlib.pyplot as plt  # deferred: matplotlib only when drawing
 
     fig = plot_reliability(ds, **kw)
     fmt = Path(path).suffix.lstrip(".") or "png"
@@ -132,7 +141,7 @@ _ZONE_COLORS = {"A+": "#6a3d9a", "A": "#1f78b4", "B": "#33a02c", "C": "#ff7f00",
 
 
 def _figure(fig: Any, size: tuple[float, float]) -> Any:
-    from matplotlib.figure import Figure
+    from matplotlib.figure import Figure  # deferred: matplotlib only when drawing
 
     return fig if fig is not None else Figure(figsize=size, layout="constrained")
 
@@ -205,8 +214,6 @@ def plot_distribution(ds: Any, *, fig: Any = None, bins: int = 60) -> Any:
     -------
     matplotlib.figure.Figure
     """
-    from ..errors import InputError
-
     base = _base_case(ds)
     zones = [str(z) for z in base.zone.values]
     if "sample_SAIDI" not in base and "SAIDI_quantile" not in base:
@@ -256,8 +263,6 @@ def plot_pareto(ds: Any, *, zone: str = "system", top: int = 20, fig: Any = None
     -------
     matplotlib.figure.Figure
     """
-    from .results import contributions
-
     base = _base_case(ds)
     all_c = contributions(base, zone=zone, top=None)
     shown = all_c.head(top)
@@ -307,7 +312,7 @@ def draw_network(ax: Any, bus_xy_km: Any, branches: Any, *, branch_values: Any =
     matplotlib.collections.LineCollection
         The coloured branches (for a colour bar).
     """
-    from matplotlib.collections import LineCollection
+    from matplotlib.collections import LineCollection  # deferred: matplotlib only when drawing
 
     xy = bus_xy_km.reindex(branches["from_bus"]).to_numpy(), bus_xy_km.reindex(branches["to_bus"]).to_numpy()
     segments = np.stack([xy[0], xy[1]], axis=1)
@@ -317,7 +322,7 @@ def draw_network(ax: Any, bus_xy_km: Any, branches: Any, *, branch_values: Any =
                                          zorder=1))
     colormap = None
     if branch_values is not None:
-        import matplotlib
+        import matplotlib  # deferred: matplotlib only when drawing
 
         colormap = matplotlib.colormaps[cmap].with_extremes(bad="#cccccc")
     lc = LineCollection(segments, linewidths=linewidth, zorder=2, cmap=colormap, norm=norm)
@@ -354,7 +359,7 @@ def plot_network_zones(bus_xy_km: Any, branches: Any, bus_zone: Any, *, title: s
     -------
     matplotlib.figure.Figure
     """
-    from matplotlib.lines import Line2D
+    from matplotlib.lines import Line2D  # deferred: matplotlib only when drawing
 
     fig = _figure(fig, (6.5, 5.5))
     ax = fig.subplots()

@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from gridscope.annual.config import SCHEMA_PATH, StudyConfigError, config_from_dict, load_config, schema_problems
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -114,3 +113,16 @@ def test_schema_validator_keywords():
 def test_example_studies_are_valid(path):
     cfg = load_config(path)
     assert cfg.networks
+
+
+def test_docs_describe_every_config_key():
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    docs = (ROOT / "docs" / "annual.md").read_text(encoding="utf-8")
+    missing = []
+    for key, spec in schema["properties"].items():
+        if f"`{key}" not in docs:
+            missing.append(key)
+        for sub in spec.get("properties", {}):
+            if sub not in docs:
+                missing.append(f"{key}.{sub}")
+    assert missing == []

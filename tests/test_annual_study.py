@@ -378,3 +378,30 @@ def test_force_replaces_only_once_complete(tmp_path, cli):
     assert res.exit_code == 0, res.output
     assert not (out / "old.txt").exists() and (out / "reliability.nc").exists()
     assert _leftovers(tmp_path) == []
+
+
+def test_progress_and_cancel(tmp_path):
+    from gridscope.annual import study
+    from gridscope.errors import CancelledError
+    from gridscope.progress import CancelToken
+
+    config = tmp_path / "s.toml"
+    config.write_text('networks = ["cigre_mv", "case33bw"]\n[scenarios.x]\nrepair_time_scale = 0.9\n'
+                      "[capacity]\nenabled = false\n" + QUIET, encoding="utf-8")
+    seen = []
+    out = study(config, out=tmp_path / "ok", progress=seen.append)
+    assert seen[0].done == 0 and seen[-1].done == seen[-1].total == 4  # 2 networks × (base, x)
+    assert seen[-1].what == "study tasks" and out.folder.exists()
+
+    token = CancelToken()
+    checks = []
+
+    def cancel() -> bool:  # the user presses Esc while the first task runs
+        checks.append(1)
+        if len(checks) > 1:
+            token.cancel()
+        return token()
+
+    with pytest.raises(CancelledError, match="after 1 of 4 study tasks"):
+        study(config, out=tmp_path / "cancelled", cancel=cancel)
+    assert not (tmp_path / "cancelled").exists() and _leftovers(tmp_path) == []
