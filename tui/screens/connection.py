@@ -14,7 +14,7 @@ from textual.widgets import Button, Input, Label, Static, Switch, TabbedContent,
 from ..i18n import t
 from ..netdata import find_bus
 from ..widgets.frame_table import FrameTable
-from .forms import field_value, form_errors, took
+from .forms import field, field_value, form_errors, took
 
 __all__ = ["ConnectionView", "parse_location"]
 
@@ -44,20 +44,15 @@ class ConnectionView(Horizontal):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="con-form", classes="form"):
-            yield Label(t("bus"), id="lbl-bus")
-            yield Input("", placeholder="12 or B12", id="con-bus",
-                        validators=[Function(self._known_bus, "no such bus in the network")])
-            yield Label(t("location"), id="lbl-location")
-            yield Input("", placeholder="x, y", id="con-location",
-                        validators=[Function(lambda s: parse_location(s) is not None, "give two numbers: x, y")])
-            yield Label(t("p_mw"), id="lbl-p_mw")
-            yield Input("1.0", id="con-p_mw", validators=[Number(minimum=1e-6, maximum=1000.0,
-                                                                   failure_description="demand must be > 0 MW")])
-            yield Label(t("pf"), id="lbl-pf")
-            yield Input("0.95", id="con-pf", validators=[Number(minimum=0.01, maximum=1.0)])
-            yield Label(t("radius"), id="lbl-radius")
-            yield Input("", placeholder="optional", id="con-radius", validators=[Number(minimum=1e-6)],
-                        valid_empty=True)
+            yield field("bus", t("bus"), Input("", placeholder="12 or B12", id="con-bus",
+                        validators=[Function(self._known_bus, "no such bus in the network")]))
+            yield field("location", t("location"), Input("", placeholder="x, y", id="con-location",
+                        validators=[Function(lambda s: parse_location(s) is not None, "give two numbers: x, y")]))
+            yield field("p_mw", t("p_mw"), Input("1.0", id="con-p_mw", validators=[Number(minimum=1e-6, maximum=1000.0,
+                                                                   failure_description="demand must be > 0 MW")]))
+            yield field("pf", t("pf"), Input("0.95", id="con-pf", validators=[Number(minimum=0.01, maximum=1.0)]))
+            yield field("radius", t("radius"), Input("", placeholder="optional", id="con-radius",
+                                                     validators=[Number(minimum=1e-6)], valid_empty=True))
             with Horizontal(classes="switch-row"):
                 yield Switch(False, id="con-reliability")
                 yield Label(t("with_reliability"), id="lbl-with_reliability")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from textual.containers import Horizontal
 from textual.widget import Widget
 from textual.widgets import Input, Label
 
-__all__ = ["field_value", "form_errors", "took"]
+__all__ = ["field", "field_value", "form_errors", "took"]
 
 
 def field_value(view: Widget, prefix: str, name: str) -> str:
@@ -32,3 +33,10 @@ def form_errors(view: Widget, prefix: str, names: list[str]) -> list[str]:
 def took(elapsed_s: float | None) -> str:
     """`` — 0.42 s`` after a result's title, or nothing when timings are off."""
     return "" if elapsed_s is None else f" — {elapsed_s:.2f} s"
+
+
+def field(name: str, label: str, widget: Widget) -> Horizontal:
+    """One form row: the label ``#lbl-<name>`` and its input side by side (compact: one line each)."""
+    if hasattr(widget, "compact"):
+        widget.compact = True
+    return Horizontal(Label(label, id=f"lbl-{name}"), widget, classes="field")

@@ -17,7 +17,7 @@ from ...progress import Progress
 from ..i18n import t
 from ..tables import contributors_table, feeder_table, load_table, programme_table, zone_table
 from ..widgets.frame_table import FrameTable
-from .forms import field_value, form_errors, took
+from .forms import field, field_value, form_errors, took
 
 try:  # the charts are written alongside this screen; the screen works without them
     from ..widgets.charts import ConvergenceChart, DistributionChart, ParetoChart
@@ -61,27 +61,25 @@ class ReliabilityView(Horizontal):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="rel-form", classes="form"):
-            yield Label(t("method"), id="lbl-method")
-            yield Select([(t("analytical"), "analytical"), (t("monte_carlo"), "monte-carlo")],
-                         value="analytical", allow_blank=False, id="rel-method")
-            yield Label(t("years"), id="lbl-years")
-            yield Input("100000", id="rel-years", validators=[Integer(minimum=1, maximum=10_000_000)])
-            yield Label(t("target_cov"), id="lbl-target_cov")
-            yield Input("", placeholder="e.g. 0.01", id="rel-target_cov",
-                        validators=[Number(minimum=1e-6, maximum=1.0)], valid_empty=True)
-            yield Label(t("seed"), id="lbl-seed")
-            yield Input("1", id="rel-seed", validators=[Integer(minimum=0)])
-            yield Label(t("failure_rate_scale"), id="lbl-failure_rate_scale")
-            yield Input("1.0", id="rel-failure_rate_scale", validators=[Number(minimum=0.0, maximum=100.0)])
-            yield Label(t("repair_time_scale"), id="lbl-repair_time_scale")
-            yield Input("1.0", id="rel-repair_time_scale", validators=[Number(minimum=0.0, maximum=100.0)])
-            yield Label(t("live_work_fraction"), id="lbl-live_work_fraction")
-            yield Input("0.0", id="rel-live_work_fraction", validators=[Number(minimum=0.0, maximum=1.0)])
+            methods = [(t("analytical"), "analytical"), (t("monte_carlo"), "monte-carlo")]
+            yield field("method", t("method"), Select(methods, value="analytical", allow_blank=False,
+                                                      id="rel-method"))
+            for name, default, validator in (
+                ("years", "100000", Integer(minimum=1, maximum=10_000_000)),
+                ("target_cov", "", Number(minimum=1e-6, maximum=1.0)),
+                ("seed", "1", Integer(minimum=0)),
+                ("failure_rate_scale", "1.0", Number(minimum=0.0, maximum=100.0)),
+                ("repair_time_scale", "1.0", Number(minimum=0.0, maximum=100.0)),
+                ("live_work_fraction", "0.0", Number(minimum=0.0, maximum=1.0)),
+            ):
+                yield field(name, t(name), Input(default, id=f"rel-{name}", validators=[validator],
+                                                 valid_empty=name == "target_cov",
+                                                 placeholder="e.g. 0.01" if name == "target_cov" else ""))
             with Horizontal(classes="switch-row"):
                 yield Switch(False, id="rel-tie_capacity")
                 yield Label(t("tie_capacity"), id="lbl-tie_capacity")
-            yield Label(t("programme_years"), id="lbl-programme_years")
-            yield Input("3", id="rel-programme_years", validators=[Integer(minimum=1, maximum=30)])
+            yield field("programme_years", t("programme_years"),
+                        Input("3", id="rel-programme_years", validators=[Integer(minimum=1, maximum=30)]))
             yield Label("", id="rel-form-error", classes="inline-error")
             with Horizontal(classes="buttons"):
                 yield Button(t("run"), variant="primary", id="rel-run")
