@@ -134,7 +134,8 @@ def plot_networks_saidi(totals: Any, *, top: int = 40) -> Any:
     y = np.arange(len(saidi))[::-1]
     ax.barh(y, saidi.to_numpy(), 0.7, color="#1f78b4", label="network")
     ax.axvline(float(base["SAIDI"].sel(zone="system")), color="red", linestyle="--", label="study total")
-    ax.set_yticks(y, saidi.index.astype(str), fontsize=7)
+    cust = base["network_customers"].sel(zone="system").to_series().reindex(saidi.index)
+    ax.set_yticks(y, [f"{n} ({c:,.0f} customers)" for n, c in cust.items()], fontsize=7)
     ax.set_xlabel("system SAIDI (h per customer·yr)")
     ax.set_title(f"SAIDI by network ({len(saidi)} of {base.sizes['network']})")
     ax.legend(fontsize=8)

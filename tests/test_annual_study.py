@@ -236,6 +236,12 @@ def test_capacity_figures_and_maps():
     lines = geo.branches["element"] == "line"
     np.testing.assert_allclose(values[lines.to_numpy()], cap.peak.line["loading_percent"].to_numpy())
     assert flagged.sum() == len(cap.flags[cap.flags["element"].isin(["line", "trafo"])])
+    from gridscope.reliability.plots import plot_network_zones
+
+    fig = plot_network_zones(geo.bus_xy_km, geo.branches, geo.bus_zone)
+    dots = fig.axes[0].collections[1]  # branches first, then one dot per bus
+    assert len(dots.get_offsets()) == len(st.net.bus)
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["zone A", "zone B"]
     fig = plot_network_loading(bus_xy_km(st.net), geo.branches, cap)
     assert "loading" in fig.axes[1].get_ylabel()  # the colour bar
     ds = st.reliability()
