@@ -13,6 +13,7 @@ import datetime as dt
 import html
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -201,74 +202,128 @@ def _scenarios(totals: Any) -> pd.DataFrame:
                          "mean_repair_h": totals["mean_repair_h"].values})
 
 
+@dataclass(frozen=True)
+class _Page:
+    """What every report section reads."""
+
+    run: StudyRun
+    totals: Any
+    comparison: Any
+    figures: Mapping[str, list[Path]]
+    lang: str
+
+    @property
+    def t(self) -> dict[str, str]:
+        return TEXT[self.lang]
+
+    def figure(self, name: str, caption: str) -> list[str]:
+        return [_img(self.figures[name][0], caption)] if name in self.figures else []
+
+    def heading(self, key: str) -> str:
+        return f"<h2 id='{key}'>{html.escape(self.t[key])}</h2>"
+
+
+def _summary_section(p: _Page) -> list[str]:
+    t, cfg = p.t, p.run.config
+    base = p.totals.sel(scenario=BASE)
+    system = base.sel(zone="system")
+    verdicts = [m for m in base["meets_target"].sel(zone=[z for z in base.zone.values if z != "system"]).values
+                if m == m]
+    lead = t["lead"].format(n=len(p.run.reliability), c=round(float(system["customers"])),
+                            m=cfg.reliability.method, s=float(system["SAIDI"]), a=float(system["ASAI"]) * 100)
+    lead += " " + t["zones_ok"].format(ok=int(np.sum(verdicts)), n=len(verdicts))
+    if p.comparison is not None:
+        lead += " " + (t["verdict_ok"] if p.comparison.passed else t["verdict_no"]) + f" ({t['yoy']})"
+    return [f"<h1>{html.escape(cfg.title)}{f' {cfg.year}' if cfg.year else ''}</h1>", p.heading("summary"),
+            f'<p class="lead">{html.escape(lead)}</p>', p.heading("zones"),
+            _html_table(zone_summary(p.totals, p.lang), p.lang, pass_cols=("meets",)),
+            *p.figure("zones_vs_targets", p.t["zones"])]
+
+
+def _yoy_section(p: _Page) -> list[str]:
+    if p.comparison is None:
+        return [p.heading("yoy"), f"<p>{html.escape(p.t['no_previous'])}</p>"]
+    table = p.comparison.table()
+    targets = [c for c in table.columns if c.startswith(("SAIFI", "CAIDI"))]
+    levels = [c for c in table.columns if c.startswith(("SAIDI", "ASAI"))]
+    out = [p.heading("yoy"),
+           _html_table(table[targets].reset_index(), p.lang, pass_cols=("SAIFI_pass", "CAIDI_pass")),
+           _html_table(table[levels].reset_index(), p.lang, pass_cols=("ASAI_pass",))]
+    if len(p.comparison.programme):
+        prog = p.comparison.programme.reset_index()
+        prog["pass"] = ["-" if v is None else ("yes" if v else "NO") for v in prog["pass"]]
+        out.append(_html_table(prog, p.lang, pass_cols=("pass",)))
+    return out + p.figure("year_over_year", p.t["yoy"])
+
+
+def _networks_section(p: _Page) -> list[str]:
+    if len(p.run.reliability) < 2:
+        return []
+    base = p.totals.sel(scenario=BASE, zone="system")
+    table = pd.DataFrame({"network": base.network.values.astype(str),
+                          "customers": np.round(base["network_customers"].values).astype(int),
+                          "SAIFI": base["network_SAIFI"].values, "SAIDI": base["network_SAIDI"].values,
+                          "ASAI_pct": base["network_ASAI"].values * 100})
+    return [p.heading("networks"), _html_table(table, p.lang), *p.figure("networks_saidi", p.t["networks"])]
+
+
+def _capacity_sections(p: _Page) -> list[str]:
+    if not p.run.capacity:
+        return []
+    needs = _needs(p.run)
+    return [p.heading("needs"),
+            _html_table(needs, p.lang) if len(needs) else f"<p>{html.escape(p.t['flags_none'])}</p>",
+            p.heading("open"), _html_table(_open_capacity(p.run), p.lang), *p.figure("open_capacity", p.t["open"])]
+
+
+def _details_sections(p: _Page) -> list[str]:
+    out = [p.heading("contrib"), _html_table(_contributors(p.run), p.lang)]
+    if p.totals.sizes["scenario"] > 1:
+        out += [p.heading("scenarios"), _html_table(_scenarios(p.totals), p.lang)]
+    rest = [k for k in p.figures if k not in _PLACED_FIGURES]
+    if rest:
+        out.append(p.heading("figures"))
+        out += [_img(p.figures[k][0], k.replace("_", " ")) for k in rest]
+    return out
+
+
+def _provenance_section(p: _Page) -> list[str]:
+    run, cfg = p.run, p.run.config
+    items = [("config", cfg.config_file or "-"), ("method", cfg.reliability.method),
+             ("seed", str(cfg.reliability.seed)), ("executor", run.executor),
+             ("gridscope", str(p.totals.attrs.get("gridscope_version", ""))),
+             (p.t["generated"], dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))]
+    items += [(f"network {n}", f"hash {ds.attrs.get('network_hash', '')}, seed {run.seeds.get(n)}")
+              for n, ds in run.reliability.items()]
+    return [p.heading("provenance"), _html_table(pd.DataFrame(items, columns=["item", "value"]), "en")]
+
+
+#: Figures shown inside their section (the others go to the figures section).
+_PLACED_FIGURES = ("zones_vs_targets", "year_over_year", "networks_saidi", "open_capacity")
+_SECTIONS = (_summary_section, _yoy_section, _networks_section, _capacity_sections, _details_sections,
+             _provenance_section)
+
+
 def render_report(run: StudyRun, totals: Any, comparison: Any, figures: Mapping[str, list[Path]], *,
                   lang: str = "en") -> str:
-    """The report as one HTML string (see the module docstring)."""
-    t = TEXT[lang]
-    cfg = run.config
-    base = totals.sel(scenario=BASE)
-    sys = base.sel(zone="system")
-    zones = zone_summary(totals, lang)
-    with_target = [m for m in base["meets_target"].sel(zone=[z for z in base.zone.values if z != "system"]).values
-                   if m == m]
-    parts = [f"<h1>{html.escape(cfg.title)}{f' {cfg.year}' if cfg.year else ''}</h1>",
-             f"<h2>{t['summary']}</h2>",
-             '<p class="lead">' + html.escape(t["lead"].format(
-                 n=len(run.reliability), c=round(float(sys["customers"])), m=cfg.reliability.method,
-                 s=float(sys["SAIDI"]), a=float(sys["ASAI"]) * 100)) + " "
-             + html.escape(t["zones_ok"].format(ok=int(np.sum(with_target)), n=len(with_target)))
-             + (" " + html.escape(t["verdict_ok"] if comparison.passed else t["verdict_no"]) + f" ({t['yoy']})"
-                if comparison is not None else "") + "</p>",
-             f"<h2 id='zones'>{t['zones']}</h2>", _html_table(zones, lang, pass_cols=("meets",))]
-    if "zones_vs_targets" in figures:
-        parts.append(_img(figures["zones_vs_targets"][0], t["zones"]))
-    parts.append(f"<h2 id='yoy'>{t['yoy']}</h2>")
-    if comparison is not None:
-        parts.append(_html_table(comparison.table().reset_index(), lang,
-                                 pass_cols=("SAIFI_pass", "CAIDI_pass", "ASAI_pass")))
-        if len(comparison.programme):
-            prog = comparison.programme.reset_index()
-            prog["pass"] = ["-" if v is None else ("yes" if v else "NO") for v in prog["pass"]]
-            parts.append(_html_table(prog, lang, pass_cols=("pass",)))
-        if "year_over_year" in figures:
-            parts.append(_img(figures["year_over_year"][0], t["yoy"]))
-    else:
-        parts.append(f"<p>{html.escape(t['no_previous'])}</p>")
-    if len(run.reliability) > 1:
-        net_df = base["network_SAIDI"].sel(zone="system").to_dataframe(name="SAIDI")[["SAIDI"]]
-        net_df["customers"] = np.round(base["network_customers"].sel(zone="system").values).astype(int)
-        net_df["SAIFI"] = base["network_SAIFI"].sel(zone="system").values
-        net_df["ASAI_this_pct"] = base["network_ASAI"].sel(zone="system").values * 100
-        parts += [f"<h2 id='networks'>{t['networks']}</h2>",
-                  _html_table(net_df.reset_index()[["network", "customers", "SAIFI", "SAIDI", "ASAI_this_pct"]],
-                              lang)]
-        if "networks_saidi" in figures:
-            parts.append(_img(figures["networks_saidi"][0], t["networks"]))
-    if run.capacity:
-        needs = _needs(run)
-        parts += [f"<h2 id='needs'>{t['needs']}</h2>",
-                  _html_table(needs, lang) if len(needs) else f"<p>{html.escape(t['flags_none'])}</p>",
-                  f"<h2 id='open'>{t['open']}</h2>", _html_table(_open_capacity(run), lang)]
-        if "open_capacity" in figures:
-            parts.append(_img(figures["open_capacity"][0], t["open"]))
-    parts += [f"<h2 id='contrib'>{t['contrib']}</h2>", _html_table(_contributors(run), lang)]
-    if totals.sizes["scenario"] > 1:
-        parts += [f"<h2 id='scenarios'>{t['scenarios']}</h2>", _html_table(_scenarios(totals), lang)]
-    rest = [k for k in figures if k not in ("zones_vs_targets", "year_over_year", "networks_saidi", "open_capacity")]
-    if rest:
-        parts.append(f"<h2 id='figures'>{t['figures']}</h2>")
-        parts += [_img(figures[k][0], k.replace("_", " ")) for k in rest]
-    prov = pd.DataFrame({"item": ["config", "method", "seed", "executor", "gridscope", t["generated"]],
-                         "value": [cfg.config_file or "-", cfg.reliability.method, str(cfg.reliability.seed),
-                                   run.executor, str(totals.attrs.get("gridscope_version", "")),
-                                   dt.datetime.now(dt.UTC).isoformat(timespec="seconds")]})
-    hashes = pd.DataFrame({"item": [f"network {n}" for n in run.reliability],
-                           "value": [f"hash {ds.attrs.get('network_hash', '')}, seed {run.seeds.get(n)}"
-                                     for n, ds in run.reliability.items()]})
-    parts += [f"<h2 id='provenance'>{t['provenance']}</h2>", _html_table(pd.concat([prov, hashes]), "en")]
+    """The report as one HTML string (see the module docstring).
+
+    Parameters
+    ----------
+    run : StudyRun
+    totals : xarray.Dataset
+        :func:`gridscope.annual.totals.study_totals` of the run.
+    comparison : Comparison or None
+        Year over year.
+    figures : mapping of str to list of Path
+        :func:`gridscope.annual.plots.study_figures` (the PNG files are embedded as data URIs).
+    lang : {"en", "zh"}
+    """
+    page = _Page(run=run, totals=totals, comparison=comparison, figures=figures, lang=lang)
+    body = [part for section in _SECTIONS for part in section(page)]
     return ("<!DOCTYPE html>\n<html lang=\"" + ("zh-CN" if lang == "zh" else "en") + "\"><head><meta charset=\"utf-8\">"
-            f"<title>{html.escape(cfg.title)}</title><style>{_CSS}</style></head><body>\n"
-            + "\n".join(parts) + "\n</body></html>\n")
+            f"<title>{html.escape(run.config.title)}</title><style>{_CSS}</style></head><body>\n"
+            + "\n".join(body) + "\n</body></html>\n")
 
 
 def write_report(run: StudyRun, totals: Any, comparison: Any, figures: Mapping[str, list[Path]],

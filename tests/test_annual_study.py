@@ -411,3 +411,19 @@ def test_progress_and_cancel(tmp_path):
     with pytest.raises(CancelledError, match="after 1 of 4 study tasks"):
         study(config, out=tmp_path / "cancelled", cancel=cancel)
     assert not (tmp_path / "cancelled").exists() and _leftovers(tmp_path) == []
+
+
+def test_previous_year_in_tables_and_report(runs, cli):
+    """A config naming last year's folder gets the comparison table and the year-over-year report section."""
+    base = runs["base"]
+    config = base / "next.toml"
+    config.write_text(STUDY.replace('year = 2026', 'year = 2027\nprevious = "run1"')
+                      + "[output]\nplots = false\nexcel = false\n", encoding="utf-8")
+    res = cli("study", config, "--out", base / "next")
+    assert res.exit_code == 0, res.output
+    assert "Against the yearly targets" in res.output and "verdict: targets missed" in res.output
+    table = (base / "next" / "tables" / "comparison.csv").read_text(encoding="utf-8")
+    assert table.splitlines()[0].startswith("zone,SAIFI_last,SAIFI_this,SAIFI_change_pct,SAIFI_pass")
+    html = (base / "next" / "report.html").read_text(encoding="utf-8")
+    section = html[html.index("id='yoy'"):html.index("id='networks'")]
+    assert section.count("<table>") == 3 and "outage_events_per_yr" in section and 'class="no"' in section
