@@ -60,6 +60,8 @@ CAPACITY = "capacity"
 VOLATILE_ATTRS = ("created", "elapsed_s", "years_per_s", "threads")
 #: Studies a process keeps prepared (per network), so the cases of one network reuse one study.
 STUDY_CACHE_SIZE = 4
+#: Studies with at most this many networks keep Monte-Carlo samples and get a map set per network.
+DETAIL_NETWORKS = 12
 
 
 @dataclass(frozen=True)
@@ -223,9 +225,6 @@ def _case_options(config: StudyConfig, case: str, seed: int) -> dict[str, Any]:
         opts.update(config.scenarios[case])
     return opts
 
-
-#: Studies with at most this many networks keep Monte-Carlo samples and get a map set per network.
-DETAIL_NETWORKS = 12
 
 
 def _outage_counts(study: Any, options: Mapping[str, Any]) -> dict[str, tuple[tuple, float, dict]]:

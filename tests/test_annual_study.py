@@ -427,3 +427,20 @@ def test_previous_year_in_tables_and_report(runs, cli):
     html = (base / "next" / "report.html").read_text(encoding="utf-8")
     section = html[html.index("id='yoy'"):html.index("id='networks'")]
     assert section.count("<table>") == 3 and "outage_events_per_yr" in section and 'class="no"' in section
+
+
+def test_network_with_validation_problems_is_named(tmp_path, cli):
+    import gridscope as gs
+
+    net = gs.load_network("cigre_mv")
+    net.bus["zone"] = net.bus["zone"].astype(object)
+    net.bus.loc[net.bus.index[3], "zone"] = None
+    gs.save_network(net, tmp_path / "no_zone.json")
+    config = tmp_path / "s.toml"
+    config.write_text('networks = ["rbts2", "no_zone.json"]\n' + QUIET, encoding="utf-8")
+    res = cli("study", config, "--out", tmp_path / "out")
+    assert res.exit_code == 2 and "network 'no_zone' (base)" in res.output and "zone" in res.output
+    assert not (tmp_path / "out").exists()
+    # a default zone for buses without one makes it valid
+    config.write_text('networks = [{source = "no_zone.json", default_zone = "C"}]\n' + QUIET, encoding="utf-8")
+    assert cli("study", config, "--out", tmp_path / "out").exit_code == 0
