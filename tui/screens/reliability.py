@@ -14,6 +14,7 @@ from textual.validation import Integer, Number
 from textual.widgets import Button, Input, Label, Select, Static, Switch, TabbedContent, TabPane
 
 from ...progress import Progress
+from ...reliability.mc_defaults import DEFAULT_YEARS
 from ..i18n import t
 from ..tables import contributors_table, feeder_table, load_table, programme_table, zone_table
 from ..widgets.frame_table import FrameTable
@@ -65,7 +66,7 @@ class ReliabilityView(Horizontal):
             yield field("method", t("method"), Select(methods, value="analytical", allow_blank=False,
                                                       id="rel-method"))
             for name, default, validator in (
-                ("years", "100000", Integer(minimum=1, maximum=10_000_000)),
+                ("years", str(DEFAULT_YEARS), Integer(minimum=1)),  # the core checks the upper bound
                 ("target_cov", "", Number(minimum=1e-6, maximum=1.0)),
                 ("seed", "1", Integer(minimum=0)),
                 ("failure_rate_scale", "1.0", Number(minimum=0.0, maximum=100.0)),
