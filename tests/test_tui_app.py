@@ -211,9 +211,9 @@ async def test_flags_sort_and_filter():
         assert table.column_texts("name") == [str(n) for n in flags["name"]]  # worst first, as the API sorts
         table.sort_on("loading_percent")
         lp = flags["loading_percent"].dropna().sort_values(kind="stable")
-        assert table.column_texts("loading_percent")[:len(lp)] == [f4(v) for v in lp]
+        assert table.column_texts("loading_percent")[:len(lp)] == [f"{v:.1f}" for v in lp]  # the CLI's format
         table.sort_on("loading_percent")  # again: descending
-        assert table.column_texts("loading_percent")[0] == f4(lp.max())
+        assert table.column_texts("loading_percent")[0] == f"{lp.max():.1f}"
         sev = app.capacity_view.query_one("#flt-severity")
         sev.value = "undervoltage"
         await pilot.pause()
@@ -226,7 +226,7 @@ async def test_flags_sort_and_filter():
         await pilot.pause()
         assert table.row_count == int((flags["feeder"].astype(str) == feeder).sum())
         ft = app.capacity_view.query_one("#level-feeder", FrameTable)
-        assert ft.column_texts("open_capacity_mva") == [f4(v) for v in st.capacity().table("feeder")
+        assert ft.column_texts("open_capacity_mva") == [f"{v:.3f}" for v in st.capacity().table("feeder")
                                                          ["open_capacity_mva"]]
 
 

@@ -15,6 +15,7 @@ from textual.widgets import Button, Input, Label, Select, TabbedContent, TabPane
 
 from ...capacity.flags import SEVERITIES
 from ...capacity.open_capacity import LEVELS
+from ...capacity.report import FLAG_DISPLAY, LEVEL_DISPLAY, loading_line
 from ..i18n import header, t, value
 from ..widgets.frame_table import FrameTable
 from .forms import field_value, form_errors, took
@@ -22,6 +23,9 @@ from .forms import field_value, form_errors, took
 __all__ = ["CapacityView", "filter_flags"]
 
 _ALL = "__all__"
+#: Display formats of the flag and level tables: the CLI's (capacity/report.py).
+FLAG_FORMATS = {col: fmt for col, _, fmt in FLAG_DISPLAY if fmt} | {"hours_above": "{:g}"}
+LEVEL_FORMATS = {col: fmt for col, fmt in LEVEL_DISPLAY if fmt}
 
 
 def filter_flags(flags: pd.DataFrame, *, feeder: str | None = None, zone: str | None = None,
@@ -52,18 +56,19 @@ class CapacityView(Vertical):
     def compose(self) -> ComposeResult:
         with Horizontal(id="cap-bar", classes="bar"):
             yield Label(t("scaling"), id="lbl-scaling")
-            yield Input("1.0", id="cap-scaling", validators=[Number(minimum=0.0, maximum=100.0)])
+            yield Input("1.0", id="cap-scaling", validators=[Number(minimum=0.0, maximum=100.0)], compact=True)
             yield Label(t("profiles"), id="lbl-profiles")
-            yield Input("", placeholder="profiles.csv", id="cap-profiles")
-            yield Button(t("run"), variant="primary", id="cap-run")
-            yield Button(t("export"), id="cap-export")
+            yield Input("", placeholder="profiles.csv", id="cap-profiles", compact=True)
+            yield Button(t("run"), variant="primary", id="cap-run", compact=True)
+            yield Button(t("export"), id="cap-export", compact=True)
         with Horizontal(id="cap-filters", classes="bar"):
             yield Label(t("filter"), id="lbl-filter")
-            yield Select([(t("all"), _ALL)], value=_ALL, allow_blank=False, id="flt-feeder", prompt="feeder")
-            yield Select([(t("all"), _ALL)], value=_ALL, allow_blank=False, id="flt-zone", prompt="zone")
+            for col in ("feeder", "zone"):
+                yield Select([(t("all"), _ALL)], value=_ALL, allow_blank=False, id=f"flt-{col}", prompt=col,
+                             compact=True)
             yield Select([(t("all"), _ALL)] + [(s, s) for s in SEVERITIES], value=_ALL, allow_blank=False,
-                         id="flt-severity", prompt="severity")
-            yield Input("", placeholder="name / index", id="flt-text")
+                         id="flt-severity", prompt="severity", compact=True)
+            yield Input("", placeholder="name / index", id="flt-text", compact=True)
         yield Label(t("no_capacity"), id="cap-status")
         yield Label("", id="cap-form-error", classes="inline-error")
         with TabbedContent(id="cap-tabs"):
@@ -97,11 +102,11 @@ class CapacityView(Vertical):
         counts = flags["severity"].value_counts().to_dict() if len(flags) else {}
         text = ", ".join(f"{value(k, self.lang)} {v}" for k, v in counts.items()) or "no flags"
         self.query_one("#cap-status", Label).update(
-            f"{result.meta.get('network', '')}: {text}{took(elapsed_s)}")
+            f"{result.meta.get('network', '')}: {text}{took(elapsed_s)}\n{loading_line(result.peak)}")
         self._filter_options(flags)
         self.refilter()
         for level in LEVELS:
-            self.query_one(f"#level-{level}", FrameTable).show(result.table(level), self.lang)
+            self.query_one(f"#level-{level}", FrameTable).show(result.table(level), self.lang, LEVEL_FORMATS)
 
     def _filter_options(self, flags: pd.DataFrame) -> None:
         all_ = (t("all", self.lang), _ALL)
@@ -125,7 +130,7 @@ class CapacityView(Vertical):
         if self.result is None:
             return
         shown = filter_flags(self.result.flags, **self.filters())
-        self.query_one("#flags-table", FrameTable).show(shown, self.lang)
+        self.query_one("#flags-table", FrameTable).show(shown, self.lang, FLAG_FORMATS)
 
     @on(Select.Changed, "#cap-filters Select")
     @on(Input.Changed, "#flt-text")

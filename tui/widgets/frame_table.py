@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
+from rich.cells import cell_len
 from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
@@ -23,6 +24,8 @@ __all__ = ["PAGE_ROWS", "FrameTable", "format_cell"]
 
 #: Rows per page.
 PAGE_ROWS = 1000
+#: Widest a column is drawn (longer texts are cut; the element tab shows them whole).
+MAX_COLUMN_WIDTH = 60
 
 #: Cell styles of categorical values (grades, severities, target checks, decisions).
 _STYLES: dict[str, str] = {
@@ -72,11 +75,17 @@ class FrameTable(DataTable):
         self.page = 0
         self.sort_by: str | None = None
         self.sort_reverse = False
+        self.formats: dict[str, str] = {}
 
     # ------------------------------------------------------------------ data
-    def show(self, df: pd.DataFrame, lang: str | None = None) -> None:
-        """Show ``df`` (its column names as headers, translated to ``lang``) from its first page."""
+    def show(self, df: pd.DataFrame, lang: str | None = None, formats: dict[str, str] | None = None) -> None:
+        """Show ``df`` (its column names as headers, translated to ``lang``) from its first page.
+
+        ``formats`` maps columns to format strings (``"{:.1f}"``); the reliability display formats apply
+        everywhere unless overridden.
+        """
         self.frame = df.reset_index(drop=True)
+        self.formats = dict(formats or {})
         if lang is not None:
             self.lang = lang
         self.page = 0
@@ -102,18 +111,23 @@ class FrameTable(DataTable):
 
     def _fill(self) -> None:
         self.clear(columns=True)
-        for col in self.view.columns:
-            label = header(str(col), self.lang)
-            if col == self.sort_by:
-                label += " ▼" if self.sort_reverse else " ▲"
-            self.add_column(label, key=str(col))
         a = self.page * PAGE_ROWS
         page = self.view.iloc[a:a + PAGE_ROWS]
         lang = self.lang
         cols = list(page.columns)
-        fmts = [FORMATS.get(str(c)) for c in cols]  # the core's display formats, as the CLI prints them
-        for pos, row in zip(page.index, page.itertuples(index=False, name=None), strict=True):
-            self.add_row(*(format_cell(v, lang, f) for v, f in zip(row, fmts, strict=True)), key=str(pos))
+        fmts = [self.formats.get(str(c), FORMATS.get(str(c))) for c in cols]  # the core's, as the CLI prints
+        rows = [[format_cell(v, lang, f) for v, f in zip(row, fmts, strict=True)]
+                for row in page.itertuples(index=False, name=None)]
+        for j, col in enumerate(cols):
+            label = header(str(col), lang)
+            if col == self.sort_by:
+                label += " ▼" if self.sort_reverse else " ▲"
+            # widths measured here: a table refilled quickly (filters) must not keep its header widths
+            width = max([cell_len(label)] + [cell_len(r[j].plain if isinstance(r[j], Text) else r[j])
+                                            for r in rows])
+            self.add_column(label, key=str(col), width=min(width, MAX_COLUMN_WIDTH))
+        for pos, row in zip(page.index, rows, strict=True):
+            self.add_row(*row, key=str(pos))
         n = len(self.view)
         if n > PAGE_ROWS:
             self.border_subtitle = t("page", lang, a=f"{a + 1:,}", b=f"{min(n, a + PAGE_ROWS):,}", n=f"{n:,}")
