@@ -443,3 +443,14 @@ async def test_yearly_programme_side_by_side(rbts2: Study):
         system = expected["SAIDI"].sel(zone="system").values
         assert table.column_texts("SAIDI_h system") == [f4(v) for v in system]
         assert system[1] < system[0]  # −15 % outages and −5 % repair time lower SAIDI year on year
+
+
+async def test_broken_keymap_file_is_reported_not_fatal(tmp_path: Path, rbts2: Study):
+    km = tmp_path / "keymap.toml"
+    km.write_text("[keymap\nrun = f5")
+    app = GridscopeApp(rbts2, keymap_file=km, timings=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await opened(pilot, app)
+        assert any(str(km) in n.message and "default keys" in n.message for n in app._notifications)
+        await pilot.press("2", "r")  # the default keys work
+        await wait_for(pilot, lambda: getattr(app.mounted_view("reliability"), "result", None) is not None)

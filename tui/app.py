@@ -21,13 +21,13 @@ from textual.widget import Widget
 from textual.widgets import Button, Footer, Header, TabbedContent, TabPane
 
 from ..capacity.export import write_capacity
-from ..errors import CancelledError, GridscopeError, ValidationError
+from ..errors import CancelledError, ConfigError, GridscopeError, ValidationError
 from ..progress import CancelToken
 from ..reliability.results import contributions
 from .commands import GridscopeCommands
 from .i18n import t
 from .jobs import ProgressRelay, open_study
-from .keymap import APP_BINDINGS, load_keymap
+from .keymap import APP_BINDINGS, KeymapFile, load_keymap
 from .messages import JobFailed, JobFinished, JobProgress, JobStarted, NetworkLoaded, ShowElement
 from .screens.capacity import CapacityView
 from .screens.connection import ConnectionView
@@ -74,7 +74,12 @@ class GridscopeApp(App[None]):
         self.source = source
         self.lang = lang
         self.study: Any = None
-        self.keymap_file = load_keymap(keymap_file)
+        self.keymap_error: str | None = None
+        try:
+            self.keymap_file = load_keymap(keymap_file)
+        except ConfigError as exc:  # a broken keymap must not keep the app from starting: defaults, and say so
+            self.keymap_file = KeymapFile(None, {})
+            self.keymap_error = str(exc)
         self.job: str | None = None
         self.token: CancelToken | None = None
         self.first_screen_s: float | None = None
@@ -95,6 +100,8 @@ class GridscopeApp(App[None]):
     def on_mount(self) -> None:
         self.theme = DARK
         self.set_keymap(self.keymap_file.keymap)
+        if self.keymap_error:
+            self.notify(f"{self.keymap_error} (default keys in use)", severity="error", timeout=10)
         if self.keymap_file.unknown:
             self.notify(f"keymap {self.keymap_file.path}: unknown ids {', '.join(self.keymap_file.unknown)}",
                         severity="warning")
