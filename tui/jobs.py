@@ -39,14 +39,8 @@ class ProgressRelay:
         self.post = post
         self.min_interval_s = min_interval_s
         self._last = -float("inf")
-        self._start = time.monotonic()
 
-    def __call__(self, p: Any, *rest: Any) -> None:
-        if not isinstance(p, Progress):  # a core function still on the (done, total[, info]) callback
-            info = dict(rest[1]) if len(rest) > 1 and isinstance(rest[1], dict) else {}
-            p = Progress(done=float(p), total=float(rest[0]) if rest else 0.0, what="steps",
-                         figures={k: v for k, v in info.items() if isinstance(v, int | float)},
-                         elapsed_s=time.monotonic() - self._start)
+    def __call__(self, p: Progress) -> None:
         now = time.monotonic()
         if now - self._last < self.min_interval_s and p.done < p.total:
             return
