@@ -225,6 +225,11 @@ async def test_flags_sort_and_filter():
         app.capacity_view.query_one("#flt-feeder").value = feeder
         await pilot.pause()
         assert table.row_count == int((flags["feeder"].astype(str) == feeder).sum())
+        peaks = app.capacity_view.query_one("#peaks-table", FrameTable)
+        peak = st.capacity().peak
+        assert peaks.row_count == len(peak.line) + len(peak.trafo) + len(peak.trafo3w)
+        top = max(peak.line["loading_percent"].max(), peak.trafo["loading_percent"].max())
+        assert peaks.column_texts("loading_percent")[0] == f"{top:.1f}"
         ft = app.capacity_view.query_one("#level-feeder", FrameTable)
         assert ft.column_texts("open_capacity_mva") == [f"{v:.3f}" for v in st.capacity().table("feeder")
                                                          ["open_capacity_mva"]]

@@ -124,7 +124,7 @@ class GridscopeApp(App[None]):
             await self.query_one(f"TabPane#{name}", TabPane).mount(view)
         if self.lang != "en":
             view.relabel(self.lang)
-        if isinstance(view, ConnectionView) and self.study is not None:
+        if isinstance(view, ConnectionView | CapacityView) and self.study is not None:
             view.net = self.study.net
         return view
 

@@ -33,6 +33,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "convergence": ("Convergence", "收敛"),
     "programme": ("Yearly programme", "逐年提升计划"),
     "flags": ("Flags", "重过载"),
+    "peaks": ("Peak loading", "最大负载率"),
     "summary": ("Summary", "概况"),
     # summary
     "buses": ("Buses", "母线"),

@@ -20,6 +20,7 @@ __all__ = [
     "element_table",
     "feeder_table",
     "load_table",
+    "loading_table",
     "problems_table",
     "programme_table",
     "zone_table",
@@ -69,6 +70,24 @@ def programme_table(ds: Any) -> pd.DataFrame:
         row["ASAI_% system"] = float(one["ASAI"].sel(zone="system")) * 100.0
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def loading_table(net: Any, peak: Any) -> pd.DataFrame:
+    """Peak loading of every line and transformer (its peak step's label for a time series), highest first."""
+    parts = []
+    for element in ("line", "trafo", "trafo3w"):
+        df = getattr(peak, element, None)
+        if df is None or not len(df):
+            continue
+        names = net[element]["name"].reindex(df.index) if "name" in net[element] else pd.Series("", index=df.index)
+        parts.append(pd.DataFrame({"element": element, "index": df.index.to_numpy(),
+                                   "name": names.astype(object).to_numpy(),
+                                   "loading_percent": df["loading_percent"].to_numpy(),
+                                   "when": df["time"].to_numpy() if "time" in df else None}))
+    if not parts:
+        return pd.DataFrame(columns=["element", "index", "name", "loading_percent", "when"])
+    out = pd.concat(parts, ignore_index=True)
+    return out.sort_values("loading_percent", ascending=False, kind="stable", na_position="last")
 
 
 def problems_table(problems: list[Any]) -> pd.DataFrame:

@@ -17,6 +17,7 @@ from ...capacity.flags import SEVERITIES
 from ...capacity.open_capacity import LEVELS
 from ...capacity.report import FLAG_DISPLAY, LEVEL_DISPLAY, loading_line
 from ..i18n import header, t, value
+from ..tables import loading_table
 from ..widgets.frame_table import FrameTable
 from .forms import field_value, form_errors, took
 
@@ -52,13 +53,14 @@ class CapacityView(Vertical):
         super().__init__(**kw)
         self.lang = "en"
         self.result: Any = None
+        self.net: Any = None
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="cap-bar", classes="bar"):
             yield Label(t("scaling"), id="lbl-scaling")
             yield Input("1.0", id="cap-scaling", validators=[Number(minimum=0.0, maximum=100.0)], compact=True)
             yield Label(t("profiles"), id="lbl-profiles")
-            yield Input("", placeholder="profiles.csv", id="cap-profiles", compact=True)
+            yield Input("", placeholder="profiles.csv or simbench", id="cap-profiles", compact=True)
             yield Button(t("run"), variant="primary", id="cap-run", compact=True)
             yield Button(t("export"), id="cap-export", compact=True)
         with Horizontal(id="cap-filters", classes="bar"):
@@ -74,6 +76,8 @@ class CapacityView(Vertical):
         with TabbedContent(id="cap-tabs"):
             with TabPane(t("flags"), id="cap-flags"):
                 yield FrameTable(id="flags-table")
+            with TabPane(t("peaks"), id="cap-peaks"):
+                yield FrameTable(id="peaks-table")
             for level in LEVELS:
                 with TabPane(header(level), id=f"cap-{level}"):
                     yield FrameTable(id=f"level-{level}")
@@ -83,7 +87,7 @@ class CapacityView(Vertical):
         """Options for :meth:`gridscope.study.Study.capacity`, or ``None`` with inline messages."""
         errors = form_errors(self, "cap", ["scaling"])
         profiles = field_value(self, "cap", "profiles")
-        if profiles:
+        if profiles and profiles != "simbench":  # "simbench": the net's own SimBench profiles
             if not Path(profiles).expanduser().is_file():
                 errors.append(f"{t('profiles', self.lang)}: no such file {profiles}")
         self.query_one("#cap-form-error", Label).update("\n".join(errors))
@@ -107,6 +111,8 @@ class CapacityView(Vertical):
         self.refilter()
         for level in LEVELS:
             self.query_one(f"#level-{level}", FrameTable).show(result.table(level), self.lang, LEVEL_FORMATS)
+        self.query_one("#peaks-table", FrameTable).show(loading_table(self.net, result.peak), self.lang,
+                                                        FLAG_FORMATS)
 
     def _filter_options(self, flags: pd.DataFrame) -> None:
         all_ = (t("all", self.lang), _ALL)
@@ -139,6 +145,7 @@ class CapacityView(Vertical):
 
     def reset(self, study: Any) -> None:
         """A new network was opened: forget the old results."""
+        self.net = study.net
         self.result = None
         self.query_one("#cap-status", Label).update(t("no_capacity", self.lang))
         for table in self.query(FrameTable):
@@ -154,6 +161,7 @@ class CapacityView(Vertical):
         self.query_one("#cap-export", Button).label = t("export", lang)
         tabs = self.query_one("#cap-tabs", TabbedContent)
         tabs.get_tab("cap-flags").label = t("flags", lang)
+        tabs.get_tab("cap-peaks").label = t("peaks", lang)
         for level in LEVELS:
             tabs.get_tab(f"cap-{level}").label = header(level, lang)
         if self.result is None:
