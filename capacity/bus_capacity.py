@@ -30,6 +30,7 @@ connection only counts when the added load makes it worse.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import IntEnum
@@ -362,8 +363,6 @@ class ACModel:
         return ACEvaluation(converged=conv, line_loading=ll, trafo_loading=tl, vm=vm, ext_s=np.abs(Sx), V=V)
 
     def _evaluate_pandapower(self, bus: np.ndarray, p_mw: np.ndarray, q_mvar: np.ndarray) -> ACEvaluation:
-        import warnings
-
         import pandapower as pp  # deferred: heavy import
 
         w = self.work

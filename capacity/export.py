@@ -241,7 +241,7 @@ def export_tables(tables: Mapping[str, pd.DataFrame], metadata: Mapping[str, Any
         return written
 
     def write_xlsx(tmp: str) -> None:
-        from openpyxl import Workbook
+        from openpyxl import Workbook  # deferred: only the Excel writer needs it
         from openpyxl.styles import Font, PatternFill
         from openpyxl.utils import get_column_letter
 
