@@ -459,3 +459,24 @@ async def test_broken_keymap_file_is_reported_not_fatal(tmp_path: Path, rbts2: S
         assert any(str(km) in n.message and "default keys" in n.message for n in app._notifications)
         await pilot.press("2", "r")  # the default keys work
         await wait_for(pilot, lambda: getattr(app.mounted_view("reliability"), "result", None) is not None)
+
+
+async def test_bus_picked_on_the_map_fills_the_connection_form(rbts2: Study):
+    app = GridscopeApp(rbts2, timings=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await opened(pilot, app)
+        nmap = app.network_view.network_map
+        nmap.focus()
+        await pilot.press("n", "n", "enter")  # the map's own keys: next bus twice, pick it
+        bus = nmap.cursor_bus
+        await wait_for(pilot, lambda: app.mounted_view("connection") is not None)
+        view = app.mounted_view("connection")
+        await wait_for(pilot, lambda: view.query_one("#con-bus").value == str(bus))
+        assert str(app.network_view.query_one("#element-title").render()) == f"bus[{bus}]"
+        await pilot.press("4", "r")
+        await wait_for(pilot, lambda: view.result is not None)
+        expected = rbts2.connection(1.0, bus=bus)
+        assert view.result.bus == bus and view.result.decision == expected.decision
+        assert str(view.query_one("#con-decision").render()).startswith(
+            {"connect": "CONNECT  —", "connect_then_reinforce": "CONNECT, THEN REINFORCE", "reject": "REJECT"}
+            [expected.decision])
