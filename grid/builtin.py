@@ -31,6 +31,7 @@ __all__ = [
     "BUILTIN_DESCRIPTIONS",
     "add_head_breakers",
     "builtin_descriptions",
+    "builtin_key",
     "builtin_networks",
     "make_builtin",
     "rbts2",
@@ -333,10 +334,21 @@ def builtin_networks() -> list[str]:
     return list(BUILTIN)
 
 
-def make_builtin(name: str) -> Any:
-    """Build the built-in network ``name`` (see :func:`builtin_networks`), filled with its reliability data."""
+def builtin_key(name: str) -> str:
+    """The key in :data:`BUILTIN` of a built-in network name (``"RBTS2_E"`` → ``"rbts2-e"``).
+
+    Raises
+    ------
+    NetworkError
+        ``name`` is no built-in network (the message lists them).
+    """
     key = name.strip().lower().replace("_", "-") if name.strip().lower().startswith("rbts") else name.strip()
     if key not in BUILTIN:
         raise NetworkError(f"unknown built-in network {name!r}; built-in networks: {', '.join(BUILTIN)} "
                            "(or give a .json/.xlsx path or simbench:<code>)")
-    return BUILTIN[key]()
+    return key
+
+
+def make_builtin(name: str) -> Any:
+    """Build the built-in network ``name`` (see :func:`builtin_networks`), filled with its reliability data."""
+    return BUILTIN[builtin_key(name)]()

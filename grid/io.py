@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError, NetworkError
-from .builtin import add_head_breakers, make_builtin
+from .builtin import add_head_breakers, builtin_key, make_builtin
 from .defaults import ZONES, apply_reliability_data
 from .facts import in_service
 from .zones import assign_zones_by_density
@@ -58,7 +58,7 @@ def load_network(source: Any, *, fill_defaults: bool = True) -> Any:
             return _load_simbench(text.split(":", 1)[1].strip())  # filled by prepare_simbench
         if not (lower.endswith((".json", ".xlsx", ".xls")) or os.sep in text or "/" in text):
             # a built-in is filled when built; an unknown name raises the error listing the built-ins
-            return make_builtin(text)
+            return _load_builtin(builtin_key(text))
         net = _load_file(Path(text))
     if fill_defaults:
         apply_reliability_data(net)
@@ -99,7 +99,7 @@ SIMBENCH_EXAMPLE = "1-MV-urban--0-sw"
 
 
 def cache_dir() -> Path | None:
-    """Where converted SimBench networks are cached, or ``None`` when caching is off.
+    """Where converted SimBench and built-in networks are cached, or ``None`` when caching is off.
 
     ``$GRIDSCOPE_CACHE_DIR`` if set, else ``$XDG_CACHE_HOME/gridscope``, else ``~/.cache/gridscope``. Setting
     ``GRIDSCOPE_CACHE_DIR`` to an empty string or ``0``/``off`` turns the cache off.
@@ -109,6 +109,40 @@ def cache_dir() -> Path | None:
         return None if env.strip().lower() in ("", "0", "off", "none", "false") else Path(env)
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "gridscope"
+
+
+#: Bump when the SimBench conversion (:func:`prepare_simbench`) changes, so old cache entries are not used.
+_CACHE_FORMAT = 2
+
+#: The modules whose code decides what a built-in network holds: their source text keys the built-in cache.
+_BUILTIN_SOURCES = ("builtin.py", "defaults.py", "facts.py", "topology.py", "zones.py")
+
+
+def _read_cached(path: Path | None) -> Any | None:
+    """The network pickled at ``path`` by :func:`_write_cached`, or None (no cache, no entry, a bad entry)."""
+    if path is None or not path.is_file():
+        return None
+    try:
+        with open(path, "rb") as fh:
+            net = pickle.load(fh)
+    except Exception:  # a truncated or stale cache entry: rebuild it
+        return None
+    return net if hasattr(net, "bus") else None
+
+
+def _write_cached(path: Path | None, net: Any) -> None:
+    """Pickle ``net`` to ``path`` atomically; a read-only cache is no reason to fail the load."""
+    if path is None:
+        return
+    try:
+        atomic_write(path, lambda tmp: _pickle_to(net, tmp))
+    except OSError:
+        pass
+
+
+def _pickle_to(net: Any, tmp: str) -> None:
+    with open(tmp, "wb") as fh:
+        pickle.dump(net, fh, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def _simbench_cache_path(code: str) -> Path | None:
@@ -122,8 +156,32 @@ def _simbench_cache_path(code: str) -> Path | None:
     return root / "simbench" / version / f"{code}.pkl"
 
 
-#: Bump when the conversion below changes, so old cache entries are not used.
-_CACHE_FORMAT = 2
+def _builtin_cache_path(key: str) -> Path | None:
+    import pandapower as pp  # deferred: heavy (unpickling a net imports it anyway)
+
+    root = cache_dir()
+    if root is None:
+        return None
+    h = hashlib.sha256()
+    here = Path(__file__).parent
+    for name in _BUILTIN_SOURCES:
+        h.update((here / name).read_bytes())
+    return root / "builtin" / f"pandapower-{pp.__version__}_grid-{h.hexdigest()[:16]}" / f"{key}.pkl"
+
+
+def _load_builtin(key: str) -> Any:
+    """A built-in network, cached on disk like SimBench networks (:func:`cache_dir`).
+
+    Building takes 0.5-2 s (hundreds of pandapower ``create_*`` calls, or reading pandapower's JSON, plus the
+    head breakers and zones); the cached copy unpickles in a few ms. Entries are keyed by the pandapower version
+    and the source text of the modules that build the network, so an edited builder is never served stale.
+    """
+    path = _builtin_cache_path(key)
+    net = _read_cached(path)
+    if net is None:
+        net = make_builtin(key)
+        _write_cached(path, net)
+    return net
 
 
 def _load_simbench(code: str) -> Any:
@@ -146,31 +204,17 @@ def _load_simbench(code: str) -> Any:
         raise NetworkError(f"unknown SimBench code {code!r}: see simbench.collect_all_simbench_codes() "
                            f"({len(codes)} codes, e.g. {SIMBENCH_EXAMPLE}, 1-complete_data-mixed-all-0-sw)")
     path = _simbench_cache_path(code)
-    if path is not None and path.is_file():
-        try:
-            with open(path, "rb") as fh:
-                net = pickle.load(fh)
-            if hasattr(net, "bus"):
-                return net
-        except Exception:  # a truncated or stale cache entry: rebuild it
-            pass
+    net = _read_cached(path)
+    if net is not None:
+        return net
     try:
         net = sb.get_simbench_net(code)
     except Exception as exc:
         raise NetworkError(f"cannot build SimBench network {code!r}: {type(exc).__name__}: {exc}") from None
     net.name = f"simbench:{code}"
     prepare_simbench(net)
-    if path is not None:
-        try:
-            atomic_write(path, lambda tmp: _pickle_to(net, tmp))
-        except OSError:  # a read-only home is no reason to fail the load
-            pass
+    _write_cached(path, net)
     return net
-
-
-def _pickle_to(net: Any, tmp: str) -> None:
-    with open(tmp, "wb") as fh:
-        pickle.dump(net, fh, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def prepare_simbench(net: Any) -> Any:
