@@ -179,6 +179,16 @@ def _fill(df: pd.DataFrame, column: str, values: pd.Series | float) -> None:
             df.loc[missing, column] = fill
 
 
+def _fill_by_kind(df: pd.DataFrame, kind: pd.Series, table: pd.DataFrame, columns: Mapping[str, str]) -> None:
+    """Fill ``df``'s reliability columns (``df`` column → defaults-table column) from each row's kind; an
+    empty table gets the columns, empty."""
+    for column, source in columns.items():
+        if len(df):
+            _fill(df, column, kind.map(table[source]))
+        elif column not in df.columns:
+            df[column] = pd.Series(dtype=float)
+
+
 def apply_reliability_data(
     net: Any,
     *,
@@ -222,27 +232,11 @@ def apply_reliability_data(
             table.loc[kind, column] = float(value)
 
     line = net.line
-    if len(line):
-        kind = _line_kind(line)
-        _fill(line, "lambda_per_km", kind.map(table["lambda"]))
-        _fill(line, "repair_h", kind.map(table["repair_h"]))
-    else:
-        for column in ("lambda_per_km", "repair_h"):
-            if column not in line.columns:
-                line[column] = pd.Series(dtype=float)
-
+    _fill_by_kind(line, _line_kind(line), table, {"lambda_per_km": "lambda", "repair_h": "repair_h"})
     trafo = net.trafo
-    if len(trafo):
-        kind = pd.Series(
-            np.where(trafo_is_main(net, radial_max_kv=radial_max_kv), "main_transformer", "distribution_transformer"),
-            index=trafo.index,
-        )
-        _fill(trafo, "lambda_per_yr", kind.map(table["lambda"]))
-        _fill(trafo, "repair_h", kind.map(table["repair_h"]))
-    else:
-        for column in ("lambda_per_yr", "repair_h"):
-            if column not in trafo.columns:
-                trafo[column] = pd.Series(dtype=float)
+    trafo_kind = pd.Series(np.where(trafo_is_main(net, radial_max_kv=radial_max_kv), "main_transformer",
+                                    "distribution_transformer"), index=trafo.index, dtype=object)
+    _fill_by_kind(trafo, trafo_kind, table, {"lambda_per_yr": "lambda", "repair_h": "repair_h"})
 
     if len(net.trafo3w):
         _fill(net.trafo3w, "lambda_per_yr", float(table.loc["main_transformer", "lambda"]))
@@ -253,16 +247,10 @@ def apply_reliability_data(
     _fill(bus, "repair_h", float(table.loc["busbar", "repair_h"]))
 
     switch = net.switch
-    if len(switch):
-        is_cb = switch["type"].astype(str).str.upper().eq("CB")
-        kind = pd.Series(np.where(is_cb, "breaker", "switch"), index=switch.index)
-        _fill(switch, "lambda_per_yr", kind.map(table["lambda"]))
-        _fill(switch, "repair_h", kind.map(table["repair_h"]))
-        _fill(switch, "switching_h", kind.map(table["switching_h"]))
-    else:
-        for column in ("lambda_per_yr", "repair_h", "switching_h"):
-            if column not in switch.columns:
-                switch[column] = pd.Series(dtype=float)
+    is_cb = switch["type"].astype(str).str.upper().eq("CB").to_numpy() if len(switch) else np.zeros(0, bool)
+    switch_kind = pd.Series(np.where(is_cb, "breaker", "switch"), index=switch.index, dtype=object)
+    _fill_by_kind(switch, switch_kind, table,
+                  {"lambda_per_yr": "lambda", "repair_h": "repair_h", "switching_h": "switching_h"})
 
     for element in ("line", "trafo", "trafo3w", "bus", "switch"):
         df = net[element]
