@@ -10,6 +10,8 @@ Prints, for RBTS Bus 2 (case E) and the ~37k-bus SimBench ``1-complete_data-mixe
   does not grow with the number of years, and the process's peak RSS;
 * the speed ratio against a straightforward NumPy implementation of the same sampling (vectorised over
   years in batches), run in the same process on fewer years, with its means next to the kernel's;
+* years/s of ``assess_reliability(..., method="monte-carlo")`` with prebuilt topology, impact and hash (as a
+  Study calls it) against the full call that rebuilds them;
 * on RBTS, the Monte-Carlo vs analytical relative difference of SAIFI, SAIDI and ENS after 1,000,000 years
   (target < 1 %), with fixed repair times (the published analytical model) and with exponential ones.
 
@@ -29,7 +31,7 @@ from typing import Any
 import gridscope as gs
 import numpy as np
 from gridscope.reliability.impact import REPAIR, build_impact
-from gridscope.reliability.montecarlo import expected_values, simulate
+from gridscope.reliability.montecarlo import expected_values, simulate, warm_up
 
 SIMBENCH_BIG = "1-complete_data-mixed-all-0-sw"
 
@@ -185,6 +187,26 @@ def bench_network(label: str, net: Any, *, years: int, np_years: int, threads: i
                       f"{own[i]:.6f}: {(m - own[i]) / se:+.2f} SE)")
 
 
+def bench_api(label: str, net: Any, *, years: int) -> None:
+    """Years/s through ``assess_reliability``: with prebuilt topology and impact (what a Study passes) vs the
+    full call (validation, topology, impact and hash rebuilt), same seed, same process."""
+    warm_up()  # kernel load and imports out of both timings
+    topo = gs.build_topology(net)
+    impact = build_impact(net, topology=topo)
+    digest = gs.grid.io.network_hash(net)
+    kw = dict(method="monte-carlo", years=years, seed=1)
+    t0 = time.perf_counter()
+    pre = gs.reliability.assess_reliability(net, topology=topo, impact=impact, network_hash=digest, **kw)
+    t_pre = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    full = gs.reliability.assess_reliability(net, **kw)
+    t_full = time.perf_counter() - t0
+    same = float(pre["SAIDI"].sel(zone="system")) == float(full["SAIDI"].sel(zone="system"))
+    print(f"{label}: assess_reliability {years:,} years: prebuilt {years / t_pre:,.0f} years/s ({t_pre:.2f} s), "
+          f"full call {years / t_full:,.0f} years/s ({t_full:.2f} s), ratio {t_full / t_pre:.2f}x, "
+          f"same SAIDI: {same}   [{load()}]")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="RBTS Bus 2 only (skip the SimBench grid)")
@@ -194,10 +216,12 @@ def main() -> None:
     print(f"cores: {os.cpu_count()}, threads used: {args.threads}; {load()}")
     bench_network("RBTS Bus 2 case E", gs.load_network("rbts2-e"), years=args.years, np_years=200_000,
                   threads=args.threads, check_analytical=True)
+    bench_api("RBTS Bus 2", gs.load_network("rbts2"), years=200_000)
     if not args.quick:
         net = gs.load_network(f"simbench:{SIMBENCH_BIG}")
         bench_network(f"SimBench {SIMBENCH_BIG}", net, years=20_000, np_years=500, threads=args.threads,
                       check_analytical=False)
+        bench_api(f"SimBench {SIMBENCH_BIG}", net, years=20_000)
 
 
 if __name__ == "__main__":
