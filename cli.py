@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 import click
 
-from .errors import GridscopeError, InputError, ValidationError
+from .cli_common import handle_errors, print_problems, progress_bar
+from .cli_study import register as register_study
+from .errors import InputError
 from .settings import (
     CAPACITY_LEVELS,
     LINE_HEAVY_PERCENT,
@@ -28,60 +29,6 @@ from .settings import (
     TRAFO_HEAVY_PERCENT,
     V_BAND_PU,
 )
-
-
-def print_problems(problems: list[Any], *, file: Any = None) -> None:
-    """Print validation problems as an aligned table (table, index, name, problem) with a count line."""
-    from .textfmt import problems_table
-
-    click.echo(problems_table(problems), file=file or sys.stderr)
-
-
-def progress_bar() -> Callable[[Any], None] | None:
-    """The one progress display of the CLI: a bar with ETA on stderr, only when stderr is a terminal.
-
-    It receives :class:`gridscope.progress.Progress` records from every long call (Monte Carlo, time series,
-    exact bus capacity, capacity tables, connection evaluation); Ctrl-C cancels.
-    """
-    if not sys.stderr.isatty():
-        return None
-    state = {"what": None}
-
-    def show(p: Any) -> None:
-        if state["what"] not in (None, p.what):
-            sys.stderr.write("\n")
-        state["what"] = p.what
-        eta = p.eta_s
-        eta_text = f"ETA {eta:6.1f} s" if eta == eta else "ETA      - "
-        figures = "  ".join(f"{k} {v:.4g}" for k, v in list(p.figures.items())[:2])
-        sys.stderr.write(f"\r{p.what}: [{'#' * int(30 * p.fraction):<30}] {p.done:,.0f}/{p.total:,.0f}  "
-                         f"{eta_text}  {figures}  (Ctrl-C to cancel)")
-        if p.done >= p.total:
-            sys.stderr.write("\n")
-            state["what"] = None
-        sys.stderr.flush()
-
-    return show
-
-
-def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Decorator for commands: print gridscope errors without a traceback and exit with their code."""
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except ValidationError as exc:
-            print_problems(exc.problems)
-            sys.exit(exc.exit_code)
-        except GridscopeError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(exc.exit_code)
-        except KeyboardInterrupt:
-            click.echo("\ninterrupted", err=True)
-            sys.exit(130)
-
-    return wrapper
 
 
 def _one_line(text: str) -> str:
@@ -599,3 +546,6 @@ def connect_cmd(net_source: str, p_mw: float, bus: int | None, at: str | None, p
     if out_path is not None:
         writer = dec.to_json if out_path.lower().endswith(".json") else dec.to_excel
         click.echo("wrote " + ", ".join(str(p) for p in writer(out_path, lang=lang, overwrite=force)))
+
+
+register_study(main)  # gridscope study / gridscope compare (the annual runs)

@@ -11,14 +11,11 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import replace
-from functools import wraps
-from typing import Any
 
 import click
 
-from .errors import GridscopeError
+from .cli_common import handle_errors, progress_bar
 
 __all__ = ["compare_cmd", "register", "study_cmd"]
 
@@ -27,39 +24,6 @@ def register(main: click.Group) -> None:
     """Add ``study`` and ``compare`` to the ``gridscope`` command group."""
     main.add_command(study_cmd)
     main.add_command(compare_cmd)
-
-
-def _handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Print gridscope errors as their message (no traceback) and exit with their code."""
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except GridscopeError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(exc.exit_code)
-        except KeyboardInterrupt:
-            click.echo("interrupted: nothing was written", err=True)
-            sys.exit(130)
-
-    return wrapper
-
-
-def _progress_bar() -> Callable[[Any], None] | None:
-    """A one-line bar on stderr for :class:`gridscope.progress.Progress` records, only on a terminal."""
-    if not sys.stderr.isatty():
-        return None
-
-    def show(p: Any) -> None:
-        bar = "#" * int(30 * p.fraction)
-        eta = f"ETA {p.eta_s:5.0f} s" if p.eta_s == p.eta_s else "ETA    ? s"
-        sys.stderr.write(f"\r[{bar:<30}] {p.done:,.0f}/{p.total:,.0f} {p.what}  {eta}  (Ctrl-C to cancel)")
-        if p.done >= p.total:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
-
-    return show
 
 
 @click.command("study")
@@ -75,7 +39,7 @@ def _progress_bar() -> Callable[[Any], None] | None:
               help="Run on a local Dask cluster of N worker processes (0: in-process).")
 @click.option("--scheduler", default=None, metavar="tcp://HOST:PORT", envvar="DASK_SCHEDULER_ADDRESS",
               help="Run on a running Dask scheduler (env DASK_SCHEDULER_ADDRESS).")
-@_handle_errors
+@handle_errors
 def study_cmd(config_path: str | None, out_dir: str | None, force: bool, manifest: str | None, seed: int | None,
               workers: int | None, scheduler: str | None) -> None:
     """The annual reliability study of CONFIG.toml: one results folder with NetCDF, CSV/Excel tables, plots,
@@ -93,7 +57,7 @@ def study_cmd(config_path: str | None, out_dir: str | None, force: bool, manifes
     if (config_path is None) == (manifest is None):
         raise click.UsageError("give CONFIG.toml or --repeat MANIFEST (one of them)")
     start = time.monotonic()
-    kw = {"out": out_dir, "force": force, "workers": workers, "scheduler": scheduler, "progress": _progress_bar()}
+    kw = {"out": out_dir, "force": force, "workers": workers, "scheduler": scheduler, "progress": progress_bar()}
     if manifest is not None:
         if seed is not None:
             raise click.UsageError("--seed cannot change a repeat (the manifest's seed is used)")
@@ -133,7 +97,7 @@ def study_cmd(config_path: str | None, out_dir: str | None, force: bool, manifes
               help="Write the comparison table as CSV.")
 @click.option("--force", is_flag=True, help="Overwrite --out.")
 @click.option("--check", is_flag=True, help="Exit code 1 when a target is missed (for schedulers).")
-@_handle_errors
+@handle_errors
 def compare_cmd(last: str, this: str, outage_reduction: float, repair_reduction: float, out_path: str | None,
                 force: bool, check: bool) -> None:
     """Year over year: THIS year's results against LAST year's (results folders or .nc files), per zone and
