@@ -40,7 +40,7 @@ from ..grid.facts import (
     q_from_pf,
 )
 from ..grid.io import network_hash
-from ..grid.topology import EDGE_LINE, EDGE_TRAFO, build_topology
+from ..grid.topology import EdgeKind, build_topology
 from ..progress import ProgressCallback, Reporter
 from ..reliability.api import assess_reliability
 from ..settings import LOAD_PF
@@ -168,7 +168,7 @@ def _electrical_distance(net: Any, topo: Any, ref_bus: int, buses: np.ndarray) -
         tr = net.trafo
         vk, vkr = tr["vk_percent"].to_numpy(float) / 100, tr["vkr_percent"].to_numpy(float) / 100
         z[te] = (vkr + 1j * np.sqrt(np.maximum(vk**2 - vkr**2, 0))) / tr["sn_mva"].to_numpy(float)
-    keep = np.isin(topo.edge_kind, [EDGE_LINE, EDGE_TRAFO])
+    keep = np.isin(topo.edge_kind, [EdgeKind.LINE, EdgeKind.TRAFO])
     z = np.where(keep, z, 0)
 
     def ancestors(node: int) -> dict[int, complex]:
@@ -502,9 +502,9 @@ def _feeder_spare(net: Any, topo: Any, cons: Any, limits: Limits) -> np.ndarray:
         e = int(topo.feeders.iloc[f]["head_edge"])
         # first line below the head
         node = int(topo.feeders.iloc[f]["head_node"])
-        if topo.edge_kind[e] != EDGE_LINE:
+        if topo.edge_kind[e] != EdgeKind.LINE:
             kids = np.flatnonzero((topo.parent_node == node) & (topo.edge_kind[np.maximum(topo.parent_edge, 0)]
-                                                                 == EDGE_LINE))
+                                                                 == EdgeKind.LINE))
             if not kids.size:
                 continue
             e = int(topo.parent_edge[kids[0]])

@@ -42,7 +42,7 @@ from ..grid.facts import (
     trafo_is_main,
     trafo_rating_mva,
 )
-from ..grid.topology import EDGE_KINDS, EDGE_LINE, EDGE_TRAFO, build_topology
+from ..grid.topology import EdgeKind, build_topology
 from ..settings import CAPACITY_LEVELS, LINE_HEAVY_PERCENT, OVERLOAD_PERCENT, TRAFO_HEAVY_PERCENT, V_BAND_PU
 
 __all__ = [
@@ -290,7 +290,7 @@ def _time_col(df: pd.DataFrame | None, index: pd.Index) -> pd.Series:
 
 
 def _edge_label(net: Any, topo: Any, e: int) -> str:
-    table = EDGE_KINDS[int(topo.edge_kind[e])]
+    table = EdgeKind(int(topo.edge_kind[e])).table
     idx = int(topo.edge_element[e])
     return element_label(table, idx, element_name(net[table], idx))
 
@@ -352,7 +352,7 @@ def _edge_arrays(net: Any, topo: Any, peak: Any, limits: Limits) -> _Edges:
     child[topo.parent_edge[topo.order]] = topo.order
     reserved_edge = np.where(child >= 0, sub[np.maximum(child, 0)], 0.0)
     own_open = np.maximum(0.0, rating * limit / 100.0 - peak_mva - reserved_edge)
-    capping = in_tree & np.isin(topo.edge_kind, [EDGE_LINE, EDGE_TRAFO]) & np.isfinite(own_open)
+    capping = in_tree & np.isin(topo.edge_kind, [EdgeKind.LINE, EdgeKind.TRAFO]) & np.isfinite(own_open)
     return _Edges(rating=rating, rating_a=rating_a, limit=limit, peak_mva=peak_mva, time=edge_time, line_e=line_e,
                   trafo_e=trafo_e, is_main_trafo=is_main_trafo, reserved_sub=sub, in_tree=in_tree, child=child,
                   reserved=reserved_edge, own_open=own_open, capping=capping)
@@ -378,7 +378,7 @@ def _station_groups(net: Any, topo: Any, edges: _Edges) -> _Stations:
     ef, et = topo.edge_from, topo.edge_to
     sf, st = np.maximum(ef, 0), np.maximum(et, 0)
     join = (topo.edge_closed & (ef >= 0) & (et >= 0) & mv_supply[sf] & mv_supply[st]
-            & (kind != EDGE_TRAFO))
+            & (kind != EdgeKind.TRAFO))
     g = coo_matrix((np.ones(int(join.sum())), (ef[join], et[join])), shape=(n_node, n_node))
     _, comp = connected_components(g, directed=False)
     station_comps = np.unique(comp[mv_supply])
@@ -422,7 +422,7 @@ def _feeder_heads(net: Any, topo: Any, edges: _Edges, stations: _Stations, limit
     if nf:
         nodes = topo.order
         pe = topo.parent_edge[nodes]
-        ok = np.isin(topo.edge_kind[pe], [EDGE_LINE, EDGE_TRAFO]) & (topo.feeder_of_node[nodes] >= 0)
+        ok = np.isin(topo.edge_kind[pe], [EdgeKind.LINE, EdgeKind.TRAFO]) & (topo.feeder_of_node[nodes] >= 0)
         df = pd.DataFrame({"feeder": topo.feeder_of_node[nodes[ok]], "depth": topo.depth[nodes[ok]],
                            "edge": pe[ok]})
         if len(df):
@@ -568,7 +568,7 @@ class _Context:
     def binding_text(self, b_edge: int, b_station: int) -> tuple[str, str]:
         """(level, element label) of a binding edge or substation."""
         if b_edge >= 0:
-            if self.topo.edge_kind[b_edge] == EDGE_TRAFO:
+            if self.topo.edge_kind[b_edge] == EdgeKind.TRAFO:
                 pos = self.net.trafo.index.get_loc(int(self.topo.edge_element[b_edge]))
                 lvl = "main_transformer" if self.edges.is_main_trafo[pos] else "distribution_transformer"
             else:
