@@ -20,7 +20,7 @@ from .impact import Impact, build_impact
 from .mc_defaults import DEFAULT_MAX_YEARS, DEFAULT_YEARS
 from .results import build_dataset
 
-__all__ = ["METHODS", "assess_reliability", "scale_impact"]
+__all__ = ["METHODS", "assess_reliability", "prepare_impact", "scale_impact"]
 
 METHODS = ("analytical", "monte-carlo")
 
@@ -43,6 +43,18 @@ def scale_impact(
         iv_switch_h=impact.iv_switch_h * switching_time_scale,
         comp_planned_per_yr=impact.comp_planned_per_yr * planned_rate_scale,
     )
+
+
+def prepare_impact(net: Any, *, topology: Topology | None = None, validate: bool = True,
+                   tie_capacity: bool | dict[str, float] = False) -> tuple[Topology, Impact]:
+    """The topology (built unless given), validation (raises :class:`ValidationError` with every problem)
+    and the failure-effect :class:`Impact` of ``net``: the work a prepared study does once."""
+    topo = topology if topology is not None else build_topology(net)
+    if validate:
+        problems = validate_net(net, topology=topo)
+        if problems:
+            raise ValidationError(problems)
+    return topo, build_impact(net, topology=topo, tie_capacity=tie_capacity)
 
 
 def _check_options(method: str, years: Any, target_cov: Any, scales: Mapping[str, float],
@@ -136,12 +148,7 @@ def assess_reliability(
               "switching_time_scale": switching_time_scale, "planned_rate_scale": planned_rate_scale}
     _check_options(method, years, target_cov, scales, live_work_fraction)
     if impact is None:
-        topo = topology if topology is not None else build_topology(net)
-        if validate:
-            problems = validate_net(net, topology=topo)
-            if problems:
-                raise ValidationError(problems)
-        impact = build_impact(net, topology=topo, tie_capacity=tie_capacity)
+        _, impact = prepare_impact(net, topology=topology, validate=validate, tie_capacity=tie_capacity)
     if impact.load_customers.sum() <= 0:
         raise InputError("the network serves no customers (load.customers sums to 0): reliability indices "
                          "per customer are undefined")

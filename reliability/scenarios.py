@@ -16,12 +16,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import InputError, ValidationError
+from ..errors import InputError
 from ..grid.io import network_hash as compute_network_hash
-from ..grid.topology import Topology, build_topology
-from ..grid.validation import validate as validate_net
-from .api import assess_reliability
-from .impact import Impact, build_impact
+from ..grid.topology import Topology
+from .api import assess_reliability, prepare_impact
+from .impact import Impact
 
 __all__ = ["SCENARIO_OPTIONS", "compare_scenarios", "scenario", "yearly_programme"]
 
@@ -78,12 +77,7 @@ def compare_scenarios(
     if problems:
         raise InputError("; ".join(problems))
     if impact is None:
-        topology = topology if topology is not None else build_topology(net)
-        if validate:
-            found = validate_net(net, topology=topology)
-            if found:
-                raise ValidationError(found)
-        impact = build_impact(net, topology=topology, tie_capacity=tie_capacity)
+        topology, impact = prepare_impact(net, topology=topology, validate=validate, tie_capacity=tie_capacity)
     digest = network_hash if network_hash is not None else compute_network_hash(net)
     results = []
     for name, opts in scenarios.items():
