@@ -18,6 +18,7 @@ import click
 from .cli_common import handle_errors, print_problems, progress_bar
 from .cli_study import register as register_study
 from .errors import InputError
+from .reliability.mc_defaults import DISTRIBUTION_NAMES
 from .settings import (
     CAPACITY_LEVELS,
     LINE_HEAVY_PERCENT,
@@ -285,7 +286,7 @@ def _reliability_options(func: Callable[..., Any]) -> Callable[..., Any]:
                      help="Monte Carlo: stop when the CoV of every zone's mean SAIDI is at most this."),
         click.option("--max-years", type=int, default=MC_MAX_YEARS, show_default=True),
         click.option("--threads", type=int, default=None, help="Monte Carlo threads (default: all cores)."),
-        click.option("--repair-dist", type=click.Choice(["exponential", "fixed", "lognormal", "gamma"]),
+        click.option("--repair-dist", type=click.Choice(DISTRIBUTION_NAMES),
                      default=MC_REPAIR_DIST, show_default=True),
         click.option("--failure-rate-scale", type=float, default=1.0, show_default=True),
         click.option("--repair-time-scale", type=float, default=1.0, show_default=True),

@@ -270,7 +270,8 @@ class Study:
         impact = self._impact(tie_capacity)
         def run() -> xr.Dataset:
             return engine(self.net, method=method, impact=impact, topology=self._topology(),
-                          tie_capacity=tie_capacity, validate=False, progress=progress, cancel=cancel, **options)
+                          tie_capacity=tie_capacity, validate=False, network_hash=self._hash, progress=progress,
+                          cancel=cancel, **options)
 
         if method != "analytical":
             return run()
@@ -300,7 +301,8 @@ class Study:
     def _scenarios(self, func: Callable[..., Any], *args: Any, tie_capacity: bool | Mapping[str, float] = False,
                    **options: Any) -> xr.Dataset:
         self.refresh()
-        return func(self.net, *args, impact=self._impact(tie_capacity), validate=False, **options)
+        return func(self.net, *args, impact=self._impact(tie_capacity), topology=self._topology(),
+                    tie_capacity=tie_capacity, validate=False, network_hash=self._hash, **options)
 
     # ------------------------------------------------------------------ capacity
     def _loading(self, scaling: float, profiles: Any, progress: Any, cancel: Any, **kw: Any) -> PeakLoading:

@@ -32,7 +32,7 @@ from scipy.sparse.csgraph import depth_first_order
 from ..errors import InputError
 from ..grid.defaults import ZONES
 from ..grid.facts import element_names, in_service, line_rating_mva
-from ..grid.topology import EDGE_LINE, EDGE_SWITCH, NO, Topology, build_topology
+from ..grid.topology import NO, EdgeKind, Topology, build_topology
 from .codes import DurationClass
 
 __all__ = ["REPAIR", "TIE", "TIE_CHECK_PF", "UPSTREAM", "DurationClass", "Impact", "build_impact"]
@@ -354,7 +354,7 @@ def _head_line_capacity_mw(topo: Topology, line_mw: pd.Series, head_node: int, c
     node = head_node
     while True:
         edge = int(topo.parent_edge[node])
-        if edge >= 0 and topo.edge_kind[edge] == EDGE_LINE:
+        if edge >= 0 and topo.edge_kind[edge] == EdgeKind.LINE:
             return float(line_mw.at[int(topo.edge_element[edge])])
         below = children.get(node)
         if below is None or (np.ndim(below) and len(below) != 1):
@@ -449,7 +449,7 @@ class _RangeBuilder:
         lo_p, hi_p = int(lp.node_lo[p_child]), int(lp.node_hi[p_child])
         lo_r, hi_r = int(lp.node_lo[r]), int(lp.node_hi[r])
         iso_edge = topo.parent_edge[r]
-        iso_h = (sc.switch_h[iso_edge] if iso_edge >= 0 and topo.edge_kind[iso_edge] == EDGE_SWITCH
+        iso_h = (sc.switch_h[iso_edge] if iso_edge >= 0 and topo.edge_kind[iso_edge] == EdgeKind.SWITCH
                  else self.default_switching_h)
         if lo_p < lo_r:
             out.append((lo_p, lo_r, UPSTREAM, float(iso_h)))
@@ -550,7 +550,7 @@ def _components(net: Any, topo: Topology, forest: _Forest) -> _Components:
     ef = np.where(has_edge, topo.edge_from[e0], node)
     et = np.where(has_edge, topo.edge_to[e0], node)
     on_tree = radial[np.maximum(ef, 0)] | radial[np.maximum(et, 0)]
-    is_sw = has_edge & (topo.edge_kind[e0] == EDGE_SWITCH)
+    is_sw = has_edge & (topo.edge_kind[e0] == EdgeKind.SWITCH)
     closed = np.where(has_edge, topo.edge_closed[e0], True)
     not_supply = np.where(has_edge, ~topo.edge_supply[e0], ~topo.supply_node[n0])
     # non-switch components: their section; switches: upstream-side section first, then the other side

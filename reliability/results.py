@@ -29,10 +29,10 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
+from ..grid.defaults import HOURS_PER_YEAR
 
 __all__ = ["INDEX_UNITS", "LOAD_LABELS", "build_dataset", "contributions", "indices_from_sums", "to_dataframe"]
 
-HOURS_PER_YEAR = 8760.0
 
 INDEX_UNITS: dict[str, tuple[str, str]] = {
     "SAIFI": ("1/(customer*yr)", "system average interruption frequency index (用户平均停电次数)"),
