@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..grid.defaults import ZONES, zone_targets
-from ..reliability.results import INDEX_UNITS, indices_from_sums
+from ..reliability.results import INDEX_UNITS, indices_from_sums, target_variables
 
 __all__ = ["NETWORK_VARIABLES", "study_totals"]
 
@@ -85,17 +85,7 @@ def study_totals(datasets: Mapping[str, Any], *, targets: Mapping[str, float] | 
                 data[f"{name}{split}_stderr"] = (("scenario", "zone"), total_se, {
                     "units": INDEX_UNITS[name][0], "long_name": f"standard error of the mean {name}{split}"})
 
-    tz = zone_targets(targets).reindex(zones)
-    asai_t = tz["asai_target"].to_numpy(dtype=float)
-    saidi_t = tz["saidi_target_h"].to_numpy(dtype=float)
-    saidi = data["SAIDI"][1]
-    data["asai_target"] = (("zone",), asai_t, {"units": "1", "long_name": "supply-reliability target (ASAI)"})
-    data["saidi_target_h"] = (("zone",), saidi_t, {"units": "h/(customer*yr)",
-                                                   "long_name": "SAIDI allowed by the target"})
-    data["margin_h"] = (("scenario", "zone"), saidi_t - saidi, {
-        "units": "h/(customer*yr)", "long_name": "target SAIDI minus SAIDI (negative: target missed)"})
-    data["meets_target"] = (("scenario", "zone"), np.where(np.isnan(saidi_t), np.nan, (saidi <= saidi_t) * 1.0),
-                            {"units": "1", "long_name": "1 meets the target, 0 misses it, NaN without one"})
+    data.update(target_variables(zone_targets(targets), zones, data["SAIDI"][1], ("scenario", "zone")))
 
     def per_net(var: str) -> np.ndarray:  # scenario × network
         return np.stack([aligned[n][var].transpose("scenario").values for n in names], axis=1)

@@ -31,7 +31,8 @@ import pandas as pd
 from ..errors import InputError
 from ..grid.defaults import HOURS_PER_YEAR
 
-__all__ = ["INDEX_UNITS", "LOAD_LABELS", "build_dataset", "contributions", "indices_from_sums", "to_dataframe"]
+__all__ = ["INDEX_UNITS", "LOAD_LABELS", "build_dataset", "contributions", "indices_from_sums", "target_variables",
+           "to_dataframe"]
 
 
 INDEX_UNITS: dict[str, tuple[str, str]] = {
@@ -173,19 +174,7 @@ def build_dataset(
         data["contrib_ENS_share"] = (("component", "zone"), comp_ens / np.where(ens_tot > 0, ens_tot, np.nan),
                                      {"units": "1", "long_name": "component share of ENS"})
 
-    # targets
-    tz = targets.reindex(zones)
-    asai_t = tz["asai_target"].to_numpy(dtype=float)
-    saidi_t = tz["saidi_target_h"].to_numpy(dtype=float)
-    saidi = data["SAIDI"][1]
-    data["asai_target"] = (("zone",), asai_t, {"units": "1", "long_name": "supply-reliability target (ASAI)"})
-    data["saidi_target_h"] = (("zone",), saidi_t, {"units": "h/(customer*yr)",
-                                                   "long_name": "SAIDI allowed by the target"})
-    data["margin_h"] = (("zone",), saidi_t - saidi, {
-        "units": "h/(customer*yr)", "long_name": "target SAIDI minus SAIDI (negative: target missed)"})
-    meets = np.where(np.isnan(saidi_t), np.nan, (saidi <= saidi_t).astype(float))
-    data["meets_target"] = (("zone",), meets, {"units": "1", "long_name": "1 if the zone meets its target, "
-                                               "0 if not, NaN without a target"})
+    data.update(target_variables(targets, zones, data["SAIDI"][1], ("zone",)))
     for name, value in (extra or {}).items():
         data[name] = value
 
@@ -220,6 +209,37 @@ def _load_coords(impact: Any, order: np.ndarray) -> dict[str, tuple[str, np.ndar
 #: Label columns of the load-point table (coordinate -> column).
 LOAD_LABELS = {"load_name": "load_name", "load_feeder": "feeder", "load_zone": "zone"}
 
+
+
+def target_variables(targets: pd.DataFrame, zones: Any, saidi_h: np.ndarray,
+                     dims: tuple[str, ...]) -> dict[str, tuple]:
+    """The target variables of a results dataset: ``asai_target``, ``saidi_target_h`` (dim ``zone``), and
+    ``margin_h``, ``meets_target`` with ``dims`` (the dims of ``saidi_h``, ending in ``zone``).
+
+    Parameters
+    ----------
+    targets : pandas.DataFrame
+        :func:`gridscope.grid.defaults.zone_targets` (indexed by zone).
+    zones : sequence of str
+        The zone labels of the dataset (``"system"`` has no target: NaN).
+    saidi_h : numpy.ndarray
+        SAIDI per zone (h/yr), shaped by ``dims``.
+    dims : tuple of str
+        Dimensions of ``saidi_h``.
+    """
+    tz = targets.reindex(zones)
+    asai_t = tz["asai_target"].to_numpy(dtype=float)
+    saidi_t = tz["saidi_target_h"].to_numpy(dtype=float)
+    meets = np.where(np.isnan(saidi_t), np.nan, (saidi_h <= saidi_t).astype(float))
+    return {
+        "asai_target": (("zone",), asai_t, {"units": "1", "long_name": "supply-reliability target (ASAI)"}),
+        "saidi_target_h": (("zone",), saidi_t, {"units": "h/(customer*yr)",
+                                                "long_name": "SAIDI allowed by the target"}),
+        "margin_h": (dims, saidi_t - saidi_h, {"units": "h/(customer*yr)",
+                                               "long_name": "target SAIDI minus SAIDI (negative: target missed)"}),
+        "meets_target": (dims, meets, {"units": "1", "long_name": "1 if the zone meets its target, 0 if not, NaN "
+                                       "without a target"}),
+    }
 
 def to_dataframe(ds: Any, kind: str = "zone") -> pd.DataFrame:
     """A tidy table of a results dataset.

@@ -586,44 +586,38 @@ class NetworkMap(Widget, can_focus=True):
         Binding("enter", "select", "Select bus", id="map.select"),
     ]
 
-    class BusSelected(Message):
+    class MapMessage(Message):
+        """Base of the map's messages: ``control`` is the map that posted it."""
+
+        def __init__(self, network_map: NetworkMap) -> None:
+            super().__init__()
+            self.network_map = network_map
+
+        @property
+        def control(self) -> NetworkMap:
+            """The map that posted the message."""
+            return self.network_map
+
+    class BusSelected(MapMessage):
         """Enter on a bus (the connection form takes it). ``bus`` is the pandapower bus index."""
 
         def __init__(self, network_map: NetworkMap, bus: int) -> None:
-            super().__init__()
-            self.network_map = network_map
+            super().__init__(network_map)
             self.bus = int(bus)
 
-        @property
-        def control(self) -> NetworkMap:
-            """The map that posted the message."""
-            return self.network_map
-
-    class BusHighlighted(Message):
+    class BusHighlighted(MapMessage):
         """The cursor moved to a bus (pandapower index ``bus``)."""
 
         def __init__(self, network_map: NetworkMap, bus: int) -> None:
-            super().__init__()
-            self.network_map = network_map
+            super().__init__(network_map)
             self.bus = int(bus)
 
-        @property
-        def control(self) -> NetworkMap:
-            """The map that posted the message."""
-            return self.network_map
-
-    class ColorModeChanged(Message):
+    class ColorModeChanged(MapMessage):
         """The colouring changed (by :meth:`NetworkMap.color_by` or the ``c`` key); ``mode`` is its value."""
 
         def __init__(self, network_map: NetworkMap, mode: str) -> None:
-            super().__init__()
-            self.network_map = network_map
+            super().__init__(network_map)
             self.mode = str(mode)
-
-        @property
-        def control(self) -> NetworkMap:
-            """The map that posted the message."""
-            return self.network_map
 
     def __init__(self, net: Any, topology: Any, *, id: str | None = None) -> None:
         super().__init__(id=id)
