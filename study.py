@@ -40,6 +40,10 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import InputError, ValidationError
 
+# The engines (grid, reliability, capacity: numpy, pandas, scipy, xarray, pandapower) are imported in the
+# methods that use them: ``import gridscope.study`` stays cheap, so the TUI's first screen and ``gs.Study``
+# come up before the numeric stack has loaded, and a study that only validates never imports capacity.
+
 if TYPE_CHECKING:  # pragma: no cover - type checkers only; the real imports are deferred (start-up time)
     import pandas as pd
     import xarray as xr
