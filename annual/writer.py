@@ -34,6 +34,7 @@ from typing import Any
 import pandas as pd
 
 from .. import __version__
+from ..cells import safe_frame, write_frame
 from ..errors import GridscopeError
 from ..reliability.report import with_units, write_reliability
 from .compare import compare_results
@@ -154,16 +155,24 @@ def _write_tables(run: StudyRun, tables: dict[str, pd.DataFrame], tmp: Path) -> 
     folder = tmp / "tables"
     folder.mkdir()
     for name, table in tables.items():
-        with_units(table).to_csv(folder / f"{name}.csv", index=False)
+        safe_frame(with_units(table)).to_csv(folder / f"{name}.csv", index=False)
     for name, ds in run.reliability.items():
         write_reliability(ds.sel(scenario=BASE), folder / name)
 
 
 def _write_excel(run: StudyRun, tables: dict[str, pd.DataFrame], tmp: Path, lang: str) -> None:
-    with pd.ExcelWriter(tmp / "summary.xlsx", engine="openpyxl") as writer:
-        for name, table in tables.items():
-            translate_table(table, lang).to_excel(writer, sheet_name=sheet_name(name, lang)[:31],
-                                                  index=False)
+    from openpyxl import Workbook  # deferred: only the Excel output needs it
+    from openpyxl.styles import Font
+
+    wb = Workbook()
+    wb.remove(wb.active)
+    bold = Font(bold=True)
+    for name, table in tables.items():
+        ws = wb.create_sheet(sheet_name(name, lang)[:31])
+        write_frame(ws, translate_table(table, lang))
+        for cell in ws[1]:
+            cell.font = bold
+    wb.save(tmp / "summary.xlsx")
     if run.capacity:
         (tmp / "capacity").mkdir()
         for name, cap in run.capacity.items():

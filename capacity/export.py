@@ -4,7 +4,8 @@ Used by :class:`~gridscope.capacity.api.CapacityResult` (``to_excel`` / ``to_csv
 :class:`~gridscope.capacity.connection.ConnectionDecision`, by the CLI (``gridscope capacity --out``) and by
 the TUI's export dialog. Every file is written atomically (:func:`gridscope.grid.io.atomic_write`); an existing
 file is replaced only with ``overwrite=True`` (CLI ``--force``), and then all destinations are checked before
-anything is written.
+anything is written. Text that a spreadsheet would read as a formula (``=…``, ``+…``, ``-…``, ``@…``) is
+written as text (Excel) or escaped with a leading ``'`` (CSV) by :mod:`gridscope.cells`; JSON is left as is.
 
 =========  ==================================================================================================
 format     layout
@@ -30,11 +31,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..cells import safe_frame, write_safe_cell
 from ..errors import InputError
 from ..grid.io import atomic_write
 from .open_capacity import resolve_level
 
-__all__ = ["COLUMNS_ZH", "GRADE_FILLS", "SHEETS_ZH", "export_tables", "translate", "write_capacity"]
+__all__ = ["COLUMNS_ZH", "GRADE_FILLS", "SHEETS_ZH", "export_tables", "translate", "write_capacity",
+           "write_flags_csv"]
 
 #: Chinese column headers (English header -> Chinese header).
 COLUMNS_ZH: dict[str, str] = {
@@ -236,7 +239,8 @@ def export_tables(tables: Mapping[str, pd.DataFrame], metadata: Mapping[str, Any
         encoding = "utf-8-sig" if lang == "zh" else "utf-8"
         written = []
         for n, t in [*translated.items(), ("metadata", translate(meta_rows, lang))]:
-            written.append(atomic_write(dest[n], lambda tmp, t=t: t.to_csv(tmp, index=False, encoding=encoding),
+            safe = safe_frame(t)
+            written.append(atomic_write(dest[n], lambda tmp, t=safe: t.to_csv(tmp, index=False, encoding=encoding),
                                         overwrite=overwrite))
         return written
 
@@ -253,34 +257,55 @@ def export_tables(tables: Mapping[str, pd.DataFrame], metadata: Mapping[str, Any
         bold = Font(bold=True)
         for n, t in translated.items():
             ws = wb.create_sheet(sheet(n)[:31])
-            ws.append([str(c) for c in t.columns])
-            for cell in ws[1]:
-                cell.font = bold
             grade_col = next((i for i, c in enumerate(tables[n].columns) if c in ("grade", "decision")), None)
             open_cols = [i for i, c in enumerate(tables[n].columns)
                          if c in ("open_capacity_mva", "n1_open_capacity_mva", "open_capacity_mw")]
-            for row in t.itertuples(index=False, name=None):
-                ws.append([_plain(v) for v in row])
-                if grade_col is not None:
-                    fill = fills.get(row[grade_col])
-                    if fill is not None:
-                        for i in (grade_col, *open_cols):
-                            ws.cell(row=ws.max_row, column=i + 1).fill = fill
+            _write_sheet(ws, t, bold)
+            # a row counter, not ws.max_row (openpyxl scans every cell for it: quadratic in the rows)
+            for r, row in enumerate(t.itertuples(index=False, name=None), start=2):
+                fill = fills.get(row[grade_col]) if grade_col is not None else None
+                if fill is not None:
+                    for i in (grade_col, *open_cols):
+                        ws.cell(row=r, column=i + 1).fill = fill
             for i, c in enumerate(t.columns, start=1):
                 ws.column_dimensions[get_column_letter(i)].width = max(10, min(40, len(str(c)) + 4))
             ws.freeze_panes = "A2"
         ws = wb.create_sheet(sheet("metadata"))
-        mt = translate(meta_rows, lang)
-        ws.append([str(c) for c in mt.columns])
-        for cell in ws[1]:
-            cell.font = bold
-        for row in mt.itertuples(index=False, name=None):
-            ws.append([_plain(v) for v in row])
+        _write_sheet(ws, translate(meta_rows, lang), bold)
         ws.column_dimensions["A"].width = 32
         ws.column_dimensions["B"].width = 40
         wb.save(tmp)
 
     return [atomic_write(dest["*"], write_xlsx, overwrite=overwrite)]
+
+
+def _write_sheet(ws: Any, table: pd.DataFrame, bold: Any) -> None:
+    """``table`` into ``ws``: a bold header row, then the rows, every cell through the formula-safe writer."""
+    for j, c in enumerate(table.columns, start=1):
+        write_safe_cell(ws, 1, j, str(c)).font = bold
+    for r, row in enumerate(table.itertuples(index=False, name=None), start=2):
+        for j, v in enumerate(row, start=1):
+            write_safe_cell(ws, r, j, _plain(v))
+
+
+def write_flags_csv(flags: pd.DataFrame, path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
+    """Write a flag table (:func:`gridscope.capacity.flags.loading_flags`) as CSV, atomically, text escaped.
+
+    Parameters
+    ----------
+    flags : pandas.DataFrame
+        The flag table.
+    path : path-like
+        The ``.csv`` file.
+    overwrite : bool
+        Replace an existing file.
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
+    """
+    return atomic_write(path, lambda tmp: safe_frame(flags).to_csv(tmp, index=False), overwrite=overwrite)
 
 
 def write_capacity(result: Any, path: str | os.PathLike[str], *, fmt: str | None = None, lang: str = "en",

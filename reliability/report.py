@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..cells import safe_frame
 from ..errors import InputError
 from ..grid.io import atomic_write
 from ..textfmt import format_table
@@ -76,8 +77,10 @@ def write_reliability(ds: Any, folder: str | os.PathLike[str] | None = None, *,
                       netcdf: str | os.PathLike[str] | None = None, overwrite: bool = False) -> list[Path]:
     """Write a results dataset: the NetCDF file and/or the four CSV tables (``reliability_<kind>.csv``).
 
-    Every file is written atomically (temporary file, then rename); an existing file is replaced only with
-    ``overwrite``, and then only after every file was checked, so a refused write leaves nothing half done.
+    Every file is written atomically (temporary file, then rename). Text that a spreadsheet would read as a
+    formula (a load named ``=…``) is escaped with a leading ``'`` (:func:`gridscope.cells.safe_frame`). An
+    existing file is replaced only with ``overwrite``, and then only after every file was checked, so a refused
+    write leaves nothing half done.
 
     Parameters
     ----------
@@ -112,7 +115,8 @@ def write_reliability(ds: Any, folder: str | os.PathLike[str] | None = None, *,
     if folder is not None:
         for kind, table in reliability_tables(ds).items():
             path = Path(folder) / f"reliability_{kind}.csv"
-            written.append(atomic_write(path, lambda tmp, t=table: t.to_csv(tmp), overwrite=True))
+            safe = safe_frame(table)
+            written.append(atomic_write(path, lambda tmp, t=safe: t.to_csv(tmp), overwrite=True))
     return written
 
 
