@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import hmac
+import json
 import os
 import pickle
 import tempfile
@@ -17,6 +19,7 @@ from ..errors import InputError, NetworkError
 from .builtin import add_head_breakers, builtin_key, make_builtin
 from .defaults import ZONES, apply_reliability_data
 from .facts import in_service
+from .untrusted import check_excel_archive, check_excel_tables, check_input_size, check_json_tree
 from .zones import assign_zones_by_density
 
 __all__ = ["atomic_write", "cache_dir", "load_network", "network_hash", "prepare_simbench", "save_network"]
@@ -73,13 +76,11 @@ def _load_file(path: Path) -> Any:
     if not path.is_file():
         raise NetworkError(f"not a file: {path}")
     suffix = path.suffix.lower()
+    if suffix not in (".json", ".xlsx", ".xls"):
+        raise NetworkError(f"unsupported network file type {path.suffix!r} ({path}): use .json or .xlsx")
+    check_input_size(path)
     try:
-        if suffix == ".json":
-            net = pp.from_json(str(path))
-        elif suffix in (".xlsx", ".xls"):
-            net = pp.from_excel(str(path))
-        else:
-            raise NetworkError(f"unsupported network file type {path.suffix!r} ({path}): use .json or .xlsx")
+        net = _read_json(path, pp) if suffix == ".json" else _read_excel(path, pp)
     except NetworkError:
         raise
     except Exception as exc:  # pandapower raises many kinds on corrupt input
@@ -92,6 +93,36 @@ def _load_file(path: Path) -> Any:
         raise NetworkError(f"{path} is not a pandapower network: it has no buses")
     if not getattr(net, "name", None):
         net.name = path.stem
+    return net
+
+
+def _read_json(path: Path, pp: Any) -> Any:
+    """Parse ``path`` as plain JSON, check every typed entry (:func:`check_json_tree`), then let pandapower decode
+    the same text (not the file again, which could have changed)."""
+    with open(path, encoding="utf-8") as fh:
+        text = fh.read()
+    try:
+        tree = json.loads(text)
+    except ValueError as exc:
+        raise NetworkError(f"{path} is not a readable pandapower JSON network: {exc}") from None
+    check_json_tree(tree)
+    del tree
+    return pp.from_json_string(text, convert=True)
+
+
+def _read_excel(path: Path, pp: Any) -> Any:
+    """Check the archive, read the sheets, check the cells pandapower decodes as JSON, then build the net."""
+    from pandapower.io_utils import from_dict_of_dfs  # deferred: heavy
+
+    if path.suffix.lower() == ".xlsx":
+        check_excel_archive(path)
+    tables = pd.read_excel(path, sheet_name=None, index_col=0, engine="openpyxl")
+    check_excel_tables(tables, path)
+    try:
+        net = from_dict_of_dfs(tables)
+    except Exception:  # pandapower's own fallback for old Excel layouts, which decode no JSON cells
+        return pp.from_excel(str(path))
+    pp.convert_format(net)
     return net
 
 
@@ -112,37 +143,89 @@ def cache_dir() -> Path | None:
 
 
 #: Bump when the SimBench conversion (:func:`prepare_simbench`) changes, so old cache entries are not used.
-_CACHE_FORMAT = 2
+_CACHE_FORMAT = 3
 
 #: The modules whose code decides what a built-in network holds: their source text keys the built-in cache.
 _BUILTIN_SOURCES = ("builtin.py", "defaults.py", "facts.py", "topology.py", "zones.py")
 
 
+#: Name of the per-user secret (in :func:`cache_dir`) that keys the cache entries' HMAC-SHA256.
+_CACHE_KEY_FILE = "cache-key"
+_MAC_BYTES = 32
+
+
+def _cache_key(root: Path) -> bytes | None:
+    """The per-user cache secret, created (mode 0600) on first use; None when it cannot be had safely.
+
+    A key file that others can read or that belongs to someone else is replaced: whoever could read it could
+    sign a planted pickle.
+    """
+    path = root / _CACHE_KEY_FILE
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        try:
+            st = path.lstat()
+            if path.is_symlink() or st.st_uid != os.getuid() or st.st_mode & 0o077 or st.st_size != _MAC_BYTES:
+                path.unlink()
+        except FileNotFoundError:
+            pass
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+        except FileExistsError:
+            return path.read_bytes()
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(os.urandom(_MAC_BYTES))
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
+def _mac(key: bytes, payload: bytes) -> bytes:
+    return hmac.new(key, payload, hashlib.sha256).digest()
+
+
 def _read_cached(path: Path | None) -> Any | None:
-    """The network pickled at ``path`` by :func:`_write_cached`, or None (no cache, no entry, a bad entry)."""
+    """The network cached at ``path`` by :func:`_write_cached`, or None (no cache, no entry, a bad entry).
+
+    An entry is the HMAC-SHA256 of the pickle (keyed by :func:`_cache_key`) followed by the pickle; it is only
+    unpickled when the MAC matches, so a planted or altered file is never run but rebuilt.
+    """
     if path is None or not path.is_file():
         return None
+    key = _cache_key(_cache_root(path))
+    if key is None:
+        return None
     try:
-        with open(path, "rb") as fh:
-            net = pickle.load(fh)
-    except Exception:  # a truncated or stale cache entry: rebuild it
+        data = path.read_bytes()
+    except OSError:
+        return None
+    mac, payload = data[:_MAC_BYTES], data[_MAC_BYTES:]
+    if len(mac) != _MAC_BYTES or not hmac.compare_digest(mac, _mac(key, payload)):
+        return None
+    try:
+        net = pickle.loads(payload)  # signed by this user's key: written by _write_cached
+    except Exception:  # signed but unreadable (e.g. a pickle of an older library): rebuild it
         return None
     return net if hasattr(net, "bus") else None
 
 
 def _write_cached(path: Path | None, net: Any) -> None:
-    """Pickle ``net`` to ``path`` atomically; a read-only cache is no reason to fail the load."""
+    """Pickle ``net`` to ``path`` with its MAC, atomically; a read-only cache is no reason to fail the load."""
     if path is None:
         return
+    key = _cache_key(_cache_root(path))
+    if key is None:
+        return
+    payload = pickle.dumps(net, protocol=pickle.HIGHEST_PROTOCOL)
     try:
-        atomic_write(path, lambda tmp: _pickle_to(net, tmp))
+        atomic_write(path, lambda tmp: Path(tmp).write_bytes(_mac(key, payload) + payload))
     except OSError:
         pass
 
 
-def _pickle_to(net: Any, tmp: str) -> None:
-    with open(tmp, "wb") as fh:
-        pickle.dump(net, fh, protocol=pickle.HIGHEST_PROTOCOL)
+def _cache_root(entry: Path) -> Path:
+    """The cache folder an entry ``<root>/<kind>/<version>/<name>.pkl`` lives in."""
+    return entry.parents[2]
 
 
 def _simbench_cache_path(code: str) -> Path | None:
