@@ -169,3 +169,45 @@ def test_flags_csv_is_escaped(cap, tmp_path):
     assert back["loading_percent"].tolist() == pytest.approx(flags["loading_percent"].tolist(), nan_ok=True)
     with pytest.raises(gs.errors.InputError):
         write_flags_csv(flags, path)
+
+
+def test_connection_decision_xlsx_has_no_formula(tmp_path):
+    net = gs.load_network("rbts2")
+    bus = int(net.load.bus.iloc[0])
+    net.bus["name"] = net.bus["name"].astype(object)
+    net.bus.loc[bus, "name"] = HOSTILE[0]
+    dec = gs.evaluate_connection(net, p_mw=0.5, bus=bus)
+    assert dec.candidates["name"].iloc[0] == HOSTILE[0]
+    dec.to_excel(tmp_path / "decision.xlsx")
+    cells = _cells(tmp_path / "decision.xlsx")
+    assert not [c for c in cells if c.data_type == "f"]
+    assert HOSTILE[0] in {c.value for c in cells if c.data_type == "s"}
+    assert {c.data_type for c in cells if isinstance(c.value, float)} == {"n"}
+
+
+def test_annual_results_folder_tables_and_workbooks_are_safe(hostile_net, tmp_path):
+    from gridscope.annual.config import config_from_dict
+    from gridscope.annual.runner import run_study
+    from gridscope.annual.writer import write_study
+
+    gs.save_network(hostile_net, tmp_path / "hostile.json")
+    run = run_study(config_from_dict({"networks": [str(tmp_path / "hostile.json")],
+                                      "reliability": {"method": "analytical"},
+                                      "output": {"plots": False, "report": False}}))
+    out = write_study(run, tmp_path / "out")
+    books = sorted(out.rglob("*.xlsx"))
+    assert [p.relative_to(out).as_posix() for p in books] == ["capacity/hostile.xlsx", "summary.xlsx"]
+    for book in books:
+        cells = _cells(book)
+        assert not [c.coordinate for c in cells if c.data_type == "f"], book.name
+    summary = _cells(out / "summary.xlsx")
+    assert set(HOSTILE[:4]) <= {c.value for c in summary if c.data_type == "s"}  # the feeders in the flag sheet
+    assert {c.data_type for c in summary if isinstance(c.value, float)} == {"n"}
+    csvs = sorted(out.rglob("*.csv"))
+    assert len(csvs) == 8  # zones, networks, flags, open_capacity_feeder and the four reliability tables
+    for p in csvs:
+        df = _read_csv(p, dtype=str)
+        cells = [v for col in df.columns for v in df[col].dropna()] + list(df.columns)
+        assert not [v for v in cells if is_risky(v)], p.name
+    feeders = _read_csv(out / "tables" / "open_capacity_feeder.csv")
+    assert set(HOSTILE[:4]) <= set(feeders["name"].map(unescape_text))
