@@ -54,8 +54,8 @@ ALLOWED_TYPES: frozenset[tuple[str, str]] = frozenset(
 
 #: Keys pandapower writes beside ``_module``/``_class``/``_object`` of a table; any other key would reach
 #: ``pandas.read_json`` as a keyword (``storage_options``, ``compression``, ...).
-_TABLE_KEYS = frozenset({"_module", "_class", "_object", "dtype", "orient", "is_multiindex", "is_multicolumn",
-                         "index_name", "index_names", "column_name", "column_names"})
+_TABLE_KEYS = frozenset({"_module", "_class", "_object", "dtype", "orient", "typ", "is_multiindex",
+                         "is_multicolumn", "index_name", "index_names", "column_name", "column_names"})
 _ORIENTS = frozenset({"split", "records", "index", "columns", "values", "table"})
 
 #: Excel columns pandapower decodes with its JSON decoder (``pandapower.io_utils.from_dict_of_dfs``).
@@ -141,6 +141,8 @@ def _check_typed(entry: dict[str, Any], at: str) -> list[tuple[Any, str]]:
             raise NetworkError(f"entry {at!r}: table has unexpected keys {sorted(extra)}: refused")
         if entry.get("orient", "columns") not in _ORIENTS:
             raise NetworkError(f"entry {at!r}: unknown table orient {entry.get('orient')!r}")
+        if entry.get("typ", "series" if cls == "Series" else "frame") not in ("series", "frame"):
+            raise NetworkError(f"entry {at!r}: unknown table kind {entry.get('typ')!r}")
         if not isinstance(inner, str) or inner.lstrip()[:1] not in ("{", "["):
             # pandas reads a path or URL given here: a file on this machine would be read into the net
             raise NetworkError(f"entry {at!r}: table data is not inline JSON ({str(inner)[:60]!r}): refused")

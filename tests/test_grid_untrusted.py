@@ -19,6 +19,7 @@ import zipfile
 from pathlib import Path
 
 import gridscope as gs
+import numpy as np
 import pandas as pd
 import pytest
 from gridscope.errors import NetworkError
@@ -142,6 +143,16 @@ def test_every_builtin_round_trips_through_the_restricted_path(tmp_path, name, s
     for table in ("bus", "line", "trafo", "switch", "load"):
         assert list(back[table].index) == list(net[table].index)
     pd.testing.assert_series_equal(back.line["lambda_per_km"], net.line["lambda_per_km"], check_dtype=False)
+
+
+def test_series_and_numpy_items_round_trip(tmp_path):
+    # the other plain-data types pandapower writes (a Series item, numpy scalars) still load
+    net = gs.load_network("rbts2")
+    net["gs_series"] = pd.Series([1.5, 2.5], index=[3, 7])
+    net["gs_scalar"] = np.float64(0.25)
+    back = gs.load_network(gs.save_network(net, tmp_path / "net.json"))
+    pd.testing.assert_series_equal(back["gs_series"], net["gs_series"])
+    assert back["gs_scalar"] == 0.25
 
 
 def test_excel_object_column_naming_a_module_is_refused(tmp_path):
