@@ -236,9 +236,9 @@ def flags_cmd(net_source: str, scaling: float, profiles: str | None, engine: str
     One power flow at the planning load (loads x SCALING, generation off), or the peaks over a time series
     with --profiles. Exit code 0 whether or not there are flags; 5 when the power flow does not converge.
     """
+    from .capacity.export import write_flags_csv
     from .capacity.flags import Thresholds
     from .capacity.report import flag_counts, flags_text, loading_line
-    from .grid.io import atomic_write
 
     if out_path is not None and not out_path.lower().endswith(".csv"):
         raise InputError(f"--out must end in .csv, got {out_path!r}")
@@ -257,7 +257,7 @@ def flags_cmd(net_source: str, scaling: float, profiles: str | None, engine: str
         text = flags_text(flags, top=top, hours=peak.is_timeseries)
         click.echo(text.replace(" more", " more (--top 0 shows all, --out writes all)") if top > 0 else text)
     if out_path is not None:
-        dest = atomic_write(out_path, lambda tmp: flags.to_csv(tmp, index=False), overwrite=force)
+        dest = write_flags_csv(flags, out_path, overwrite=force)
         click.echo(f"wrote {dest}")
 
 
@@ -404,8 +404,8 @@ def run_cmd(net_source: str, scaling: float, out_dir: str | None, lang: str, for
     import re
     from pathlib import Path
 
+    from .capacity.export import write_flags_csv
     from .capacity.report import flag_counts, flags_text
-    from .grid.io import atomic_write
     from .reliability.plots import save_reliability_figure
     from .reliability.report import reliability_summary
     from .textfmt import format_table
@@ -447,7 +447,7 @@ def run_cmd(net_source: str, scaling: float, out_dir: str | None, lang: str, for
         folder = Path(out_dir)
     _write_reliability(ds, str(folder / "reliability.nc"), str(folder), force)
     save_reliability_figure(ds, folder / "reliability.png", overwrite=force)
-    atomic_write(folder / "flags.csv", lambda tmp: flags.to_csv(tmp, index=False), overwrite=force)
+    write_flags_csv(flags, folder / "flags.csv", overwrite=force)
     cap.to_excel(folder / "open_capacity.xlsx", lang=lang, overwrite=force)
     click.echo(f"wrote reliability.png, flags.csv and open_capacity.xlsx in {folder}")
 

@@ -104,6 +104,7 @@ def compare_cmd(last: str, this: str, outage_reduction: float, repair_reduction:
     system, against the yearly targets (outages −15 %/yr, repair time −5 %/yr) and the zone ASAI targets.
     """
     from .annual.compare import compare_results  # deferred: keeps 'gridscope --help' fast
+    from .cells import safe_frame
     from .errors import InputError
     from .grid.io import atomic_write
 
@@ -113,7 +114,7 @@ def compare_cmd(last: str, this: str, outage_reduction: float, repair_reduction:
                   last_label=last, this_label=this)
     click.echo(cmp.summary())
     if out_path is not None:
-        atomic_write(out_path, lambda tmp: cmp.table().to_csv(tmp), overwrite=force)
+        atomic_write(out_path, lambda tmp: safe_frame(cmp.table()).to_csv(tmp), overwrite=force)
         click.echo(f"wrote {out_path}")
     if check and not cmp.passed:
         sys.exit(1)
