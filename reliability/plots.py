@@ -35,6 +35,17 @@ __all__ = [
 ]
 
 
+
+def _saidi_bars(ax: Any, ds: Any, x: np.ndarray) -> np.ndarray:
+    """Stacked fault/planned SAIDI bars per zone (±3 standard errors for Monte Carlo); returns the targets."""
+    fault, planned = ds["SAIDI_fault"].values, ds["SAIDI_planned"].values
+    ax.bar(x, fault, 0.6, label="fault", color="#1f78b4")
+    ax.bar(x, planned, 0.6, bottom=fault, label="planned", color="#a6cee3")
+    if "SAIDI_stderr" in ds:
+        ax.errorbar(x, ds["SAIDI"].values, yerr=3 * ds["SAIDI_stderr"].values, fmt="none", ecolor="k",
+                    capsize=4, label="±3 standard errors")
+    return ds["saidi_target_h"].values
+
 def plot_reliability(ds: Any, *, top: int = 10, fig: Any = None) -> Any:
     """A four-panel figure: SAIDI per zone vs target, SAIDI per feeder, top contributors, annual SAIDI spread.
 
@@ -67,14 +78,7 @@ def plot_reliability(ds: Any, *, top: int = 10, fig: Any = None) -> Any:
             ax.bar(x + k * width - 0.4 + width / 2, ds["SAIDI"].sel(scenario=name).values, width, label=name)
         target = ds["saidi_target_h"].isel(scenario=0).values
     else:
-        fault = ds["SAIDI_fault"].values
-        planned = ds["SAIDI_planned"].values
-        ax.bar(x, fault, 0.6, label="fault")
-        ax.bar(x, planned, 0.6, bottom=fault, label="planned")
-        if "SAIDI_stderr" in ds:
-            ax.errorbar(x, ds["SAIDI"].values, yerr=3 * ds["SAIDI_stderr"].values, fmt="none", ecolor="k",
-                        capsize=4, label="±3 SE")
-        target = ds["saidi_target_h"].values
+        target = _saidi_bars(ax, ds, x)
     ok = ~np.isnan(target)
     ax.scatter(x[ok], target[ok], marker="_", s=900, color="red", zorder=3, label="target")
     ax.set_xticks(x, zones)
@@ -171,13 +175,7 @@ def plot_zones_vs_targets(ds: Any, *, fig: Any = None) -> Any:
     zones = [str(z) for z in base.zone.values]
     x = np.arange(len(zones))
     ax_s, ax_a = fig.subplots(1, 2)
-    fault, planned = base["SAIDI_fault"].values, base["SAIDI_planned"].values
-    ax_s.bar(x, fault, 0.6, label="fault", color="#1f78b4")
-    ax_s.bar(x, planned, 0.6, bottom=fault, label="planned", color="#a6cee3")
-    if "SAIDI_stderr" in base:
-        ax_s.errorbar(x, base["SAIDI"].values, yerr=3 * base["SAIDI_stderr"].values, fmt="none", ecolor="k",
-                      capsize=4, label="±3 standard errors")
-    target = base["saidi_target_h"].values
+    target = _saidi_bars(ax_s, base, x)
     ok = ~np.isnan(target)
     ax_s.scatter(x[ok], target[ok], marker="_", s=900, color="red", zorder=3, label="target")
     ax_s.set_xticks(x, zones)
