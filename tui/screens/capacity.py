@@ -19,7 +19,7 @@ from ...capacity.report import FLAG_DISPLAY, LEVEL_DISPLAY, loading_line
 from ..i18n import header, t, value
 from ..tables import loading_table
 from ..widgets.frame_table import FrameTable
-from .forms import field_value, form_errors, took
+from .forms import clear_tables, field_value, form_errors, relabel_tables, took
 
 __all__ = ["CapacityView", "filter_flags"]
 
@@ -148,8 +148,7 @@ class CapacityView(Vertical):
         self.net = study.net
         self.result = None
         self.query_one("#cap-status", Label).update(t("no_capacity", self.lang))
-        for table in self.query(FrameTable):
-            table.show(pd.DataFrame(), self.lang)
+        clear_tables(self, self.lang)
 
     # ------------------------------------------------------------------ language
     def relabel(self, lang: str) -> None:
@@ -166,5 +165,4 @@ class CapacityView(Vertical):
             tabs.get_tab(f"cap-{level}").label = header(level, lang)
         if self.result is None:
             self.query_one("#cap-status", Label).update(t("no_capacity", lang))
-        for table in self.query(FrameTable):
-            table.relabel(lang)
+        relabel_tables(self, lang)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pandas as pd
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.validation import Function, Number
@@ -14,7 +13,7 @@ from textual.widgets import Button, Input, Label, Static, Switch, TabbedContent,
 from ..i18n import t
 from ..netdata import find_bus
 from ..widgets.frame_table import FrameTable
-from .forms import field, field_value, form_errors, took
+from .forms import clear_tables, field, field_value, form_errors, relabel_form, relabel_tables, took
 
 __all__ = ["ConnectionView", "parse_location"]
 
@@ -132,20 +131,17 @@ class ConnectionView(Horizontal):
         self.result = None
         self.query_one("#con-decision", Static).update("")
         self.query_one("#con-message", Static).update("")
-        for table in self.query(FrameTable):
-            table.show(pd.DataFrame(), self.lang)
+        clear_tables(self, self.lang)
 
     # ------------------------------------------------------------------ language
     def relabel(self, lang: str) -> None:
         """Show every label in ``lang``."""
         self.lang = lang
-        for key in _FORM_LABELS:
-            self.query_one(f"#lbl-{key}", Label).update(t(key, lang))
+        relabel_form(self, _FORM_LABELS, lang)
         self.query_one("#con-run", Button).label = t("evaluate", lang)
         tabs = self.query_one("#con-tabs", TabbedContent)
         for key in ("candidates", "reinforcements", "violations"):
             tabs.get_tab(f"con-{key}").label = t(key, lang)
         if self.result is not None:
             self.show_result(self.result, self.elapsed_s)
-        for table in self.query(FrameTable):
-            table.relabel(lang)
+        relabel_tables(self, lang)

@@ -1,12 +1,17 @@
-"""Form helpers shared by the screens: read an Input by field name, collect its validation failures."""
+"""Helpers shared by the screens: read an Input by field name, collect its validation failures, relabel a
+form, clear or relabel every table of a view."""
 
 from __future__ import annotations
 
+import pandas as pd
 from textual.containers import Horizontal
 from textual.widget import Widget
 from textual.widgets import Input, Label
 
-__all__ = ["field", "field_value", "form_errors", "took"]
+from ..i18n import t
+from ..widgets.frame_table import FrameTable
+
+__all__ = ["clear_tables", "field", "field_value", "form_errors", "relabel_form", "relabel_tables", "took"]
 
 
 def field_value(view: Widget, prefix: str, name: str) -> str:
@@ -40,3 +45,21 @@ def field(name: str, label: str, widget: Widget) -> Horizontal:
     if hasattr(widget, "compact"):
         widget.compact = True
     return Horizontal(Label(label, id=f"lbl-{name}"), widget, classes="field")
+
+
+def relabel_form(view: Widget, names: tuple[str, ...], lang: str) -> None:
+    """Show the form labels ``#lbl-<name>`` of ``view`` in ``lang``."""
+    for name in names:
+        view.query_one(f"#lbl-{name}", Label).update(t(name, lang))
+
+
+def clear_tables(view: Widget, lang: str) -> None:
+    """Empty every table of ``view`` (a new network was opened)."""
+    for table in view.query(FrameTable):
+        table.show(pd.DataFrame(), lang)
+
+
+def relabel_tables(view: Widget, lang: str) -> None:
+    """Show the headers of every table of ``view`` in ``lang``."""
+    for table in view.query(FrameTable):
+        table.relabel(lang)

@@ -15,6 +15,7 @@ from ..messages import ShowElement
 from ..netdata import SWITCHES_SECTION, feeder_elements
 from ..tables import element_table, problems_table
 from ..widgets.frame_table import FrameTable
+from .forms import relabel_tables
 
 try:  # the map widget is written alongside this screen; the screen works without it
     from ..widgets.netmap import NetworkMap
@@ -217,5 +218,4 @@ class NetworkView(Vertical):
             self._problems(self.study.problems)
         else:
             self.query_one("#net-summary", Static).update(t("no_network", lang))
-        for table in self.query(FrameTable):
-            table.relabel(lang)
+        relabel_tables(self, lang)

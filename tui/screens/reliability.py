@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import pandas as pd
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -18,7 +17,7 @@ from ...reliability.mc_defaults import DEFAULT_YEARS
 from ..i18n import t
 from ..tables import contributors_table, feeder_table, load_table, programme_table, zone_table
 from ..widgets.frame_table import FrameTable
-from .forms import field, field_value, form_errors, took
+from .forms import clear_tables, field, field_value, form_errors, relabel_form, relabel_tables, took
 
 try:  # the charts are written alongside this screen; the screen works without them
     from ..widgets.charts import ConvergenceChart, DistributionChart, ParetoChart
@@ -214,15 +213,13 @@ class ReliabilityView(Horizontal):
         self.result = None
         self.trace = []
         self.query_one("#rel-status", Label).update(t("idle", self.lang))
-        for table in self.query(FrameTable):
-            table.show(pd.DataFrame(), self.lang)
+        clear_tables(self, self.lang)
 
     # ------------------------------------------------------------------ language
     def relabel(self, lang: str) -> None:
         """Show every label in ``lang``."""
         self.lang = lang
-        for key in _FORM_LABELS:
-            self.query_one(f"#lbl-{key}", Label).update(t(key, lang))
+        relabel_form(self, _FORM_LABELS, lang)
         method = self.query_one("#rel-method", Select)
         current = method.value
         method.set_options([(t("analytical", lang), "analytical"), (t("monte_carlo", lang), "monte-carlo")])
@@ -232,5 +229,4 @@ class ReliabilityView(Horizontal):
         tabs = self.query_one("#rel-tabs", TabbedContent)
         for pane_id, key in _RESULT_TABS:
             tabs.get_tab(pane_id).label = t(key, lang)
-        for table in self.query(FrameTable):
-            table.relabel(lang)
+        relabel_tables(self, lang)
