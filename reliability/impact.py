@@ -91,6 +91,12 @@ class Impact:
         year the refusal happens), tie switch, transferred MW, headroom MW.
     load_name : numpy.ndarray of str, optional
         Load name at each position (``""`` where none); ``None`` for an impact made by hand.
+    comp_is_upstream : numpy.ndarray of bool, optional
+        True for supply-side components (main transformers, station busbars and couplers, subtransmission
+        lines) added by the upstream option; ``None`` when the supply is treated as perfectly reliable.
+    attrs : dict
+        Plain (str/number) facts about how the impact was built, e.g. ``supply_boundary``; the results copy
+        them into their attrs.
     """
 
     comp_element: np.ndarray
@@ -116,6 +122,8 @@ class Impact:
     feeders: list[str]
     tie_blocked: pd.DataFrame = field(default_factory=pd.DataFrame)
     load_name: np.ndarray | None = None
+    comp_is_upstream: np.ndarray | None = None
+    attrs: dict[str, Any] = field(default_factory=dict)
 
     @property
     def n_comp(self) -> int:
