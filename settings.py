@@ -14,6 +14,7 @@ __all__ = [
     "MC_MAX_YEARS",
     "MC_REPAIR_DIST",
     "MC_YEARS",
+    "N1_OVERLOAD_FACTOR",
     "OVERLOAD_PERCENT",
     "TRAFO_HEAVY_PERCENT",
     "V_BAND_PU",
@@ -34,6 +35,11 @@ TRAFO_HEAVY_PERCENT: float = 80.0
 OVERLOAD_PERCENT: float = 100.0
 #: Allowed voltage deviation from nominal, per unit (GB/T 12325: ±7 % at 20 kV and below).
 V_BAND_PU: float = 0.07
+
+#: Short-time overload factor of the remaining main transformer(s) of a station with one unit out: capacity's
+#: N-1 and the reliability upstream option's transfer check use the same value (DL/T 5729 / Q/GDW 1738 allow
+#: 1.3 for two hours).
+N1_OVERLOAD_FACTOR: float = 1.3
 
 #: Power factor (lagging) of a requested load and of the load added by the exact bus capacity search.
 LOAD_PF: float = 0.95

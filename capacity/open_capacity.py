@@ -43,7 +43,14 @@ from ..grid.facts import (
     trafo_rating_mva,
 )
 from ..grid.topology import EdgeKind, build_topology
-from ..settings import CAPACITY_LEVELS, LINE_HEAVY_PERCENT, OVERLOAD_PERCENT, TRAFO_HEAVY_PERCENT, V_BAND_PU
+from ..settings import (
+    CAPACITY_LEVELS,
+    LINE_HEAVY_PERCENT,
+    N1_OVERLOAD_FACTOR,
+    OVERLOAD_PERCENT,
+    TRAFO_HEAVY_PERCENT,
+    V_BAND_PU,
+)
 
 __all__ = [
     "LEVELS",
@@ -132,7 +139,7 @@ class Limits:
     trafo_percent: float = TRAFO_HEAVY_PERCENT
     main_trafo_percent: float = TRAFO_HEAVY_PERCENT
     physical_percent: float = OVERLOAD_PERCENT
-    n1_overload_factor: float = 1.3
+    n1_overload_factor: float = N1_OVERLOAD_FACTOR
     n1_transfer_percent: float = 100.0
     v_band_pu: float = V_BAND_PU
     reserved_pf: float = 1.0
