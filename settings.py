@@ -37,8 +37,8 @@ OVERLOAD_PERCENT: float = 100.0
 V_BAND_PU: float = 0.07
 
 #: Short-time overload factor of the remaining main transformer(s) of a station with one unit out: capacity's
-#: N-1 and the reliability upstream option's transfer check use the same value (DL/T 5729 / Q/GDW 1738 allow
-#: 1.3 for two hours).
+#: N-1 and the reliability upstream option's transfer check use the same value (the planning practice of Q/GDW 1738:
+#: 1.3 for up to two hours).
 N1_OVERLOAD_FACTOR: float = 1.3
 
 #: Power factor (lagging) of a requested load and of the load added by the exact bus capacity search.
