@@ -17,6 +17,9 @@ __all__ = [
     "N1_OVERLOAD_FACTOR",
     "OVERLOAD_PERCENT",
     "TRAFO_HEAVY_PERCENT",
+    "V_BAND_HV_MIN_KV",
+    "V_BAND_HV_PU",
+    "V_BAND_LV1PH_PU",
     "V_BAND_PU",
 ]
 
@@ -35,6 +38,13 @@ TRAFO_HEAVY_PERCENT: float = 80.0
 OVERLOAD_PERCENT: float = 100.0
 #: Allowed voltage deviation from nominal, per unit (GB/T 12325: ±7 % at 20 kV and below).
 V_BAND_PU: float = 0.07
+#: Nominal voltage (kV) from which the GB/T 12325-2008 rule for 35 kV and above applies.
+V_BAND_HV_MIN_KV: float = 35.0
+#: 35 kV and above (GB/T 12325-2008 4.1): the absolute positive and negative deviations sum to at most 10 %; when both
+#: have the same sign the larger one is judged. A single power-flow snapshot has one deviation, so the band is ±10 %.
+V_BAND_HV_PU: tuple[float, float] = (0.90, 1.10)
+#: 220 V single-phase supply (GB/T 12325-2008 4.3): +7 % / -10 % of nominal.
+V_BAND_LV1PH_PU: tuple[float, float] = (0.90, 1.07)
 
 #: Short-time overload factor of the remaining main transformer(s) of a station with one unit out: capacity's
 #: N-1 and the reliability upstream option's transfer check use the same value (the planning practice of Q/GDW 1738:
