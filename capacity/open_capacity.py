@@ -675,8 +675,13 @@ def _feeder_caps(heads: _FeederHeads, st_tab: pd.DataFrame, st_open: np.ndarray,
     return f_cap, f_bind_lvl, f_bind, f_base
 
 
-def _tie_transfer(topo: Any, heads: _FeederHeads, limits: Limits) -> tuple[np.ndarray, list[list[str]]]:
-    """Per feeder: MVA its tie neighbours can take at ``n1_transfer_percent`` and the names of its ties."""
+def _tie_transfer(topo: Any, heads: _FeederHeads, limits: Limits,
+                  st_open: np.ndarray) -> tuple[np.ndarray, list[list[str]]]:
+    """Per feeder: MVA its tie neighbours can take at ``n1_transfer_percent`` and the names of its ties.
+
+    A neighbour's spare is capped by its station's open capacity: load moved through a tie still has to pass
+    the receiving main transformer (issue 11: transfers into a full station were counted as room).
+    """
     nf = heads.rating.size
     neighbours: list[set[int]] = [set() for _ in range(nf)]
     tie_names: list[list[str]] = [[] for _ in range(nf)]
@@ -692,6 +697,8 @@ def _tie_transfer(topo: Any, heads: _FeederHeads, limits: Limits) -> tuple[np.nd
         tie_names[b].append(nm)
     spare = np.maximum(0.0, heads.rating * limits.n1_transfer_percent / 100.0 - heads.peak - heads.reserved)
     spare = np.where(np.isfinite(spare), spare, 0.0)
+    st_room = np.array([st_open[s] if s >= 0 else np.inf for s in heads.station], dtype=float)
+    spare = np.minimum(spare, np.maximum(0.0, np.where(np.isnan(st_room), np.inf, st_room)))
     transfer = np.array([float(sum(spare[g] for g in neighbours[f])) for f in range(nf)])
     return transfer, tie_names
 
@@ -703,7 +710,7 @@ def _feeder_table(topo: Any, heads: _FeederHeads, st_tab: pd.DataFrame, st_open:
     nf = len(feeders)
     st_name = st_tab["name"].to_numpy(dtype=object)
     f_cap, f_bind_lvl, f_bind, f_base = _feeder_caps(heads, st_tab, st_open, limits)
-    transfer, tie_names = _tie_transfer(topo, heads, limits)
+    transfer, tie_names = _tie_transfer(topo, heads, limits, st_open)
     f_n1 = np.maximum(0.0, np.minimum(f_cap, transfer - heads.peak - heads.reserved))
     table = _finish(pd.DataFrame({
         "id": np.arange(nf),
