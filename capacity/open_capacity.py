@@ -836,7 +836,8 @@ def open_capacity_tables(net: Any, peak: Any, *, topology: Any = None, limits: L
 
     *N-1, feeders.* After the loss of the head section, the feeder's whole load must be transferred through
     its ties: every neighbouring feeder ``g`` reached by a normally-open tie offers
-    ``max(0, rating_g · n1_transfer_percent / 100 − peak_g − reserved_g)``; ``transfer_mva`` is the sum over
+    ``max(0, rating_g · n1_transfer_percent / 100 − peak_g − reserved_g)``, capped by the open capacity of
+    ``g``'s substation; ``transfer_mva`` is the sum over
     distinct neighbours and ``N-1 = min(open, transfer − peak − reserved)`` (0 without ties). Distribution
     transformers and buses carry the N-1 value of their feeder, capped by their own open capacity.
 
