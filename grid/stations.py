@@ -153,3 +153,25 @@ def station_problems(net: Any, topo: Topology) -> list[tuple[str, int, str]]:
         if not st["feeders"]:
             out.append(("trafo", int(u["trafo"]), "main transformer whose station feeds no feeder"))
     return out
+
+
+def supply_boundary(net: Any, topo: Topology) -> str:
+    """Plain description of where "supply" ends, for ``impact.attrs["supply_boundary"]``.
+
+    Parameters
+    ----------
+    net : pandapowerNet
+    topo : Topology
+
+    Returns
+    -------
+    str
+    """
+    st = build_stations(net, topo).table
+    if not len(st):
+        return ("supply: the external grid(s) and every bus above "
+                f"{topo.radial_max_kv:g} kV, taken as perfectly reliable; no main transformer recognised")
+    kinds = ", ".join(sorted({f"{hv:g}/{mv:g} kV" for hv, mv in zip(st["hv_kv"], st["mv_kv"], strict=True)}))
+    return (f"supply: everything up to and including the {len(st)} station(s) ({kinds}), main transformers, "
+            "station busbars, bus couplers and HV supply lines, taken as perfectly reliable; "
+            "faults are counted from the MV feeder breakers down")

@@ -73,3 +73,11 @@ def test_simbench_urban_split_busbar_is_one_station(simbench_mv: Any) -> None:
     row = st.table.loc[0]
     assert row["n_units"] == 2 and row["rating_mva"] == pytest.approx(126.0)
     assert len(row["couplers"]) >= 1 and not all(row["couplers_closed"])
+
+
+def test_supply_boundary_names_the_station_voltages() -> None:
+    from gridscope.grid.stations import supply_boundary
+
+    net = _two_unit_station(coupler=True)
+    text = supply_boundary(net, build_topology(net))
+    assert "1 station(s)" in text and "110/10 kV" in text
