@@ -191,9 +191,21 @@ def build_dataset(
         **_load_coords(impact, order),
     }
     ds = xr.Dataset(data_vars=data, coords=coords)
+    ds.attrs.update(_plain_attrs(getattr(impact, "attrs", None) or {}))
     ds.attrs.update(attrs)
     ds.attrs.setdefault("created", _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"))
     return ds
+
+
+def _plain_attrs(attrs: dict[str, Any]) -> dict[str, Any]:
+    """The str/number entries of ``impact.attrs`` (netCDF attrs hold no other types; bools become 0/1)."""
+    out: dict[str, Any] = {}
+    for key, value in attrs.items():
+        if isinstance(value, bool | np.bool_):
+            out[str(key)] = int(value)
+        elif isinstance(value, str | int | float | np.integer | np.floating):
+            out[str(key)] = value.item() if isinstance(value, np.generic) else value
+    return out
 
 
 def _load_coords(impact: Any, order: np.ndarray) -> dict[str, tuple[str, np.ndarray]]:

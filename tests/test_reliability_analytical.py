@@ -311,3 +311,21 @@ def test_monte_carlo_years_default_to_the_shared_constant(rbts2_net):
     # fixed durations: the simulated mean estimates the published case-A SAIDI (within 4 standard errors)
     s = ds.sel(zone="system")
     assert abs(float(s["SAIDI"]) - RBTS_SYSTEM["A"][1]) <= 4 * float(s["SAIDI_stderr"])
+
+
+@pytest.mark.parametrize("method", ["analytical", "monte-carlo"])
+def test_impact_attrs_copied(method):
+    import dataclasses
+
+    net = gs.load_network("rbts2")
+    from gridscope.reliability.api import prepare_impact
+
+    _, impact = prepare_impact(net)
+    impact = dataclasses.replace(impact, attrs={"supply_boundary": "mv_busbar", "flag": True, "k": 2,
+                                                "skipped": [1, 2]})
+    kw = {"years": 200, "seed": 1} if method == "monte-carlo" else {}
+    ds = gs.assess_reliability(net, method=method, impact=impact, **kw)
+    # plain entries copied as they are (bool as 0/1 for netCDF); the list is not a plain attr and is left out
+    assert ds.attrs["supply_boundary"] == "mv_busbar"
+    assert ds.attrs["flag"] == 1 and ds.attrs["k"] == 2
+    assert "skipped" not in ds.attrs
