@@ -25,6 +25,8 @@ _LAZY = {
     "plot_reliability": ".plots",
     "save_reliability_figure": ".plots",
     "read_netcdf": ".io",
+    "cemi_by_zone": ".frequent",
+    "frequent_load_points": ".frequent",
 }
 
 __all__ = sorted(_LAZY)
