@@ -480,9 +480,12 @@ def _parse_xy(text: str) -> tuple[float, float]:
 @click.option("--exact-bus", is_flag=True,
               help="Add the exact AC bus open capacity (voltage and thermal limits, planning and physical).")
 @click.option("--pf", type=float, default=LOAD_PF, show_default=True, help="Power factor of the load for --exact-bus.")
+@click.option("--reserved", "reserved_path", default=None, metavar="FILE",
+              help="Reserved capacity (已批未接) from a CSV/Excel file: element, element_index or name, p_mw or p_kw.")
 @handle_errors
 def capacity_cmd(net_source: str, levels: tuple[str, ...], scaling: float, out_path: str | None, lang: str,
-                 force: bool, n_head: int, profiles: str | None, exact_bus: bool, pf: float) -> None:
+                 force: bool, n_head: int, profiles: str | None, exact_bus: bool, pf: float,
+                 reserved_path: str | None) -> None:
     """Loading flags and open capacity (可开放容量) of NET at five levels.
 
     Prints the number of flags and the head of each level's table (open capacity and N-1 open capacity in
@@ -495,6 +498,11 @@ def capacity_cmd(net_source: str, levels: tuple[str, ...], scaling: float, out_p
     if out_path is not None and not (lower.endswith((".xlsx", ".json", ".csv")) or out_path.endswith(("/", "\\"))):
         raise InputError(f"--out must end in .xlsx, .csv or .json (or be a directory/), got {out_path!r}")
     st = _study(net_source, validate=False)
+    if reserved_path is not None:
+        from .capacity.reserved import read_reserved
+
+        reserved = read_reserved(reserved_path, st.net)  # every bad row listed at once (exit 4)
+        st = st.edited(lambda net: net.__setitem__("reserved_capacity", reserved))
     cap = st.capacity(scaling=scaling, profiles=profiles, exact_bus=exact_bus, bus_pf=pf, progress=progress_bar())
     click.echo(f"{net_source}: {flag_counts(cap.flags)}")
     chosen = list(levels) or list(CAPACITY_LEVELS)

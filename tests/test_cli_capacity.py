@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from click.testing import CliRunner
 from gridscope.cli import main
 
@@ -35,3 +36,37 @@ def test_connect_decisions_and_exit_codes():
     assert r.exit_code == 4 and "X,Y" in r.output
     r = CliRunner().invoke(main, ["connect", "--help"])
     assert "valid answer" in r.output
+
+
+def test_capacity_reserved_file_lowers_the_feeder_by_its_mva(tmp_path):
+    # 0.4 MW approved on load 8 (feeder F2 of rbts2: 2.54 MVA open, head-bound) at the reserved pf of 1.0 is
+    # 0.4 MVA less open capacity on F2 (2.54 - 0.4 = 2.14 MVA), and nothing changes on another feeder.
+    import json
+
+    approved = tmp_path / "approved.csv"
+    approved.write_text("element,element_index,p_mw\nload,8,0.4\n", encoding="utf-8")
+    before, after = tmp_path / "before.json", tmp_path / "after.json"
+    assert CliRunner().invoke(main, ["capacity", "rbts2", "--level", "feeder", "--out", str(before)]).exit_code == 0
+    r = CliRunner().invoke(main, ["capacity", "rbts2", "--level", "feeder", "--out", str(after),
+                                  "--reserved", str(approved)])
+    assert r.exit_code == 0, r.output
+
+    def feeders(path):
+        rows = json.loads(path.read_text(encoding="utf-8"))["tables"]["feeder"]
+        return {row["name"]: row["open_capacity_mva"] for row in rows}
+
+    b, a = feeders(before), feeders(after)
+    changed = {k for k in b if abs(b[k] - a[k]) > 1e-9}
+    assert len(changed) == 1
+    assert changed == {"F2"}
+    assert b["F2"] - a["F2"] == pytest.approx(0.4)
+
+
+def test_capacity_reserved_bad_file_lists_every_row_and_exits_4(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("element,element_index,p_mw\npump,0,1\nload,9999,1\nload,1,-2\n", encoding="utf-8")
+    r = CliRunner().invoke(main, ["capacity", "rbts2", "--reserved", str(bad)])
+    assert r.exit_code == 4
+    assert "Traceback" not in r.output
+    for row in ("row 2", "row 3", "row 4"):
+        assert row in r.output
