@@ -411,15 +411,20 @@ class _RangeBuilder:
                          if headroom is not None else None)
         self.blocked: list[dict[str, Any]] = []
 
-    def usable_tie(self, m: int, r: int) -> tuple[int, float]:
-        """Best tie in the block below ``m`` whose far end is outside the fault subtree of ``r``."""
+    def usable_tie(self, m: int, r: int, need_mw: float = 0.0) -> tuple[int, float]:
+        """Fastest tie in the block below ``m`` whose far end is outside the fault subtree of ``r``.
+
+        Among the ties whose feeder has the headroom for ``need_mw`` (all, without the capacity check) the one
+        with the smallest switching time wins, equal times broken by pandapower switch index so the answer does
+        not depend on switch-table order; if none has the headroom, the one with the most (to record the refusal).
+        """
         pre, size, radial = self.forest.pre, self.forest.size, self.forest.radial
         t = self.ties
         a0 = np.searchsorted(t.end_pre, pre[m], side="left")
         a1 = np.searchsorted(t.end_pre, pre[m] + size[m], side="left")
         if a1 <= a0:
             return -1, 0.0
-        best, best_room = -1, -np.inf
+        best, best_key, best_room = -1, None, 0.0
         for j in range(a0, a1):
             other = t.other[j]
             if radial[other] and pre[r] <= pre[other] < pre[r] + size[r]:
@@ -428,8 +433,11 @@ class _RangeBuilder:
             if self.headroom is not None:
                 f_other = self.topo.feeder_of_node[other]
                 room = self.headroom[f_other] if f_other >= 0 else np.inf
-            if room > best_room:
-                best, best_room = int(t.tie[j]), room
+            k = int(t.tie[j])
+            fits = room >= need_mw
+            key = (not fits, float(t.switch_h[k]) if fits else -room, int(t.switch[k]))
+            if best_key is None or key < best_key:
+                best, best_key, best_room = k, key, room
         return best, best_room
 
     def _fault_root_and_device(self, s0: int) -> tuple[int, int]:
@@ -482,9 +490,9 @@ class _RangeBuilder:
 
     def _block_range(self, m: int, r: int, lo_m: int, hi_m: int, comp_label: str, comp_rate: float) -> Range:
         """A block below the fault zone: transferred through its best tie (if it has the headroom) or REPAIR."""
-        t, room = self.usable_tie(m, r)
+        need = self.peak_cum[hi_m] - self.peak_cum[lo_m] if self.peak_cum is not None else 0.0
+        t, room = self.usable_tie(m, r, need)
         if t >= 0 and self.peak_cum is not None:
-            need = self.peak_cum[hi_m] - self.peak_cum[lo_m]
             if need > room:
                 self.blocked.append({"component": comp_label, "rate_per_yr": comp_rate,
                                      "tie_switch": int(self.ties.switch[t]), "transfer_mw": float(need),
