@@ -38,6 +38,7 @@ from ..grid.facts import (
     line_rating_ka,
     line_rating_mva,
     q_from_pf,
+    trafo_rating_mva,
 )
 from ..grid.io import network_hash
 from ..grid.topology import EdgeKind, build_topology
@@ -512,7 +513,29 @@ def _feeder_spare(net: Any, topo: Any, cons: Any, limits: Limits) -> np.ndarray:
         ld = cons.base.line_loading[li, 0]
         rating = float(cons.model.line_rating_mva[li])
         spare[f] = max(0.0, (limits.line_percent - ld) / 100.0 * rating) if np.isfinite(ld) else 0.0
-    return spare
+    return np.minimum(spare, _station_spare(net, topo, cons, limits))
+
+
+def _station_spare(net: Any, topo: Any, cons: Any, limits: Limits) -> np.ndarray:
+    """Per feeder, the spare MVA of its station's main transformers (infinite outside a station).
+
+    A transfer onto a feeder also loads the main transformers above it, so advice must not point into a
+    feeder whose station is full (issue 11: "7.97 MVA spare" offered under a unit at 85.5 %).
+    """
+    from ..grid.stations import build_stations  # deferred: only a violated limit needs the stations
+
+    out = np.full(len(topo.feeders), np.inf)
+    stations = build_stations(net, topo)
+    rating = trafo_rating_mva(net)
+    for s, row in stations.table.iterrows():
+        room = 0.0
+        for ti in row["units"]:
+            k = net.trafo.index.get_loc(ti)
+            ld = cons.base.trafo_loading[k, 0]
+            room += max(0.0, (limits.main_trafo_percent - ld) / 100.0 * float(rating.iloc[k])) \
+                if np.isfinite(ld) else 0.0
+        out[stations.feeder_station == s] = room
+    return out
 
 
 def _transfer_hint(net: Any, topo: Any, element: str, pos: int, excess_mva: float, spare: np.ndarray) -> str:
@@ -527,7 +550,7 @@ def _transfer_hint(net: Any, topo: Any, element: str, pos: int, excess_mva: floa
         if f not in (a, b) or a == b:
             continue
         g = b if a == f else a
-        if g >= 0 and spare[g] >= excess_mva and (best is None or spare[g] > best[2]):
+        if g >= 0 and spare[g] > 0 and spare[g] >= excess_mva and (best is None or spare[g] > best[2]):
             best = (t["name"] if t["name"] else f"switch {int(t['switch'])}", topo.feeders.iloc[g]["name"], spare[g])
     if best is None:
         return ""

@@ -128,3 +128,49 @@ def test_reliability_impact_optional():
     dec = gs.evaluate_connection(net, p_mw=0.5, bus=20, reliability=True)
     rel = dec.reliability
     assert rel is not None and rel["ENS_after"] > rel["ENS_before"]
+
+
+def _two_stations(unit_b_mva: float):
+    """Station A (40 MVA) feeds a1 -L1 (100 A)- a2; station B (unit_b_mva) feeds b1 with 6 MW on a 600 A head;
+    a normally-open tie line a2-b1. A request at a2 overloads L1: the advice may point at feeder B."""
+    import pandapower as pp
+
+    net = pp.create_empty_network(name="two stations")
+    kw = {"r_ohm_per_km": 0.1, "x_ohm_per_km": 0.1, "c_nf_per_km": 0.0}
+    ha, hb = pp.create_bus(net, 110.0, name="HA"), pp.create_bus(net, 110.0, name="HB")
+    a, b = pp.create_bus(net, 10.0, name="A"), pp.create_bus(net, 10.0, name="B")
+    a1, a2, b1 = (pp.create_bus(net, 10.0, name=n) for n in ("a1", "a2", "b1"))
+    for h in (ha, hb):
+        pp.create_ext_grid(net, h)
+    for h, lv, sn in ((ha, a, 40.0), (hb, b, unit_b_mva)):
+        pp.create_transformer_from_parameters(net, h, lv, sn, 110.0, 10.0, 0.3, 10.0, 0.0, 0.0)
+    la0 = pp.create_line_from_parameters(net, a, a1, 1.0, max_i_ka=0.6, name="LA0", **kw)
+    pp.create_line_from_parameters(net, a1, a2, 1.0, max_i_ka=0.1, name="L1", **kw)
+    lb0 = pp.create_line_from_parameters(net, b, b1, 1.0, max_i_ka=0.6, name="LB0", **kw)
+    tie = pp.create_line_from_parameters(net, a2, b1, 1.0, max_i_ka=0.6, name="TIE", **kw)
+    pp.create_switch(net, a, la0, et="l", type="CB", name="CBA")
+    pp.create_switch(net, b, lb0, et="l", type="CB", name="CBB")
+    pp.create_switch(net, b1, tie, et="l", type="LBS", closed=False, name="T1")
+    pp.create_load(net, b1, p_mw=6.0, q_mvar=0.0)
+    return net
+
+
+def test_transfer_advice_never_points_into_a_full_station():
+    # Feeder B's head (600 A at 10 kV = 10.4 MVA) carries ~6 MVA: at the 70 % planning limit it has ~1.3 MVA
+    # spare, enough for the ~0.26 MVA excess on L1 of a 1.4 MW request at a2 (L1: 100 A = 1.73 MVA rating,
+    # ~85 % after; planning limit 70 % = 1.21 MVA). With a 40 MVA unit at B (15 % loaded) the advice names
+    # feeder B; with a 7 MVA unit (6/7 = 86 % > 80 % planning limit) station B has no room: no transfer advice.
+    import pandapower as pp
+
+    for unit_mva, advised in ((40.0, True), (7.0, False)):
+        net = _two_stations(unit_mva)
+        w = copy.deepcopy(net)
+        pp.runpp(w)
+        load_b = w.res_trafo.at[1, "loading_percent"]
+        assert (load_b < 80.0) if advised else (load_b > 80.0)  # independent check of the constructed case
+        dec = gs.evaluate_connection(net, p_mw=1.4, bus=int(net.bus.index[net.bus.name == "a2"][0]))
+        assert dec.decision == "connect_then_reinforce"
+        r = dec.reinforcements
+        row = r[(r["element"] == "line") & (r["index"] == 1)]
+        assert len(row) == 1, r
+        assert ("transfer" in row.iloc[0]["action"]) is advised, row.iloc[0]["action"]
