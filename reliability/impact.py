@@ -32,6 +32,7 @@ from scipy.sparse.csgraph import depth_first_order
 from ..errors import InputError
 from ..grid.defaults import ZONES
 from ..grid.facts import element_names, in_service, line_rating_mva
+from ..grid.stations import supply_boundary
 from ..grid.topology import NO, EdgeKind, Topology, build_topology
 from .codes import DurationClass
 
@@ -684,4 +685,5 @@ def build_impact(
         tie_blocked=pd.DataFrame(builder.blocked, columns=["component", "rate_per_yr", "tie_switch",
                                                            "transfer_mw", "headroom_mw"]),
         load_name=loads.name,
+        attrs={"supply_boundary": supply_boundary(net, topo)},
     )

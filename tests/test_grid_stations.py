@@ -81,3 +81,13 @@ def test_supply_boundary_names_the_station_voltages() -> None:
     net = _two_unit_station(coupler=True)
     text = supply_boundary(net, build_topology(net))
     assert "1 station(s)" in text and "110/10 kV" in text
+
+
+def test_supply_boundary_reaches_the_results_attrs():
+    # pandapower's Oberrhein grid is fed by two 110/20 kV substations (its description); the reliability
+    # results say where "supply" (taken as perfectly reliable) ends.
+    import gridscope as gs
+
+    ds = gs.Study("mv_oberrhein").reliability()
+    text = ds.attrs["supply_boundary"]
+    assert "2 station(s)" in text and "110/20 kV" in text
