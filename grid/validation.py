@@ -7,6 +7,13 @@ the 37k-bus SimBench grid validates in well under a second.
 
 Checks (the ``check`` code of each :class:`Problem` in brackets):
 
+* ``duplicate_index``: a row index used twice in an element table. Every other check addresses rows by
+  index, so when this is found the other checks are skipped (fix the indices first).
+* ``text_bool``: ``switch.closed`` or an ``in_service`` column holding text (``"False"``, ``"yes"``, ...)
+  instead of booleans: pandas reads any non-empty text as True, so ``"False"`` would count as closed or
+  in service.
+* ``nothing_to_analyse``: no in-service load, or fewer than two in-service buses: there is no load point
+  behind a supply element, so no index can be computed.
 * ``no_source``: no in-service external grid (or slack generator).
 * ``dangling``: a switch, line, transformer or load referencing a bus or element that does not exist; an
   element switch whose bus is not an end of its element; a bus-bus switch with identical ends; an unknown
@@ -19,8 +26,11 @@ Checks (the ``check`` code of each :class:`Problem` in brackets):
 * ``no_protection``: a feeder with no breaker or fuse at its head (reliability needs one to clear faults).
 * ``rating``: NaN or non-positive ratings and parameters (``vn_kv``, ``max_i_ka``, ``length_km``, ``sn_mva``,
   ``vk_percent``, ...).
-* ``reliability_data``: NaN or negative reliability columns (``lambda_per_km``, ``lambda_per_yr``,
-  ``repair_h``, ``switching_h``, ``planned_per_yr``, ``planned_h``) and negative ``p_avg_mw``.
+* ``reliability_data``: NaN, infinite or negative reliability columns (``lambda_per_km``, ``lambda_per_yr``,
+  ``repair_h``, ``switching_h``, ``planned_per_yr``, ``planned_h``) and negative ``p_avg_mw``; a
+  ``repair_h`` ≤ 0 on an element that fails (λ > 0: it would be restored instantly), or above
+  :data:`MAX_REPAIR_H` (87,600 h = 10 years: no repair of a distribution element takes longer, and a
+  larger value makes the unavailability exceed one year per year, i.e. ASAI < 0).
 * ``zone``: an unknown zone label (``A+``, ``A``, ``B``, ``C``, ``D``, ``E`` only), or a bus with loads and
   no zone when zones are required and no ``default_zone`` is given.
 * ``switch_type``: a switch type other than ``CB``, ``FUSE``, ``DS``, ``LBS``, ``LS``.
@@ -44,13 +54,28 @@ import pandas as pd
 from .defaults import RADIAL_MAX_KV, ZONES
 from .topology import EDGE_KINDS, NO, SWITCH_TYPES, Topology, build_topology
 
-__all__ = ["CHECKS", "Problem", "validate"]
+__all__ = ["CHECKS", "MAX_REPAIR_H", "Problem", "validate"]
 
 #: Check codes in the order :func:`validate` runs them.
 CHECKS: tuple[str, ...] = (
+    "duplicate_index", "text_bool", "nothing_to_analyse",
     "no_source", "dangling", "rating", "reliability_data", "switch_type", "customers", "zone",
-    "duplicate_name", "not_energised", "meshed_feeder", "two_sources", "no_protection",
+    "duplicate_name", "not_energised", "meshed_feeder", "two_sources", "no_protection", "internal",
 )
+
+#: Upper bound of a plausible ``repair_h`` (10 years = 87,600 h). A validation bound, not a default: the
+#: longest repairs of distribution equipment (a transformer replacement) take weeks, so anything beyond
+#: ten years is a unit or typing error; at λ·r > 8,760 h/yr the unavailability exceeds 1 and ASAI < 0.
+MAX_REPAIR_H: float = 87_600.0
+
+#: Tables whose row indices other tables refer to, or which the analyses read row by row.
+_ELEMENT_TABLES: tuple[str, ...] = ("bus", "line", "trafo", "trafo3w", "switch", "load", "sgen", "gen",
+                                    "ext_grid", "storage")
+#: (table, column) pairs that must hold booleans.
+_BOOL_COLUMNS: tuple[tuple[str, str], ...] = (("switch", "closed"), *((t, "in_service") for t in _ELEMENT_TABLES))
+#: Failure-rate column of each table with a ``repair_h``.
+_LAMBDA_OF: dict[str, str] = {"line": "lambda_per_km", "trafo": "lambda_per_yr", "trafo3w": "lambda_per_yr",
+                              "bus": "lambda_per_yr", "switch": "lambda_per_yr"}
 
 
 @dataclass(frozen=True)
@@ -111,8 +136,11 @@ def _numeric(df: pd.DataFrame, column: str) -> pd.Series:
 
 
 def _check_values(out: list[Problem], net: Any, table: str, columns: dict[str, str], check: str,
-                  nan_hint: str = "") -> None:
-    """NaN and out-of-range values. ``columns``: column → ``"pos"`` (> 0) or ``"nonneg"`` (≥ 0)."""
+                  nan_hint: str = "", finite: bool = False) -> None:
+    """NaN and out-of-range values. ``columns``: column → ``"pos"`` (> 0) or ``"nonneg"`` (≥ 0).
+
+    With ``finite``, ±inf is a problem too (a rating may be unlimited, a failure rate or duration not).
+    """
     if table not in net:
         return
     df = net[table]
@@ -127,6 +155,10 @@ def _check_values(out: list[Problem], net: Any, table: str, columns: dict[str, s
         bad_text = nan & raw.notna()
         bad = (v <= 0) if rule == "pos" else (v < 0)
         need = "> 0" if rule == "pos" else "≥ 0"
+        if finite:
+            inf = np.isposinf(v.to_numpy())
+            _emit(out, table, df, df.index[inf], f"{column} is infinite; it must be a finite number {need}",
+                  check)
         if nan.any():
             msgs = [f"{column} is {'not a number (' + repr(r) + ')' if t else 'NaN'}; it must be {need}{nan_hint}"
                     for r, t in zip(raw[nan].tolist(), bad_text[nan].tolist(), strict=True)]
@@ -156,6 +188,76 @@ _RELIABILITY: dict[str, dict[str, str]] = {
     "load": {"p_avg_mw": "nonneg"},
 }
 _PLANNED = ("line", "trafo", "trafo3w", "bus", "switch")
+
+
+def _check_repair_times(out: list[Problem], net: Any) -> None:
+    """``repair_h`` ≤ 0 where the element fails (λ > 0), or above :data:`MAX_REPAIR_H`."""
+    for table, lam_col in _LAMBDA_OF.items():
+        df = net[table] if table in net else None
+        if df is None or not len(df) or "repair_h" not in df.columns:
+            continue
+        r = _numeric(df, "repair_h")
+        if lam_col in df.columns:  # negative repair_h is reported by the range check already
+            instant = (r == 0) & (_numeric(df, lam_col) > 0)
+            _emit(out, table, df, df.index[instant],
+                  f"repair_h = 0 but {lam_col} > 0: a failing element needs a repair time > 0",
+                  "reliability_data")
+        long = np.isfinite(r) & (r > MAX_REPAIR_H)
+        _emit(out, table, df, df.index[long],
+              [f"repair_h = {x:g} h exceeds {MAX_REPAIR_H:g} h (10 years): check the unit" for x in r[long]],
+              "reliability_data")
+
+
+def _check_duplicate_indices(out: list[Problem], net: Any) -> bool:
+    """Row indices used twice in one table; returns True when there are none."""
+    clean = True
+    for table in _ELEMENT_TABLES:
+        df = net[table] if table in net else None
+        if df is None or not len(df):
+            continue
+        dup = df.index.duplicated(keep="first")
+        if not dup.any():
+            continue
+        clean = False
+        names = [None if pd.isna(v) else str(v) for v in df["name"].to_numpy()[dup]] if "name" in df.columns \
+            else [None] * int(dup.sum())
+        for idx, name in zip(df.index[dup].tolist(), names, strict=True):
+            out.append(Problem(table, int(idx) if isinstance(idx, (int, np.integer)) else None, name,
+                               f"index {idx!r} is used by {int((df.index == idx).sum())} rows of {table}: "
+                               "row indices must be unique (the other checks are skipped until fixed)",
+                               "duplicate_index"))
+    return clean
+
+
+def _check_text_bools(out: list[Problem], net: Any) -> None:
+    """Text in boolean columns: ``bool("False")`` is True, so the element would count as closed/in service."""
+    for table, column in _BOOL_COLUMNS:
+        df = net[table] if table in net else None
+        if df is None or not len(df) or column not in df.columns or df[column].dtype != object:
+            continue
+        text = df[column].map(lambda v: isinstance(v, (str, bytes)))
+        _emit(out, table, df, df.index[text.to_numpy(bool)],
+              [f"{column} is the text {v!r}, not a boolean (text reads as True): store True/False"
+               for v in df.loc[text.to_numpy(bool), column].tolist()], "text_bool")
+
+
+def _in_service(df: pd.DataFrame) -> np.ndarray:
+    if "in_service" not in df.columns:
+        return np.ones(len(df), bool)
+    return df["in_service"].map(lambda v: v is True or (not isinstance(v, (str, bytes)) and pd.notna(v)
+                                                        and bool(v))).to_numpy(bool)
+
+
+def _check_something_to_analyse(out: list[Problem], net: Any) -> None:
+    """At least one in-service load and two in-service buses (a supply bus and a load point behind it)."""
+    n_bus = int(_in_service(net.bus).sum()) if len(net.bus) else 0
+    if n_bus < 2:
+        out.append(Problem("bus", None, None, f"the network has {n_bus} in-service bus(es): at least two (a "
+                           "supply bus and a load point behind a line or transformer) are needed for an "
+                           "analysis", "nothing_to_analyse"))
+    if len(net.load) and not _in_service(net.load).any():
+        out.append(Problem("load", None, None, f"none of the {len(net.load)} loads is in service: there is "
+                           "nothing to analyse", "nothing_to_analyse"))
 
 
 def _check_nan_only(out: list[Problem], net: Any, table: str, columns: tuple[str, ...], check: str) -> None:
@@ -399,6 +501,23 @@ def validate(
         In the order of :data:`CHECKS`; within a check, in table order.
     """
     out: list[Problem] = []
+    if not _check_duplicate_indices(out, net):
+        return out  # every other check addresses rows by index
+    try:
+        _run_checks(out, net, require_zones, default_zone, radial_max_kv, topology)
+    except Exception as exc:  # validate must never raise: a net broken in a way no check foresaw
+        out.append(Problem("net", None, None, f"validation could not complete: {type(exc).__name__}: {exc}",
+                           "internal"))
+    order = {c: i for i, c in enumerate(CHECKS)}
+    out.sort(key=lambda p: order.get(p.check, len(order)))
+    return out
+
+
+def _run_checks(out: list[Problem], net: Any, require_zones: bool, default_zone: str | None,
+                radial_max_kv: float, topology: Topology | None) -> None:
+    """All checks after the index check, appending to ``out``."""
+    _check_text_bools(out, net)
+    _check_something_to_analyse(out, net)
     has_source = _check_sources(out, net)
     _check_references(out, net)
     for table, columns in _RATINGS.items():
@@ -407,10 +526,11 @@ def validate(
     _check_nan_only(out, net, "sgen", ("p_mw",), "rating")
     hint = " (set it, or fill the defaults: gridscope.grid.defaults.apply_reliability_data(net))"
     for table, columns in _RELIABILITY.items():
-        _check_values(out, net, table, columns, "reliability_data", hint)
+        _check_values(out, net, table, columns, "reliability_data", hint, finite=True)
     for table in _PLANNED:
         _check_values(out, net, table, {"planned_per_yr": "nonneg", "planned_h": "nonneg"}, "reliability_data",
-                      hint)
+                      hint, finite=True)
+    _check_repair_times(out, net)
     _check_switch_types(out, net)
     _check_customers(out, net)
     _check_zones(out, net, require_zones, default_zone)
@@ -425,6 +545,3 @@ def validate(
     _check_duplicates(out, net, topo)
     if topo is not None and has_source:
         _check_topology(out, net, topo, radial_max_kv)
-    order = {c: i for i, c in enumerate(CHECKS)}
-    out.sort(key=lambda p: order.get(p.check, len(order)))
-    return out

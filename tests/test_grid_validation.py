@@ -8,6 +8,7 @@ import time
 import gridscope as gs
 import numpy as np
 import pandapower as pp
+import pandas as pd
 import pytest
 from gridscope.grid.defaults import apply_reliability_data
 from gridscope.grid.validation import CHECKS, Problem
@@ -265,7 +266,10 @@ def test_every_problem_at_once(rbts2_copy):
     got = {(p.check, p.table, p.index) for p in problems}
     for exp in expected:
         assert any(g[: len(exp)] == exp for g in got), (exp, problems)
-    assert {p.check for p in problems} == set(CHECKS) - {"no_source"}
+    # not here by design: duplicate_index skips every other check, nothing_to_analyse needs an empty net,
+    # internal is the never-raise safety net; text_bool has its own test
+    assert {p.check for p in problems} == set(CHECKS) - {"no_source", "duplicate_index", "nothing_to_analyse",
+                                                         "internal", "text_bool"}
     assert all("\n" not in str(p) for p in problems)
     # sorted by check, in the documented order
     ranks = [CHECKS.index(p.check) for p in problems]
@@ -283,3 +287,86 @@ def test_validate_is_fast_on_the_big_simbench_grid(simbench_big):
     start = time.perf_counter()
     gs.validate(simbench_big)
     assert time.perf_counter() - start < 5.0
+
+
+# ------------------------------------------------------------------------------------------------ cannot be fooled
+def test_text_typed_booleans(rbts2_copy):
+    net = rbts2_copy
+    f1, lp1 = _switch(net, "F1"), _load(net, "LP1")
+    net.switch["closed"] = net.switch["closed"].astype(object)
+    net.switch.loc[f1, "closed"] = "False"  # bool("False") is True: it would count as closed
+    net.load["in_service"] = net.load["in_service"].astype(object)
+    net.load.loc[lp1, "in_service"] = "no"
+    found = _found(gs.validate(net), "text_bool")
+    assert [(p.table, p.index, p.name) for p in found] == [("switch", f1, "F1"), ("load", lp1, "LP1")]
+    assert "'False'" in found[0].message and "'no'" in found[1].message
+    # real booleans in an object column are fine
+    net.switch.loc[f1, "closed"] = True
+    net.load.loc[lp1, "in_service"] = True
+    assert gs.validate(net) == []
+
+
+def test_duplicate_index_is_a_problem_not_an_exception(rbts2_copy):
+    net = rbts2_copy
+    net.line = pd.concat([net.line, net.line.loc[[3]]])  # line 3 twice: validate used to raise ValueError
+    net.load = pd.concat([net.load, net.load.loc[[0]]])
+    problems = gs.validate(net)
+    assert [(p.table, p.index, p.check) for p in problems] == [("line", 3, "duplicate_index"),
+                                                               ("load", 0, "duplicate_index")]
+    assert problems[0].name == net.line["name"].iloc[3] and "used by 2 rows" in problems[0].message
+
+
+def test_non_finite_and_impossible_reliability_values(rbts2_copy):
+    net = rbts2_copy
+    t0 = int(net.trafo.index[0])
+    net.line.loc[0, "lambda_per_km"] = np.inf  # made every index NaN
+    net.line.loc[1, "lambda_per_km"] = -0.1
+    net.line.loc[2, "repair_h"] = 1e8  # gave ASAI -17.8
+    net.line.loc[3, "repair_h"] = 0.0  # line 3 has lambda_per_km 0.065 > 0
+    net.line.loc[4, "repair_h"] = np.inf
+    net.trafo.loc[t0, "lambda_per_yr"] = np.inf
+    net.switch.loc[0, "switching_h"] = np.inf
+    net.switch.loc[1, "switching_h"] = -1.0
+    found = {(p.table, p.index, p.message.split(" ")[0]): p.message
+             for p in _found(gs.validate(net), "reliability_data")}
+    assert set(found) == {("line", 0, "lambda_per_km"), ("line", 1, "lambda_per_km"), ("line", 2, "repair_h"),
+                          ("line", 3, "repair_h"), ("line", 4, "repair_h"), ("trafo", t0, "lambda_per_yr"),
+                          ("switch", 0, "switching_h"), ("switch", 1, "switching_h")}
+    assert "infinite" in found[("line", 0, "lambda_per_km")]
+    assert "87600 h" in found[("line", 2, "repair_h")]
+    assert "repair time > 0" in found[("line", 3, "repair_h")]
+    assert "≥ 0" in found[("switch", 1, "switching_h")]
+
+
+def test_repair_bound_is_inclusive_and_zero_repair_ok_without_failures(rbts2_copy):
+    net = rbts2_copy
+    net.line.loc[0, "repair_h"] = 87_600.0  # exactly 10 years: allowed
+    net.line.loc[1, ["lambda_per_km", "repair_h"]] = 0.0  # never fails: no repair time needed
+    assert gs.validate(net) == []
+
+
+def test_nothing_to_analyse(rbts2_copy):
+    net = rbts2_copy
+    net.load["in_service"] = False
+    found = _found(gs.validate(net), "nothing_to_analyse")
+    assert [(p.table, p.index) for p in found] == [("load", None)] and "none of the" in found[0].message
+
+    one = pp.create_empty_network()
+    b = pp.create_bus(one, 11.0, zone="A")
+    pp.create_ext_grid(one, b)
+    pp.create_load(one, b, 1.0)
+    apply_reliability_data(one)
+    found = _found(gs.validate(one), "nothing_to_analyse")
+    assert [(p.table, p.index) for p in found] == [("bus", None)] and "1 in-service bus" in found[0].message
+
+
+def test_validate_never_raises(rbts2_copy, monkeypatch):
+    import gridscope.grid.validation as validation
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("unforeseen")
+
+    monkeypatch.setattr(validation, "_check_zones", broken)  # stands in for a check tripped by odd data
+    problems = gs.validate(rbts2_copy)
+    assert [(p.table, p.check) for p in problems] == [("net", "internal")]
+    assert "RuntimeError: unforeseen" in problems[0].message
