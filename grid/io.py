@@ -8,7 +8,9 @@ import hmac
 import json
 import os
 import pickle
+import stat
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +24,8 @@ from .facts import in_service
 from .untrusted import check_excel_archive, check_excel_tables, check_input_size, check_json_tree
 from .zones import assign_zones_by_density
 
-__all__ = ["atomic_write", "cache_dir", "load_network", "network_hash", "prepare_simbench", "save_network"]
+__all__ = ["atomic_write", "cache_dir", "current_umask", "load_network", "network_hash", "prepare_simbench",
+           "save_network"]
 
 
 def load_network(source: Any, *, fill_defaults: bool = True) -> Any:
@@ -364,8 +367,46 @@ def network_hash(net: Any) -> str:
     return h.hexdigest()[:16]
 
 
+_UMASK_LOCK = threading.Lock()
+
+
+def current_umask() -> int:
+    """The process umask, read without changing it where the OS allows.
+
+    Linux reports it in ``/proc/self/status``; elsewhere it is set and restored under a lock (no stdlib call
+    reads it without setting it).
+
+    Returns
+    -------
+    int
+        The umask, e.g. ``0o022``.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    with _UMASK_LOCK:
+        mask = os.umask(0o077)
+        os.umask(mask)
+    return mask
+
+
+def _file_mode(dest: Path) -> int:
+    """Mode a plain ``open(dest, "w")`` would leave: the existing file's mode, else ``0o666 & ~umask``."""
+    try:
+        return stat.S_IMODE(dest.stat().st_mode)
+    except OSError:
+        return 0o666 & ~current_umask()
+
+
 def atomic_write(path: str | os.PathLike[str], write: Any, *, overwrite: bool = True) -> Path:
     """Write a file atomically: ``write(tmp_path)`` writes a temporary file beside ``path``, then it is renamed.
+
+    The file gets the permissions a plain ``open()`` gives: ``0o666 & ~umask`` for a new file, the old
+    file's mode when one is replaced.
 
     Parameters
     ----------
@@ -385,10 +426,13 @@ def atomic_write(path: str | os.PathLike[str], write: Any, *, overwrite: bool = 
     if dest.exists() and not overwrite:
         raise InputError(f"{dest} exists; pass overwrite=True (CLI: --force) to replace it")
     dest.parent.mkdir(parents=True, exist_ok=True)
+    mode = _file_mode(dest)
     fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=dest.suffix or ".tmp", dir=dest.parent)
     os.close(fd)
     try:
         write(tmp)
+        # mkstemp makes 0600 whatever the umask; chmod after write() because a writer may recreate the file
+        os.chmod(tmp, mode)
         os.replace(tmp, dest)
     except BaseException:
         if os.path.exists(tmp):
