@@ -262,7 +262,8 @@ def flags_cmd(net_source: str, scaling: float, profiles: str | None, engine: str
 
 
 # ------------------------------------------------------------------------------------------------ reliability
-def _parse_targets(items: tuple[str, ...]) -> dict[str, float]:
+def _parse_targets(items: tuple[str, ...], zones: list[str] | None = None) -> dict[str, float]:
+    """ZONE=PERCENT items as a dict; with ``zones`` (the network's), a zone not among them is refused too."""
     out, bad = {}, []
     for item in items:
         zone, _, value = item.partition("=")
@@ -270,8 +271,13 @@ def _parse_targets(items: tuple[str, ...]) -> dict[str, float]:
             out[zone.strip()] = float(value)
         except ValueError:
             bad.append(item)
-    if bad:
-        raise InputError(f"--target takes ZONE=PERCENT (e.g. B=99.965), got: {', '.join(bad)}")
+    problems = [f"--target takes ZONE=PERCENT (e.g. B=99.965), got: {', '.join(bad)}"] if bad else []
+    unknown = [z for z in out if zones is not None and z not in zones]
+    if unknown:
+        problems.append(f"--target names zone(s) not in the network: {', '.join(unknown)}; "
+                        f"its zones are: {', '.join(zones or [])}")
+    if problems:
+        raise InputError("; ".join(problems))
     return out
 
 
@@ -312,7 +318,7 @@ def _run_reliability(st: Any, method: str, years: int | None, seed: int, target_
               "threads": threads, "repair_dist": repair_dist, "progress": progress_bar()}
     return st.reliability(method=method, failure_rate_scale=failure_rate_scale, repair_time_scale=repair_time_scale,
                           live_work_fraction=live_work_fraction, tie_capacity=tie_capacity,
-                          targets=_parse_targets(targets), **kw)
+                          targets=_parse_targets(targets, st.impact(tie_capacity).zones if targets else None), **kw)
 
 
 def _write_reliability(ds: Any, netcdf: str | None, tables_dir: str | None, force: bool) -> None:
@@ -352,8 +358,9 @@ def reliability_cmd(net_source: str, out_path: str | None, tables_dir: str | Non
 @click.option("--failure-rate-scale", type=float, default=1.0, show_default=True)
 @click.option("--repair-time-scale", type=float, default=1.0, show_default=True)
 @click.option("--live-work-fraction", type=float, default=0.0, show_default=True)
-@click.option("--programme-years", type=int, default=None,
-              help="Instead: the yearly programme (−15 %% faults, −5 %% repair time per year) over N years.")
+@click.option("--programme-years", type=click.IntRange(1, 50), default=None,  # 50: beyond any planning horizon
+              help="Instead: the yearly programme (−15 %% faults, −5 %% repair time per year) over N years "
+              "(1 to 50).")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False), default=None)
 @click.option("--force", is_flag=True)
 @handle_errors
