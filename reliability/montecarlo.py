@@ -44,6 +44,7 @@ import xarray as xr
 from scipy import integrate, special, stats
 
 from ..errors import CancelledError, InputError
+from ..grid.defaults import HOURS_PER_YEAR
 from ..progress import CANCEL_CHECK_S, ProgressCallback, Reporter
 from . import kernel
 from .codes import Distribution
@@ -63,6 +64,7 @@ __all__ = [
     "COMPILE_WHAT",
     "DEFAULT_MAX_YEARS",
     "DEFAULT_YEARS",
+    "DERIVED_INDICES",
     "DISTRIBUTIONS",
     "INDICES",
     "KINDS",
@@ -86,6 +88,9 @@ KINDS: tuple[str, ...] = ("fault", "planned", "total")
 METRICS: tuple[str, ...] = ("CI", "CH", "ENS")
 #: Indices derived from them: SAIFI = CI / customers, SAIDI = CH / customers, ENS.
 INDICES: tuple[str, ...] = ("SAIFI", "SAIDI", "ENS")
+#: Indices derived from the annual sums whose standard error is reported too (``derived_stderr``):
+#: CAIDI = CH / CI (h), ASAI = 1 − SAIDI / 8760 (1), AENS = ENS · 1000 / customers (kWh/customer·yr).
+DERIVED_INDICES: tuple[str, ...] = ("CAIDI", "ASAI", "AENS")
 #: Percentiles of the annual indices that are reported.
 PERCENTILES: tuple[float, ...] = (5.0, 50.0, 95.0)
 #: Named axes of every array of a :class:`MonteCarloResult` (``MonteCarloResult.array(name)``).
@@ -98,6 +103,7 @@ RESULT_AXES: dict[str, tuple[str, ...]] = {
     "index_mean": ("kind", "group", "index"),
     "index_stderr": ("kind", "group", "index"),
     "index_cov": ("kind", "group", "index"),
+    "derived_stderr": ("kind", "group", "derived"),
     "index_percentiles": ("group", "index", "q"),
     "annual_max": ("group", "index"),
     "saidi_target_h": ("group",),
@@ -117,6 +123,9 @@ PROGRESS_WHAT = "monte-carlo years"
 COMPILE_WHAT = "compiling Monte-Carlo kernel (first run only)"
 _CHUNK_MIN, _CHUNK_MAX, _CHUNK_COV_MAX = 64, 1 << 18, 1 << 14
 _CHUNK_WORK = 2.0e7  # target work units per chunk (≈ 30-60 ms of one core), see _default_chunk_years
+# The kernel returns sums, not CI·CH products: the CAIDI covariance is taken from the per-year buffer it
+# fills; above this size per chunk the buffer is not requested and the CAIDI standard error is NaN.
+_CROSS_BUF_BYTES = 16 << 20  # 16,384-year chunks (the target_cov maximum) of up to 14 groups
 
 
 # ----------------------------------------------------------------------------------------------- results
@@ -188,6 +197,9 @@ class MonteCarloResult:
         Wall time of the simulation (without preparation).
     years_per_s : float
         ``years / elapsed_s``.
+    derived_stderr : numpy.ndarray, shape (kind, group, derived)
+        Standard errors of the mean CAIDI (h, delta method), ASAI (1) and AENS (kWh/customer·yr), derived =
+        :data:`DERIVED_INDICES`; CAIDI's is NaN for chunks too large for the per-year buffer (> 16 MiB).
     options : dict
         The sampling options (distributions, live work fraction, stop rule).
     """
@@ -223,6 +235,7 @@ class MonteCarloResult:
     samples: np.ndarray | None
     elapsed_s: float
     years_per_s: float
+    derived_stderr: np.ndarray
     options: dict[str, Any] = field(default_factory=dict)
 
     def index(self, name: str, kind: str = "total") -> tuple[np.ndarray, np.ndarray]:
@@ -234,6 +247,7 @@ class MonteCarloResult:
     def coords(self) -> dict[str, Any]:
         """Coordinates of every axis: kind, group, metric, index, q, feeder, load, component, year."""
         return {"kind": list(KINDS), "group": list(self.groups), "metric": list(METRICS), "index": list(INDICES),
+                "derived": list(DERIVED_INDICES),
                 "q": list(PERCENTILES), "feeder": list(self.feeders), "load": np.asarray(self.load_index),
                 "component": np.arange(self.comp_mean.shape[1]),
                 "year": np.arange(self.samples.shape[0] if self.samples is not None else 0)}
@@ -264,20 +278,24 @@ class MonteCarloResult:
         return self._pick(self.index_mean, index, kind, group)
 
     def stderr(self, index: str = "SAIDI", *, kind: str = "total", group: str | None = "system") -> Any:
-        """Standard error of :meth:`mean`."""
+        """Standard error of :meth:`mean`; ``index`` may also be CAIDI, ASAI or AENS
+        (:data:`DERIVED_INDICES`, see :func:`_derived_stderr`)."""
+        if index in DERIVED_INDICES:
+            return self._pick(self.derived_stderr, index, kind, group, DERIVED_INDICES)
         return self._pick(self.index_stderr, index, kind, group)
 
-    def _pick(self, arr: np.ndarray, index: str, kind: str, group: str | None) -> Any:
+    def _pick(self, arr: np.ndarray, index: str, kind: str, group: str | None,
+              names: tuple[str, ...] = INDICES) -> Any:
         problems = []
-        if index not in INDICES:
-            problems.append(f"index must be one of {', '.join(INDICES)}, got {index!r}")
+        if index not in names:
+            problems.append(f"index must be one of {', '.join(names)}, got {index!r}")
         if kind not in KINDS:
             problems.append(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
         if group is not None and group not in self.groups:
             problems.append(f"unknown group {group!r} (groups: {', '.join(self.groups)})")
         if problems:
             raise InputError("; ".join(problems))
-        row = arr[KINDS.index(kind), :, INDICES.index(index)]
+        row = arr[KINDS.index(kind), :, names.index(index)]
         return row if group is None else float(row[self.groups.index(group)])
 
     def comp_share(self, metric: str = "CH", kind: str = "total") -> np.ndarray:
@@ -767,6 +785,7 @@ class _Acc:
     miss: np.ndarray
     lp: np.ndarray
     comp: np.ndarray
+    s12: np.ndarray  # (kind, group) sum over years of CI · CH (NaN when the buffer was too large)
     samples: np.ndarray | None = None  # the chunk's annual values (keep_samples), returned with the chunk
 
     @classmethod
@@ -776,12 +795,12 @@ class _Acc:
             years=0, s1=np.zeros((3, g, 3)), s2=np.zeros((3, g, 3)), fd_s1=np.zeros((3, f, 3)),
             fd_s2=np.zeros((3, f, 3)), hist=np.zeros((g, 3, kernel.HIST_N_BINS), np.int64), v_max=np.zeros((g, 3)),
             miss=np.zeros((3, g), np.int64), lp=np.zeros((model.n_load + 1, 2, 2)),
-            comp=np.zeros((2, model.n_comp, g, 3)),
+            comp=np.zeros((2, model.n_comp, g, 3)), s12=np.zeros((3, g)),
         )
 
     def add(self, other: _Acc) -> None:
         self.years += other.years
-        for name in ("s1", "s2", "fd_s1", "fd_s2", "hist", "miss", "lp", "comp"):
+        for name in ("s1", "s2", "fd_s1", "fd_s2", "hist", "miss", "lp", "comp", "s12"):
             getattr(self, name).__iadd__(getattr(other, name))
         np.maximum(self.v_max, other.v_max, out=self.v_max)
 
@@ -791,14 +810,20 @@ def _run_chunk(model: _Model, state: np.ndarray, n_years: int, keep_samples: boo
     the chunk can run on any executor, in this process or another."""
     acc = _Acc.zeros(model)
     acc.years = n_years
-    buf = np.empty((n_years if keep_samples else 0, 3, model.n_groups, 3))
+    cross = n_years * 9 * model.n_groups * 8 <= _CROSS_BUF_BYTES
+    want = keep_samples or cross  # the per-year values, for the CI·CH sums (see _CROSS_BUF_BYTES)
+    buf = np.empty((n_years if want else 0, 3, model.n_groups, 3))
     m = model
     kernel.simulate_chunk(
         state, np.int64(n_years), m.ev_rate, m.ev_cdf, m.ev_cdf_n, m.ev_n, m.ev_prob, m.ev_pick,
         m.comp_rng, m.comp_h, m.dist, m.dist_shape, m.r_int, m.r_flt, m.part_zone, m.part_flt,
         m.g_cust, m.g_target_h, m.g_inv_ref, acc.s1, acc.s2, acc.fd_s1, acc.fd_s2, acc.hist, acc.v_max,
-        acc.miss, acc.lp, acc.comp, bool(keep_samples), buf,
+        acc.miss, acc.lp, acc.comp, bool(want), buf,
     )
+    if want:
+        acc.s12 = np.einsum("ykg,ykg->kg", buf[:, :, :, 0], buf[:, :, :, 1])
+    else:
+        acc.s12 = np.full((3, m.n_groups), np.nan)
     acc.samples = buf if keep_samples else None
     return acc
 
@@ -811,6 +836,34 @@ def _mean_se(s1: np.ndarray, s2: np.ndarray, n: int) -> tuple[np.ndarray, np.nda
         var = np.full_like(s1, np.nan)
     std = np.sqrt(var)
     return mean, std / math.sqrt(n), std
+
+
+def _derived_stderr(acc: _Acc, customers: np.ndarray, annual_se: np.ndarray) -> np.ndarray:
+    """Standard errors of the mean CAIDI, ASAI, AENS, shape (kind, group, derived).
+
+    CAIDI = D̄ / S̄ (D = annual CH, S = annual CI) is a ratio of means: by the delta method
+    SE² ≈ (Var_D + CAIDI² · Var_S − 2 · CAIDI · Cov_DS) / (n · S̄²), with the sample (co)variances of the annual
+    sums; NaN where no interruption was simulated. ASAI = 1 − SAIDI / 8760 and AENS = ENS · 1000 / customers
+    are linear: their SE is SE_SAIDI / 8760 and SE_ENS · 1000 / customers.
+    """
+    n = acc.years
+    out = np.full((*annual_se.shape[:2], len(DERIVED_INDICES)), np.nan)
+    idx_se = _indices(annual_se, customers)
+    out[..., 1] = idx_se[..., 1] / HOURS_PER_YEAR
+    out[..., 2] = idx_se[..., 2] * 1000.0 * np.where(customers > 0, 1.0 / np.where(customers > 0, customers, 1.0),
+                                                     np.nan)
+    if n < 2:
+        return out
+    s_ci, s_ch = acc.s1[..., 0], acc.s1[..., 1]
+    var_s = (acc.s2[..., 0] - s_ci * s_ci / n) / (n - 1)
+    var_d = (acc.s2[..., 1] - s_ch * s_ch / n) / (n - 1)
+    cov = (acc.s12 - s_ci * s_ch / n) / (n - 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        caidi = np.where(s_ci > 0, s_ch / np.where(s_ci > 0, s_ci, 1.0), np.nan)
+        mean_s = s_ci / n
+        var = (var_d + caidi**2 * var_s - 2.0 * caidi * cov) / (n * mean_s**2)
+    out[..., 0] = np.sqrt(np.maximum(var, 0.0))  # clip rounding residue of a (near-)deterministic CAIDI
+    return out
 
 
 def _percentiles(acc: _Acc, inv_ref: np.ndarray, customers: np.ndarray) -> np.ndarray:
@@ -886,7 +939,7 @@ def _finish(acc: _Acc, model: _Model, impact: Impact, *, converged: bool | None,
         n_chunks=n_chunks, threads=threads, groups=[*list(impact.zones), "system"],
         feeders=list(impact.feeders), load_index=np.asarray(impact.load_index), customers=g_cust.copy(),
         feeder_customers=f_cust, annual_mean=mean, annual_stderr=se, annual_std=std, index_mean=idx_mean,
-        index_stderr=idx_se, index_cov=idx_cov,
+        index_stderr=idx_se, index_cov=idx_cov, derived_stderr=_derived_stderr(acc, g_cust, se),
         index_percentiles=_percentiles(acc, model.g_inv_ref, g_cust),
         annual_max=_indices(acc.v_max, g_cust), saidi_target_h=target_h.copy(), p_miss_target=p_miss,
         feeder_mean=fmean, feeder_stderr=fse, lp_failure_rate=lp_n, lp_unavailability_h=lp_h,

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from .montecarlo import INDICES, simulate
+from .montecarlo import DERIVED_INDICES, INDICES, simulate
 from .results import INDEX_UNITS, build_dataset
 
 __all__ = ["QUANTILES", "monte_carlo_dataset"]
@@ -25,7 +25,8 @@ def monte_carlo_dataset(impact: Any, live_work_fraction: float, targets: Any, at
     """Run :func:`~gridscope.reliability.montecarlo.simulate` and build the dataset with its statistics.
 
     Besides the variables of the analytical method (means) the dataset holds, per zone:
-    ``<index>[_fault|_planned]_stderr`` and ``_cov`` (of the mean), ``<index>_std`` (year-to-year spread),
+    ``<index>[_fault|_planned]_stderr`` and ``_cov`` (of the mean; ``_stderr`` also for CAIDI, ASAI, AENS),
+    ``<index>_std`` (year-to-year spread),
     ``<index>_quantile`` (P5/P50/P95 of the annual total), ``p_miss_target`` (share of years whose SAIDI
     exceeds the zone target), ``feeder_<index>_stderr``; with ``keep_samples=True`` also
     ``sample_<index>`` (year × zone).
@@ -82,6 +83,12 @@ def _statistics(res: Any) -> dict[str, Any]:
                 "units": units, "long_name": f"standard error of the mean {text}"})
             extra[f"{name}{label}_cov"] = (("zone",), i_cov.sel(kind=kind, index=name).values, {
                 "units": "1", "long_name": f"coefficient of variation of the mean {text}"})
+    d_se = res.array("derived_stderr")
+    for kind, label in _SUFFIX.items():
+        for name in DERIVED_INDICES:
+            text = f"{name}{label.replace('_', ' ')}"
+            extra[f"{name}{label}_stderr"] = (("zone",), d_se.sel(kind=kind, derived=name).values, {
+                "units": INDEX_UNITS[name][0], "long_name": f"standard error of the mean {text}"})
     std = res.array("annual_std").sel(kind="total")
     f_se = res.array("feeder_stderr").sel(kind="total")
     pct = res.array("index_percentiles")
