@@ -36,6 +36,7 @@ import pandas as pd
 from .. import __version__
 from ..cells import safe_frame, write_frame
 from ..errors import GridscopeError
+from ..grid.io import current_umask
 from ..reliability.report import with_units, write_reliability
 from .compare import compare_results
 from .manifest import MANIFEST_NAME, build_manifest
@@ -99,6 +100,7 @@ def write_folder(dest: str | os.PathLike[str], fill: Callable[[Path], Any], *, f
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.tmp-", dir=dest.parent))
+        os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp makes 0700: colleagues could not open the folder
     except OSError as exc:
         raise _write_error(dest, exc) from None
     try:

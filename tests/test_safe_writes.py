@@ -109,3 +109,19 @@ def test_programme_years_out_of_range_is_refused(run, years):
     result = run("scenario", "rbts2", "--programme-years", years)
     assert result.exit_code == 2  # click usage error
     assert "--programme-years" in result.output and "1<=x<=50" in result.output
+
+
+def test_results_folder_gets_the_umask(tmp_path):
+    # annual/writer.write_folder builds the folder with mkdtemp (mode 0700); after the rename it must be what
+    # a plain mkdir gives under the same umask (0755 under 022), so colleagues can read a shared results folder.
+    import os
+
+    from gridscope.annual.writer import write_folder
+
+    old = os.umask(0o022)
+    try:
+        (tmp_path / "plain").mkdir()
+        out = write_folder(tmp_path / "results", lambda d: (d / "a.txt").write_text("x"))
+    finally:
+        os.umask(old)
+    assert (out.stat().st_mode & 0o777) == ((tmp_path / "plain").stat().st_mode & 0o777) == 0o755
