@@ -72,26 +72,6 @@ def _freeze(value: Any) -> Hashable:
 
 
 
-#: The data-contract columns every analysis reads (DESIGN.md §2); a net lacking one gets the defaults table.
-_CONTRACT_COLUMNS: dict[str, tuple[str, ...]] = {
-    "line": ("lambda_per_km", "repair_h"),
-    "trafo": ("lambda_per_yr", "repair_h"),
-    "bus": ("lambda_per_yr", "repair_h"),
-    "switch": ("lambda_per_yr", "repair_h", "switching_h"),
-    "load": ("customers", "p_avg_mw"),
-}
-
-
-def _missing_contract_columns(net: Any) -> list[str]:
-    """``table.column`` of every data-contract column absent from a non-empty table of ``net``."""
-    out = []
-    for table, columns in _CONTRACT_COLUMNS.items():
-        df = net[table] if table in net else None
-        if df is None or not len(df):
-            continue
-        out += [f"{table}.{c}" for c in columns if c not in df.columns]
-    return out
-
 
 class Study:
     """A prepared study of one network.
@@ -127,11 +107,12 @@ class Study:
             raise InputError(f"Study needs a pandapower net or a network name/path, got {type(net).__name__}")
         #: What the study filled in for the user (data-contract columns taken from the defaults table).
         self.notes: list[str] = []
-        missing = _missing_contract_columns(net)
+        from .grid.defaults import apply_reliability_data, missing_contract_columns
+
+        missing = missing_contract_columns(net)
         if missing:
             # a net that did not come through load_network: analyse a copy with the documented defaults, so a
             # missing failure-rate column cannot silently mean "never fails" (SAIDI 0); the user's net is kept
-            from .grid.defaults import apply_reliability_data
 
             net = apply_reliability_data(copy.deepcopy(net))
             self.notes.append("defaults table applied for missing columns: " + ", ".join(missing))

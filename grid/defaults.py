@@ -18,9 +18,11 @@ from ..errors import ConfigError
 from .facts import RADIAL_MAX_KV, trafo_is_main
 
 __all__ = [
+    "CONTRACT_COLUMNS",
     "ZONES",
     "ZONE_DENSITY_BANDS",
     "apply_reliability_data",
+    "missing_contract_columns",
     "reliability_defaults",
     "zone_targets",
 ]
@@ -279,3 +281,34 @@ def apply_reliability_data(
             }
         )
     return net
+
+#: The data-contract columns every analysis reads (DESIGN.md §2); a net lacking one gets the defaults table.
+CONTRACT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "line": ("lambda_per_km", "repair_h"),
+    "trafo": ("lambda_per_yr", "repair_h"),
+    "bus": ("lambda_per_yr", "repair_h"),
+    "switch": ("lambda_per_yr", "repair_h", "switching_h"),
+    "load": ("customers", "p_avg_mw"),
+}
+
+
+def missing_contract_columns(net: Any) -> list[str]:
+    """``table.column`` of every data-contract column absent from a non-empty table of ``net``.
+
+    These are the columns :func:`apply_reliability_data` fills; a net lacking one has not been prepared.
+
+    Parameters
+    ----------
+    net : pandapowerNet
+
+    Returns
+    -------
+    list of str
+    """
+    out = []
+    for table, columns in CONTRACT_COLUMNS.items():
+        df = net[table] if table in net else None
+        if df is None or not len(df):
+            continue
+        out += [f"{table}.{c}" for c in columns if c not in df.columns]
+    return out
