@@ -1,0 +1,395 @@
+"""N-1 open capacity by AC power flow: feeders (head lost, load transferred through a tie) and main
+transformers (largest unit out, bus couplers closed).
+
+Feeder N-1
+----------
+For every feeder ``f`` of :func:`~gridscope.grid.topology.build_topology` and every usable tie (a normally-open
+switch of ``topology.ties`` joining ``f`` to another feeder ``g``):
+
+1. the feeder head (``feeders.head_edge``: its breaker opened, or its first line / transformer out of service)
+   is lost and the tie is closed, so the whole feeder is fed from ``g``;
+2. an AC power flow (:class:`~gridscope.capacity.bus_capacity.ACModel`, pandapower's admittance matrices of one
+   ``runpp`` of that configuration, then batched chord Newton-Raphson) checks the *transfer region*: every line
+   and bus of ``f`` and ``g`` at the feeder voltage and the main transformers of ``g``'s (and ``f``'s) station.
+   Lines may run to ``Limits.n1_transfer_percent`` (100 %), main transformers to ``Limits.physical_percent``,
+   buses stay in their voltage band (:func:`~gridscope.capacity.voltage.voltage_band_pu`, the MV band
+   ``Limits.v_band_pu``). A value beyond its limit that is no worse than in the normal (pre-fault) state does
+   not count;
+3. the added load is placed at every bus of ``f`` at the feeder voltage in turn (power factor ``pf``) and the
+   largest load that still passes is searched for each (bracketing with regula falsi, until
+   ``hi <= lo · (1 + rtol)``); the feeder's value for that tie is the smallest over its buses (the **worst
+   point**), with that bus and its binding element.
+
+The best tie is the one with the largest value. A feeder without a usable tie has N-1 capacity 0; a
+configuration whose transfer alone already violates a limit, or does not solve, gives 0 with that element.
+
+Main-transformer N-1
+--------------------
+For every station of :func:`~gridscope.grid.stations.build_stations` with two or more units: the largest unit
+is taken out of service, every bus coupler of the station is closed and the remaining units may run at
+``Limits.n1_overload_factor`` × 100 % (1.3). The N-1 capacity is the largest load added at the station busbar
+that keeps every remaining unit within that limit (single-unit stations: 0).
+
+Everything is computed at the planning snapshot (``scaling``, ``include_sgen``) with reserved capacity
+(``net["reserved_capacity"]``) added as load, as the exact bus capacity does. Results in MVA.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ConvergenceError
+from ..grid.facts import element_label, element_name, in_service
+from ..grid.stations import build_stations
+from ..grid.topology import EdgeKind, build_topology
+from ..settings import LOAD_PF
+from .bus_capacity import ACModel, BindingKind
+from .open_capacity import Limits
+from .voltage import VoltageBands, voltage_band_pu
+
+__all__ = ["FEEDER_N1_COLUMNS", "STATION_N1_COLUMNS", "feeder_n1", "main_transformer_n1"]
+
+#: Columns of :func:`feeder_n1`.
+FEEDER_N1_COLUMNS = ["feeder", "name", "n1_mva", "tie_switch", "worst_bus", "binding", "binding_element",
+                     "n_ties_tried", "note"]
+#: Columns of :func:`main_transformer_n1`.
+STATION_N1_COLUMNS = ["station", "name", "units", "unit_out", "couplers_closed", "n1_base_loading_percent",
+                      "n1_mva", "binding", "binding_element", "note"]
+
+_KIND_TEXT = {BindingKind.LINE: "line loading", BindingKind.TRAFO: "main transformer loading",
+              BindingKind.UNDER_VOLTAGE: "voltage low", BindingKind.OVER_VOLTAGE: "voltage high",
+              BindingKind.NO_SOLUTION: "no power-flow solution", BindingKind.NONE: "none up to the search limit"}
+_WORSE_TOL = 1e-6
+
+
+@dataclass
+class _Region:
+    """The constrained elements of one configuration: positions in ``net.line`` / ``net.trafo`` /
+    ``net.bus``, their limits and scales, and the normal-state values a violation must exceed to count."""
+
+    line_pos: np.ndarray
+    line_lim: float
+    trafo_pos: np.ndarray
+    trafo_lim: float
+    bus_pos: np.ndarray
+    v_lo: np.ndarray
+    v_hi: np.ndarray
+    ref_line: np.ndarray
+    ref_trafo: np.ndarray
+    ref_vm: np.ndarray
+
+    def margins(self, ev: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per case: smallest scaled margin, its :class:`BindingKind` and the element position (in its
+        table); not converged cases get margin -1 and ``NO_SOLUTION``."""
+        k = ev.converged.size
+        blocks, kinds, elems = [], [], []
+
+        def add(vals: np.ndarray, ref: np.ndarray, lim: np.ndarray, scale: np.ndarray, upper: bool,
+                kind: BindingKind, pos: np.ndarray) -> None:
+            if not vals.shape[0]:
+                return
+            m = ((lim[:, None] - vals) if upper else (vals - lim[:, None])) / scale[:, None]
+            worse = (vals > ref[:, None] + _WORSE_TOL) if upper else (vals < ref[:, None] - _WORSE_TOL)
+            m = np.where(np.isnan(vals), np.inf, m)
+            m = np.where((m < 0) & ~worse, np.inf, m)  # no worse than before the fault: does not count
+            blocks.append(m)
+            kinds.append(np.full(vals.shape[0], int(kind)))
+            elems.append(pos)
+
+        nl, nt = self.line_pos.size, self.trafo_pos.size
+        add(ev.line_loading[self.line_pos], self.ref_line, np.full(nl, self.line_lim), np.full(nl, self.line_lim),
+            True, BindingKind.LINE, self.line_pos)
+        add(ev.trafo_loading[self.trafo_pos], self.ref_trafo, np.full(nt, self.trafo_lim),
+            np.full(nt, self.trafo_lim), True, BindingKind.TRAFO, self.trafo_pos)
+        vm = ev.vm[self.bus_pos]
+        add(vm, self.ref_vm, self.v_lo, 1.0 - self.v_lo, False, BindingKind.UNDER_VOLTAGE, self.bus_pos)
+        add(vm, self.ref_vm, self.v_hi, self.v_hi - 1.0, True, BindingKind.OVER_VOLTAGE, self.bus_pos)
+        if not blocks:
+            return (np.where(ev.converged, np.inf, -1.0), np.full(k, int(BindingKind.NONE)),
+                    np.full(k, -1, np.int64))
+        allm = np.vstack(blocks)
+        allk = np.concatenate(kinds)
+        alle = np.concatenate(elems)
+        pos = np.argmin(allm, axis=0)
+        m = allm[pos, np.arange(k)]
+        kind = np.where(np.isfinite(m), allk[pos], int(BindingKind.NONE))
+        elem = np.where(np.isfinite(m), alle[pos], -1)
+        m = np.where(ev.converged, m, -1.0)
+        kind = np.where(ev.converged, kind, int(BindingKind.NO_SOLUTION))
+        return m, kind, elem
+
+
+def _describe(net: Any, kind: int, elem: int) -> tuple[str, str]:
+    kind = BindingKind(int(kind))
+    table = {BindingKind.LINE: "line", BindingKind.TRAFO: "trafo", BindingKind.UNDER_VOLTAGE: "bus",
+             BindingKind.OVER_VOLTAGE: "bus"}.get(kind)
+    if table is None or elem < 0:
+        return _KIND_TEXT.get(kind, kind.name.lower()), ""
+    idx = net[table].index[int(elem)]
+    return _KIND_TEXT[kind], element_label(table, idx, element_name(net[table], idx))
+
+
+def _largest_load(model: ACModel, region: _Region, buses: np.ndarray, *, pf: float, rtol: float,
+                  s_start_mva: float, s_max_mva: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Largest apparent power (MVA) at power factor ``pf`` that passes ``region`` at each of ``buses``.
+
+    Each round evaluates two points ``s · (1 ∓ rtol / 2.5)`` around the regula-falsi (or, before a failing
+    point is known, the linear-extrapolation) estimate ``s``, so a near-linear margin is bracketed within
+    ``rtol`` in one or two rounds; bisection where the failing point did not solve.
+
+    Returns
+    -------
+    lo, kind, elem : numpy.ndarray
+        Per bus the passing load, and the :class:`BindingKind` and element position at the failing end.
+    """
+    k = buses.size
+    sin_phi = math.sqrt(max(0.0, 1.0 - pf * pf))
+    base = model.evaluate(buses[:1], np.zeros(1), np.zeros(1))
+    m0, k0, e0 = region.margins(base)
+    lo = np.zeros(k)
+    m_lo = np.full(k, float(m0[0]))
+    hi = np.full(k, np.inf)
+    m_hi = np.full(k, np.nan)
+    kind = np.full(k, int(BindingKind.NONE))
+    elem = np.full(k, -1, np.int64)
+    if m0[0] < 0:  # the configuration itself violates (or does not solve): nothing can be added
+        return lo, np.full(k, int(k0[0])), np.full(k, int(e0[0]))
+    s = np.full(k, float(s_start_mva))
+    for _ in range(40):
+        todo = (hi > lo * (1.0 + rtol)) & (lo < s_max_mva)
+        idx = np.flatnonzero(todo)
+        if not idx.size:
+            break
+        pts = np.concatenate([s[idx] * (1.0 - rtol / 2.5), s[idx] * (1.0 + rtol / 2.5)])
+        owner = np.concatenate([idx, idx])
+        ev = model.evaluate(buses[owner], pts * pf, pts * sin_phi)
+        m, kd, el = region.margins(ev)
+        for j in np.argsort(pts):  # ascending: the smallest failing point sets hi
+            b = owner[j]
+            if m[j] >= 0:
+                if pts[j] > lo[b] and pts[j] < hi[b]:
+                    lo[b], m_lo[b] = pts[j], m[j]
+            elif pts[j] < hi[b]:
+                hi[b], m_hi[b], kind[b], elem[b] = pts[j], m[j], kd[j], el[j]
+        for b in idx:
+            if np.isinf(hi[b]):  # no failing point yet: extrapolate the margin linearly from 0
+                slope = (m0[0] - m_lo[b]) / lo[b] if lo[b] > 0 else 0.0
+                guess = m0[0] / slope if slope > 0 else 4.0 * max(lo[b], s_start_mva)
+                s[b] = min(max(guess * 1.02, 1.05 * lo[b]), 4.0 * max(lo[b], s_start_mva), s_max_mva)
+            elif kind[b] == BindingKind.NO_SOLUTION or not np.isfinite(m_hi[b]) or m_lo[b] <= m_hi[b]:
+                s[b] = 0.5 * (lo[b] + hi[b])
+            else:
+                rf = lo[b] + (hi[b] - lo[b]) * m_lo[b] / (m_lo[b] - m_hi[b])
+                s[b] = float(np.clip(rf, lo[b] + 0.01 * (hi[b] - lo[b]), hi[b] - 0.01 * (hi[b] - lo[b])))
+    return lo, kind, elem
+
+
+def _set(net: Any, table: str, idx: int, column: str, value: Any, undo: list[tuple[str, int, str, Any]]) -> None:
+    undo.append((table, idx, column, net[table].at[idx, column]))
+    net[table].at[idx, column] = value
+
+
+def _restore(net: Any, undo: list[tuple[str, int, str, Any]]) -> None:
+    for table, idx, column, value in reversed(undo):
+        net[table].at[idx, column] = value
+    undo.clear()
+
+
+def _lose_edge(net: Any, topo: Any, edge: int, undo: list) -> None:
+    kind = EdgeKind(int(topo.edge_kind[edge]))
+    idx = int(topo.edge_element[edge])
+    if kind == EdgeKind.SWITCH:
+        _set(net, "switch", idx, "closed", False, undo)
+    else:
+        _set(net, kind.table, idx, "in_service", False, undo)
+
+
+def _model(net: Any, *, scaling: float, include_sgen: bool, limits: Limits) -> ACModel | None:
+    try:
+        return ACModel(net, scaling=scaling, include_sgen=include_sgen, limits=limits)
+    except ConvergenceError:
+        return None
+
+
+def feeder_n1(net: Any, *, topology: Any = None, stations: Any = None, limits: Limits | None = None,
+              scaling: float = 1.0, include_sgen: bool = False, pf: float = LOAD_PF,
+              rtol: float = 0.005) -> pd.DataFrame:
+    """Feeder N-1 open capacity by AC power flow (method in the module docstring).
+
+    Parameters
+    ----------
+    net : pandapowerNet
+        The network; restored after use (switch states and in-service flags are changed temporarily).
+    topology, stations : Topology, Stations, optional
+        Prebuilt :func:`build_topology` / :func:`build_stations` of ``net``.
+    limits : Limits, optional
+        ``n1_transfer_percent`` (lines), ``physical_percent`` (main transformers), ``v_band_pu``.
+    scaling, include_sgen : float, bool
+        The planning snapshot.
+    pf : float
+        Power factor of the added load.
+    rtol : float
+        Relative width of the final search bracket.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per feeder id, columns :data:`FEEDER_N1_COLUMNS`: ``n1_mva`` (MVA, 0 without a usable tie),
+        ``tie_switch`` (the best tie), ``worst_bus`` (where the added load binds first), ``binding`` and
+        ``binding_element`` (the limit violated just above ``n1_mva``).
+    """
+    limits = limits or Limits()
+    topo = topology if topology is not None else build_topology(net)
+    st = stations if stations is not None else build_stations(net, topo)
+    feeders = topo.feeders
+    nf = len(feeders)
+    bands = VoltageBands(mv_pu=limits.v_band_pu)
+    bus_vn = net.bus["vn_kv"].to_numpy(dtype=float)
+    bus_pos = pd.Series(np.arange(len(net.bus)), index=net.bus.index)
+    node_feeder = topo.feeder_of_node[: topo.n_bus]
+    node_pos = bus_pos.reindex(topo.bus_index[: topo.n_bus]).to_numpy(dtype=np.int64)
+    line_edges = topo.element_edges("line")
+    lf = topo.feeder_of_node[np.maximum(topo.edge_from[line_edges], 0)]
+    lt = topo.feeder_of_node[np.maximum(topo.edge_to[line_edges], 0)]
+    units = st.unit_table
+    trafo_pos = pd.Series(np.arange(len(net.trafo)), index=net.trafo.index)
+    lo_all = np.array([voltage_band_pu(v, bands=bands)[0] if v > 0 else 0.0 for v in bus_vn])
+    hi_all = np.array([voltage_band_pu(v, bands=bands)[1] if v > 0 else 2.0 for v in bus_vn])
+    rows = [{"feeder": f, "name": feeders["name"].iat[f] if nf else "", "n1_mva": 0.0, "tie_switch": -1,
+             "worst_bus": -1, "binding": "no usable tie", "binding_element": "", "n_ties_tried": 0, "note": ""}
+            for f in range(nf)]
+    if not nf:
+        return pd.DataFrame(rows, columns=FEEDER_N1_COLUMNS)
+    normal = _model(net, scaling=scaling, include_sgen=include_sgen, limits=limits)
+    if normal is None:
+        raise ConvergenceError("feeder N-1: the normal-state power flow does not converge")
+    ref = normal.evaluate(net.bus.index[:1].to_numpy(), np.zeros(1), np.zeros(1))
+    ties = topo.ties
+    undo: list = []
+    for f in range(nf):
+        vn_f = float(feeders["vn_kv"].iat[f])
+        cand = node_pos[(node_feeder == f) & np.isclose(bus_vn[node_pos], vn_f)]
+        if not cand.size:
+            rows[f]["binding"] = "feeder has no bus at its voltage"
+            continue
+        head = int(feeders["head_edge"].iat[f])
+        usable = ties[((ties["feeder_a"] == f) & (ties["feeder_b"] >= 0) & (ties["feeder_b"] != f))
+                      | ((ties["feeder_b"] == f) & (ties["feeder_a"] >= 0) & (ties["feeder_a"] != f))]
+        best: dict[str, Any] | None = None
+        for _, t in usable.iterrows():
+            g = int(t["feeder_b"]) if int(t["feeder_a"]) == f else int(t["feeder_a"])
+            sw = int(t["switch"])
+            stations_fg = {int(st.feeder_station[f]), int(st.feeder_station[g])} - {-1}
+            tpos = trafo_pos.reindex(units.loc[units["station"].isin(stations_fg), "trafo"]).to_numpy(np.int64)
+            in_fg = np.isin(node_feeder, [f, g]) & np.isclose(bus_vn[node_pos], vn_f)
+            bpos = node_pos[in_fg]
+            lpos = np.flatnonzero(np.isin(lf, [f, g]) | np.isin(lt, [f, g]))
+            region = _Region(line_pos=lpos, line_lim=limits.n1_transfer_percent, trafo_pos=tpos,
+                             trafo_lim=limits.physical_percent, bus_pos=bpos, v_lo=lo_all[bpos], v_hi=hi_all[bpos],
+                             ref_line=ref.line_loading[lpos, 0], ref_trafo=ref.trafo_loading[tpos, 0],
+                             ref_vm=ref.vm[bpos, 0])
+            try:
+                _lose_edge(net, topo, head, undo)
+                _set(net, "switch", sw, "closed", True, undo)
+                model = _model(net, scaling=scaling, include_sgen=include_sgen, limits=limits)
+            finally:
+                _restore(net, undo)
+            rows[f]["n_ties_tried"] += 1
+            if model is None:
+                res = {"n1_mva": 0.0, "tie_switch": sw, "worst_bus": -1,
+                       "binding": _KIND_TEXT[BindingKind.NO_SOLUTION], "binding_element": ""}
+            else:
+                head_mva = 2.0 * float(np.sqrt(3.0) * vn_f * np.nanmax(normal.line_imax)) \
+                    if normal.line_imax.size else 10.0
+                lo, kind, elem = _largest_load(model, region, net.bus.index[cand].to_numpy(), pf=pf, rtol=rtol,
+                                               s_start_mva=max(0.05 * head_mva, 0.1), s_max_mva=10.0 * head_mva)
+                w = int(np.argmin(lo))
+                text, el = _describe(net, int(kind[w]), int(elem[w]))
+                res = {"n1_mva": float(lo[w]), "tie_switch": sw, "worst_bus": int(net.bus.index[cand[w]]),
+                       "binding": text, "binding_element": el}
+            if best is None or res["n1_mva"] > best["n1_mva"]:
+                best = res
+        if best is not None:
+            rows[f].update(best)
+    return pd.DataFrame(rows, columns=FEEDER_N1_COLUMNS)
+
+
+def main_transformer_n1(net: Any, *, topology: Any = None, stations: Any = None, limits: Limits | None = None,
+                        scaling: float = 1.0, include_sgen: bool = False, pf: float = LOAD_PF,
+                        rtol: float = 0.005) -> pd.DataFrame:
+    """Main-transformer N-1 open capacity by AC power flow per station (method in the module docstring).
+
+    Parameters
+    ----------
+    net : pandapowerNet
+        The network; restored after use.
+    topology, stations : Topology, Stations, optional
+        Prebuilt :func:`build_topology` / :func:`build_stations` of ``net``.
+    limits : Limits, optional
+        ``n1_overload_factor`` of the remaining units.
+    scaling, include_sgen, pf, rtol
+        As :func:`feeder_n1`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per station id, columns :data:`STATION_N1_COLUMNS`: ``unit_out`` (trafo index),
+        ``n1_base_loading_percent`` (largest loading of a remaining unit with nothing added), ``n1_mva``.
+    """
+    limits = limits or Limits()
+    topo = topology if topology is not None else build_topology(net)
+    st = stations if stations is not None else build_stations(net, topo)
+    trafo_pos = pd.Series(np.arange(len(net.trafo)), index=net.trafo.index)
+    rows = []
+    undo: list = []
+    for s, srow in st.table.iterrows():
+        units = list(srow["units"])
+        row = {"station": int(s), "name": srow["name"], "units": ", ".join(
+            element_label("trafo", t, element_name(net.trafo, t)) for t in units), "unit_out": -1,
+            "couplers_closed": "", "n1_base_loading_percent": np.nan, "n1_mva": 0.0, "binding": "",
+            "binding_element": "", "note": ""}
+        if len(units) < 2:
+            row["note"] = "single unit: no N-1 reserve inside the station"
+            rows.append(row)
+            continue
+        sn = np.array(srow["unit_sn_mva"], dtype=float)
+        out = int(units[int(np.argmax(sn))])
+        rest = [t for t in units if t != out and bool(in_service(net.trafo.loc[[t]])[0])]
+        closed_now = [int(c) for c, cl in zip(srow["couplers"], srow["couplers_closed"], strict=True) if not cl]
+        row.update(unit_out=out, couplers_closed=", ".join(f"switch {c}" for c in closed_now))
+        try:
+            _set(net, "trafo", out, "in_service", False, undo)
+            for c in closed_now:
+                _set(net, "switch", c, "closed", True, undo)
+            model = _model(net, scaling=scaling, include_sgen=include_sgen, limits=limits)
+        finally:
+            _restore(net, undo)
+        if model is None:
+            row.update(binding=_KIND_TEXT[BindingKind.NO_SOLUTION], note="largest unit out: no solution")
+            rows.append(row)
+            continue
+        tpos = trafo_pos.reindex(rest).to_numpy(np.int64)
+        lim = limits.n1_overload_factor * 100.0
+        inf_ref = np.full(tpos.size, -np.inf)
+        region = _Region(line_pos=np.zeros(0, np.int64), line_lim=100.0, trafo_pos=tpos, trafo_lim=lim,
+                         bus_pos=np.zeros(0, np.int64), v_lo=np.zeros(0), v_hi=np.zeros(0), ref_line=np.zeros(0),
+                         ref_trafo=inf_ref, ref_vm=np.zeros(0))
+        base = model.evaluate(net.bus.index[:1].to_numpy(), np.zeros(1), np.zeros(1))
+        row["n1_base_loading_percent"] = float(np.nanmax(base.trafo_loading[tpos, 0]))
+        lv = int(net.trafo.at[rest[int(np.argmax(sn[[units.index(t) for t in rest]]))], "lv_bus"])
+        total = float(sn[[units.index(t) for t in rest]].sum())
+        lo, kind, elem = _largest_load(model, region, np.array([lv]), pf=pf, rtol=rtol,
+                                       s_start_mva=max(0.1 * total, 0.1), s_max_mva=10.0 * total)
+        text, el = _describe(net, int(kind[0]), int(elem[0]))
+        if kind[0] == BindingKind.TRAFO:
+            text = f"main transformer loading {lim:g} % (N-1)"
+        row.update(n1_mva=float(lo[0]), binding=text, binding_element=el,
+                   note=f"{element_label('trafo', out, element_name(net.trafo, out))} out, couplers closed, "
+                        f"others at {limits.n1_overload_factor:g} x rating; load added at bus {lv}")
+        rows.append(row)
+    return pd.DataFrame(rows, columns=STATION_N1_COLUMNS)
