@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as _dt
 import os
 from collections.abc import Callable
@@ -11,8 +12,11 @@ from typing import Any
 import pandas as pd
 
 from .. import __version__
+from ..errors import ValidationError
 from ..grid.io import network_hash
 from ..grid.topology import build_topology
+from ..grid.validation import CAPACITY_CHECKS
+from ..grid.validation import validate as validate_net
 from ..progress import ProgressCallback, Reporter
 from ..settings import LOAD_PF
 from .bus_capacity import bus_open_capacity
@@ -21,7 +25,7 @@ from .flags import Thresholds, flag_loading
 from .open_capacity import LEVELS, Grades, Limits, open_capacity_tables, resolve_level
 from .powerflow import planning_loading
 
-__all__ = ["CapacityResult", "assess_capacity"]
+__all__ = ["CapacityResult", "assess_capacity", "capacity_problems", "validated_topology", "with_reserved"]
 
 
 @dataclass(eq=False)
@@ -104,6 +108,7 @@ class CapacityResult:
 def assess_capacity(net: Any, *, scaling: float = 1.0, profiles: Any = None, thresholds: Any = None,
                     limits: Limits | None = None, grades: Grades | None = None, peak: Any = None,
                     topology: Any = None, exact_bus: bool = False, bus_pf: float = LOAD_PF,
+                    reserved: pd.DataFrame | str | os.PathLike[str] | None = None, validate: bool = True,
                     progress: ProgressCallback | None = None, cancel: Callable[[], bool] | None = None,
                     **loading_kw: Any) -> CapacityResult:
     """Loading flags and open capacity (可开放容量) at five levels.
@@ -139,6 +144,16 @@ def assess_capacity(net: Any, *, scaling: float = 1.0, profiles: Any = None, thr
         ``profiles`` are given.
     bus_pf : float
         Power factor of the added load for ``exact_bus``.
+    reserved : DataFrame, path or None
+        Approved-but-not-connected load (已批未接): a table like ``net["reserved_capacity"]`` (``element``,
+        ``element_index``, ``p_mw``), or a ``.csv``/``.xlsx`` file read by
+        :func:`gridscope.capacity.reserved.read_reserved`. It replaces ``net["reserved_capacity"]`` on a
+        shallow copy of ``net`` (the caller's net is not touched); the CLI's ``--reserved`` does the same.
+    validate : bool
+        Refuse a network with problems that make the power flow or the open-capacity arithmetic wrong
+        (:data:`~gridscope.grid.validation.CAPACITY_CHECKS`, see :func:`capacity_problems`) with one
+        :class:`~gridscope.errors.ValidationError` listing all of them. Reliability data, customers and zones
+        are not needed here and not checked.
     progress, cancel : callable, optional
         The progress protocol (:mod:`gridscope.progress`): records of ``what="capacity steps"`` (loading,
         flags, tables, exact bus capacity); a time series and the exact bus search report their own steps
@@ -152,13 +167,19 @@ def assess_capacity(net: Any, *, scaling: float = 1.0, profiles: Any = None, thr
 
     Raises
     ------
+    ValidationError
+        ``validate`` and the network has problems of :data:`~gridscope.grid.validation.CAPACITY_CHECKS`.
     ConvergenceError
         The power flow does not converge.
     InputError
-        Invalid limits, thresholds or reserved-capacity rows.
+        Invalid limits, thresholds or reserved-capacity rows (or an unreadable reserved-capacity file).
     CancelledError
         ``cancel`` returned True.
     """
+    if reserved is not None:
+        net = with_reserved(net, reserved)
+    if validate:
+        topology = validated_topology(net, topology)
     thresholds = thresholds if thresholds is not None else Thresholds()
     if limits is None:
         limits = Limits.from_thresholds(thresholds)
@@ -197,6 +218,54 @@ def assess_capacity(net: Any, *, scaling: float = 1.0, profiles: Any = None, thr
         "exact_bus": bool(exact_bus),
     }
     return CapacityResult(flags=flags, tables=tables, peak=peak, limits=limits, grades=grades, meta=meta)
+
+
+def with_reserved(net: Any, reserved: pd.DataFrame | str | os.PathLike[str]) -> Any:
+    """A shallow copy of ``net`` whose ``reserved_capacity`` table is ``reserved`` (a table, or a file read
+    by :func:`gridscope.capacity.reserved.read_reserved`); the other tables are shared, not copied."""
+    if isinstance(reserved, str | os.PathLike):
+        from .reserved import read_reserved
+
+        table = read_reserved(reserved, net)
+    elif isinstance(reserved, pd.DataFrame):
+        table = reserved.copy()
+    else:
+        from ..errors import InputError
+
+        raise InputError("reserved must be a DataFrame like net['reserved_capacity'] or a .csv/.xlsx path, "
+                         f"got {type(reserved).__name__}")
+    out = copy.copy(net)
+    out["reserved_capacity"] = table
+    return out
+
+
+def capacity_problems(net: Any, topology: Any = None) -> list[Any]:
+    """The validation problems that capacity and connection evaluation refuse a network for.
+
+    :func:`gridscope.validate` (zones not required) restricted to
+    :data:`~gridscope.grid.validation.CAPACITY_CHECKS`; ``[]`` when the network can be assessed.
+    """
+    problems = validate_net(net, require_zones=False, topology=topology)
+    return [p for p in problems if p.check in CAPACITY_CHECKS]
+
+
+def validated_topology(net: Any, topology: Any = None) -> Any:
+    """Validate ``net`` for capacity work and return the topology to use (``topology``, or one built here).
+
+    Raises
+    ------
+    ValidationError
+        With every problem of :func:`capacity_problems`.
+    """
+    if topology is None:
+        try:
+            topology = build_topology(net)
+        except Exception:  # a net too broken for a graph: validate reports why
+            topology = None
+    problems = capacity_problems(net, topology)
+    if problems:
+        raise ValidationError(problems)
+    return topology
 
 
 _AC_COLUMNS = {

@@ -45,6 +45,7 @@ from ..grid.topology import EdgeKind, build_topology
 from ..progress import ProgressCallback, Reporter
 from ..reliability.api import assess_reliability
 from ..settings import LOAD_PF
+from .api import validated_topology
 from .bus_capacity import (
     WORSE_TOL_MVA,
     WORSE_TOL_PERCENT,
@@ -209,7 +210,7 @@ def evaluate_connection(net: Any, p_mw: float, *, bus: int | None = None,
                         voltage_kv: float | None = None, scaling: float = 1.0, include_sgen: bool = False,
                         limits: Limits | None = None, reliability: bool = False, topology: Any = None,
                         model: ACModel | None = None, impact: Any = None, peak: Any = None,
-                        progress: ProgressCallback | None = None,
+                        validate: bool = True, progress: ProgressCallback | None = None,
                         cancel: Callable[[], bool] | None = None) -> ConnectionDecision:
     """Evaluate connecting a load of ``p_mw`` at a bus or near a location.
 
@@ -253,6 +254,10 @@ def evaluate_connection(net: Any, p_mw: float, *, bus: int | None = None,
         Accepted for a uniform call from :class:`gridscope.Study`; the AC evaluation needs pandapower's
         admittance matrices with the reserved capacity added as load, so it runs its own planning power flow
         (through ``model``) and does not read ``peak``.
+    validate : bool
+        Refuse a network with problems that make the power flow or the capacity search wrong (the checks
+        of :func:`gridscope.capacity.api.capacity_problems`) with one
+        :class:`~gridscope.errors.ValidationError` listing all of them, before anything else is done.
     progress, cancel : callable, optional
         The progress protocol (:mod:`gridscope.progress`): records of ``what="connection steps"`` (model,
         candidates, decision, reliability); the candidate search checks ``cancel`` about every 100 ms.
@@ -263,6 +268,8 @@ def evaluate_connection(net: Any, p_mw: float, *, bus: int | None = None,
 
     Raises
     ------
+    ValidationError
+        ``validate`` and the network has capacity problems (see ``validate``).
     InputError
         Unknown bus, negative or absurd ``p_mw``, invalid ``pf``, neither or both of ``bus`` and ``location``,
         a location far outside the grid or without candidates within ``radius``, no bus coordinates for a
@@ -273,13 +280,16 @@ def evaluate_connection(net: Any, p_mw: float, *, bus: int | None = None,
         ``cancel`` returned True.
     """
     del peak  # see the docstring: the AC model runs its own planning power flow
+    if validate:
+        topology = validated_topology(net, topology)
     limits = limits or Limits()
     problems = []
     try:
         p = float(p_mw)
     except (TypeError, ValueError):
         raise InputError(f"p_mw must be a number, got {p_mw!r}") from None
-    total_load = float((net.load["p_mw"] * net.load["scaling"]).sum()) if len(net.load) else 0.0
+    total_load = float((pd.to_numeric(net.load["p_mw"], errors="coerce")
+                        * pd.to_numeric(net.load["scaling"], errors="coerce")).sum()) if len(net.load) else 0.0
     absurd = max(1000.0, 100.0 * total_load)
     if not math.isfinite(p) or p <= 0:
         problems.append(f"p_mw must be a positive number, got {p_mw!r}")

@@ -37,6 +37,12 @@ Checks (the ``check`` code of each :class:`Problem` in brackets):
 * ``customers``: a missing (NaN), negative or non-integer ``load.customers``; zero customers in total.
 * ``duplicate_name``: names used as ids that are not unique (feeder names; bus names, which zone mapping
   files refer to).
+* ``station``: an in-service main transformer with its LV side at distribution voltage (≤ ``radial_max_kv``)
+  whose station (its busbar and those joined to it by bus-bus switches) feeds no feeder
+  (:func:`gridscope.grid.stations.station_problems`): a unit the station tables cannot place. Units with
+  both sides above ``radial_max_kv`` (EHV/HV supply transformers) are supply and are not reported.
+
+:data:`CAPACITY_CHECKS` lists the checks that capacity and connection evaluation refuse a network for.
 
 Missing *columns* of the data contract are not problems: they take the documented defaults
 (:func:`gridscope.grid.defaults.apply_reliability_data`, which :func:`gridscope.load_network` runs). Missing
@@ -54,14 +60,22 @@ import pandas as pd
 from .defaults import RADIAL_MAX_KV, ZONES
 from .topology import EDGE_KINDS, NO, SWITCH_TYPES, Topology, build_topology
 
-__all__ = ["CHECKS", "MAX_REPAIR_H", "Problem", "validate"]
+__all__ = ["CAPACITY_CHECKS", "CHECKS", "MAX_REPAIR_H", "Problem", "validate"]
 
 #: Check codes in the order :func:`validate` runs them.
 CHECKS: tuple[str, ...] = (
     "duplicate_index", "text_bool", "nothing_to_analyse",
     "no_source", "dangling", "rating", "reliability_data", "switch_type", "customers", "zone",
-    "duplicate_name", "not_energised", "meshed_feeder", "two_sources", "no_protection", "internal",
+    "duplicate_name", "not_energised", "meshed_feeder", "two_sources", "no_protection", "station", "internal",
 )
+
+#: The checks that make power-flow results or the open-capacity arithmetic wrong or impossible: capacity and
+#: connection evaluation refuse a network with any of these (they do not need reliability data, customers,
+#: zones, protection or unique names).
+CAPACITY_CHECKS: frozenset[str] = frozenset({
+    "duplicate_index", "text_bool", "nothing_to_analyse", "no_source", "dangling", "rating", "switch_type",
+    "not_energised", "meshed_feeder", "two_sources", "internal",
+})
 
 #: Upper bound of a plausible ``repair_h`` (10 years = 87,600 h). A validation bound, not a default: the
 #: longest repairs of distribution equipment (a transformer replacement) take weeks, so anything beyond
@@ -471,6 +485,32 @@ def _check_topology(out: list[Problem], net: Any, topo: Topology, radial_max_kv:
                            "clear faults on the feeder", "no_protection"))
 
 
+def _check_stations(out: list[Problem], net: Any, topo: Topology) -> None:
+    """Main transformers at distribution voltage whose station feeds no feeder (see the module docstring).
+
+    Building the stations costs seconds on a 37k-bus grid, so they are built only when some in-service main
+    unit at distribution voltage has an LV bus that heads no feeder (the only case that can be reported).
+    """
+    tr = net.trafo
+    if not len(tr):
+        return
+    from .facts import trafo_is_main
+
+    lv_kv = pd.to_numeric(tr["vn_lv_kv"], errors="coerce").to_numpy(float)
+    main = trafo_is_main(net, radial_max_kv=topo.radial_max_kv).to_numpy(bool) & _in_service(tr)
+    heads = set(topo.feeders["station_bus"].tolist()) if len(topo.feeders) else set()
+    suspect = main & (lv_kv <= topo.radial_max_kv) & ~tr["lv_bus"].isin(heads).to_numpy(bool)
+    if not suspect.any():
+        return
+    from .stations import station_problems
+
+    keep = set(tr.index[suspect].tolist())
+    for table, idx, message in station_problems(net, topo):
+        if table == "trafo" and idx in keep:
+            _emit(out, table, tr, [idx], f"{message}: the station tables cannot place this unit (connect its "
+                  "busbar to a feeder or a coupled busbar, or take it out of service)", "station")
+
+
 # ------------------------------------------------------------------------------------------------ API
 def validate(
     net: Any,
@@ -545,3 +585,4 @@ def _run_checks(out: list[Problem], net: Any, require_zones: bool, default_zone:
     _check_duplicates(out, net, topo)
     if topo is not None and has_source:
         _check_topology(out, net, topo, radial_max_kv)
+        _check_stations(out, net, topo)

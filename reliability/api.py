@@ -10,7 +10,7 @@ import numpy as np
 
 from .. import __version__
 from ..errors import InputError, ValidationError
-from ..grid.defaults import zone_targets
+from ..grid.defaults import ZONES, zone_targets
 from ..grid.io import network_hash as compute_network_hash
 from ..grid.topology import Topology, build_topology
 from ..grid.validation import validate as validate_net
@@ -71,6 +71,36 @@ def _check_options(method: str, years: Any, target_cov: Any, scales: Mapping[str
         raise InputError("; ".join(problems))
 
 
+def _check_targets(targets: Mapping[str, float] | None, zones: list[str]) -> None:
+    """Zone targets must name supply-zone labels (:data:`~gridscope.grid.defaults.ZONES`) and be numbers (the
+    range is checked by :func:`~gridscope.grid.defaults.zone_targets`); every bad entry is listed in one
+    :class:`InputError`.
+
+    A known label that this network lacks (``C`` on a net with zones A and B) is accepted: a study-wide target
+    table (an annual run over several networks) names the zones of all of them. The CLI's ``--target``, which
+    is about one network, refuses it as well.
+    """
+    if not targets:
+        return
+    if not isinstance(targets, Mapping):
+        raise InputError(f"targets must be a mapping zone -> ASAI target, got {type(targets).__name__}")
+    problems = []
+    unknown = [str(z) for z in targets if str(z) not in ZONES]
+    if unknown:
+        problems.append(f"targets name zone(s) that do not exist: {', '.join(map(repr, unknown))}; zone labels "
+                        f"are {', '.join(ZONES)} (this network has {', '.join(zones) or 'none'})")
+    for zone, value in targets.items():
+        try:
+            ok = bool(np.isfinite(float(value)))
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            problems.append(f"target for zone {zone!r} must be a finite number (fraction or percent), "
+                            f"got {value!r}")
+    if problems:
+        raise InputError("; ".join(problems))
+
+
 def assess_reliability(
     net: Any,
     *,
@@ -121,6 +151,8 @@ def assess_reliability(
         Capacity check of tie transfers, see :func:`~gridscope.reliability.impact.build_impact`.
     targets : mapping, optional
         Zone → ASAI target overrides (fraction or percent), see :func:`gridscope.grid.defaults.zone_targets`.
+        Every key must be a zone label (``A+`` ... ``E``) and every value a finite number
+        (:class:`~gridscope.errors.InputError` listing every bad entry otherwise).
     validate : bool
         Run :func:`gridscope.validate` first and raise :class:`~gridscope.errors.ValidationError` with every
         problem found.
@@ -152,6 +184,7 @@ def assess_reliability(
     if impact.load_customers.sum() <= 0:
         raise InputError("the network serves no customers (load.customers sums to 0): reliability indices "
                          "per customer are undefined")
+    _check_targets(targets, [str(z) for z in impact.zones])
     targets_df = zone_targets(targets)
     scaled = scale_impact(impact, **scales)
     attrs: dict[str, Any] = {

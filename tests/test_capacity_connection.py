@@ -174,3 +174,99 @@ def test_transfer_advice_never_points_into_a_full_station():
         row = r[(r["element"] == "line") & (r["index"] == 1)]
         assert len(row) == 1, r
         assert ("transfer" in row.iloc[0]["action"]) is advised, row.iloc[0]["action"]
+
+
+# ------------------------------------------------------------------------ validation first (issue 13 item 4)
+def _broken_rbts2():
+    """rbts2 with three capacity problems: a NaN line rating, a text boolean, a load on a missing bus."""
+    net = gs.load_network("rbts2")
+    net.line.loc[2, "max_i_ka"] = np.nan
+    net.switch["closed"] = net.switch["closed"].astype(object)
+    net.switch.loc[0, "closed"] = "False"
+    net.load.loc[3, "bus"] = 999
+    return net
+
+
+def _capacity_problem_keys(exc):
+    return {(p.check, p.table, p.index) for p in exc.problems}
+
+
+# These call the engines (capacity/api.py, capacity/connection.py) directly: gs.assess_capacity and
+# gs.evaluate_connection go through gridscope.Study, which runs its planning power flow before the engine.
+def test_assess_capacity_validates_first_and_lists_every_problem():
+    from gridscope.capacity.api import assess_capacity
+
+    with pytest.raises(gs.ValidationError) as info:
+        assess_capacity(_broken_rbts2())
+    got = _capacity_problem_keys(info.value)
+    assert {("rating", "line", 2), ("text_bool", "switch", 0), ("dangling", "load", 3)} <= got
+    assert "line[2] 'S3'" in str(info.value) and "switch[0] 'F1'" in str(info.value)
+
+
+def test_evaluate_connection_validates_first_and_lists_every_problem():
+    # the network is checked before the request: a bad p_mw is not what is reported
+    from gridscope.capacity.connection import evaluate_connection
+
+    with pytest.raises(gs.ValidationError) as info:
+        evaluate_connection(_broken_rbts2(), p_mw=-1.0, bus=20)
+    assert {("rating", "line", 2), ("text_bool", "switch", 0), ("dangling", "load", 3)} \
+        <= _capacity_problem_keys(info.value)
+
+
+def test_capacity_does_not_need_reliability_data_or_zones():
+    # zones, customers and failure data do not enter the power flow: a net lacking them (or holding bad
+    # reliability values) gets exactly the open capacity of the clean net, while reliability refuses it.
+    clean = gs.assess_capacity(gs.load_network("rbts2")).table("feeder")
+    net = gs.load_network("rbts2")
+    net.bus["zone"] = None
+    net.line["lambda_per_km"] = -1.0
+    net.load["customers"] = 0
+    got = gs.assess_capacity(net).table("feeder")
+    assert got["open_capacity_mva"].to_numpy() == pytest.approx(clean["open_capacity_mva"].to_numpy())
+    with pytest.raises(gs.ValidationError):
+        gs.assess_reliability(net)
+
+
+# ------------------------------------------------------------------------ reserved= (issue 13 item 4, 5)
+def test_assess_capacity_reserved_matches_the_cli(tmp_path):
+    # tests/test_cli_capacity.py: 0.4 MW approved on load 8 takes feeder F2 of rbts2 from 2.54 to 2.14 MVA
+    # (pf 1.0: 0.4 MVA). The API's reserved= (a table or the same file) gives the CLI's numbers, and leaves the
+    # caller's net without reserved capacity.
+    import json
+
+    import pandas as pd
+    from click.testing import CliRunner
+    from gridscope.cli import main
+
+    approved = tmp_path / "approved.csv"
+    approved.write_text("element,element_index,p_mw\nload,8,0.4\n", encoding="utf-8")
+    out = tmp_path / "cli.json"
+    r = CliRunner().invoke(main, ["capacity", "rbts2", "--level", "feeder", "--out", str(out),
+                                  "--reserved", str(approved)])
+    assert r.exit_code == 0, r.output
+    cli = {row["name"]: row["open_capacity_mva"] for row in json.loads(out.read_text("utf-8"))["tables"]["feeder"]}
+
+    net = gs.load_network("rbts2")
+    before = gs.assess_capacity(net).table("feeder").set_index("name")["open_capacity_mva"]
+    table = pd.DataFrame({"element": ["load"], "element_index": [8], "p_mw": [0.4]})
+    for reserved in (table, approved, str(approved)):
+        after = gs.assess_capacity(net, reserved=reserved).table("feeder").set_index("name")["open_capacity_mva"]
+        assert after["F2"] == pytest.approx(cli["F2"], abs=1e-9)
+        assert before["F2"] - after["F2"] == pytest.approx(0.4)
+        assert after.drop("F2").to_numpy() == pytest.approx(before.drop("F2").to_numpy())
+        assert {k: after[k] for k in cli} == pytest.approx(cli)
+    assert len(net["reserved_capacity"]) == 0  # the caller's net is untouched
+
+
+def test_assess_capacity_reserved_bad_input_is_an_input_error(tmp_path):
+    import pandas as pd
+
+    net = gs.load_network("rbts2")
+    with pytest.raises(InputError, match="load 999 does not exist"):
+        bad = tmp_path / "bad.csv"
+        bad.write_text("element,element_index,p_mw\nload,999,0.4\n", encoding="utf-8")
+        gs.assess_capacity(net, reserved=bad)
+    with pytest.raises(InputError):
+        gs.assess_capacity(net, reserved=pd.DataFrame({"element": ["load"], "p_mw": [0.4]}))
+    with pytest.raises(InputError):
+        gs.assess_capacity(net, reserved=42)

@@ -267,9 +267,9 @@ def test_every_problem_at_once(rbts2_copy):
     for exp in expected:
         assert any(g[: len(exp)] == exp for g in got), (exp, problems)
     # not here by design: duplicate_index skips every other check, nothing_to_analyse needs an empty net,
-    # internal is the never-raise safety net; text_bool has its own test
+    # internal is the never-raise safety net; text_bool and station have their own tests
     assert {p.check for p in problems} == set(CHECKS) - {"no_source", "duplicate_index", "nothing_to_analyse",
-                                                         "internal", "text_bool"}
+                                                         "internal", "text_bool", "station"}
     assert all("\n" not in str(p) for p in problems)
     # sorted by check, in the documented order
     ranks = [CHECKS.index(p.check) for p in problems]
@@ -370,3 +370,68 @@ def test_validate_never_raises(rbts2_copy, monkeypatch):
     problems = gs.validate(rbts2_copy)
     assert [(p.table, p.check) for p in problems] == [("net", "internal")]
     assert "RuntimeError: unforeseen" in problems[0].message
+
+
+# ------------------------------------------------------------------------------------------------ stations
+def _station_with_idle_unit(idle_is_coupled: bool) -> pp.pandapowerNet:
+    """110/10 kV: unit T1 feeds one CB-protected feeder; unit T2's busbar BB2 feeds no feeder (only a load
+    on the busbar itself), unless a bus coupler joins BB2 to BB1 (then both units are one station)."""
+    net = pp.create_empty_network()
+    hv = pp.create_bus(net, 110.0, name="HV", zone="B")
+    pp.create_ext_grid(net, hv)
+    bb1 = pp.create_bus(net, 10.0, name="BB1", zone="B")
+    bb2 = pp.create_bus(net, 10.0, name="BB2", zone="B")
+    pp.create_transformer(net, hv, bb1, "40 MVA 110/10 kV", name="T1")
+    pp.create_transformer(net, hv, bb2, "40 MVA 110/10 kV", name="T2")
+    end = pp.create_bus(net, 10.0, name="F1", zone="B")
+    ln = pp.create_line(net, bb1, end, 1.0, "NA2XS2Y 1x185 RM/25 12/20 kV", name="L1")
+    pp.create_switch(net, bb1, ln, "l", closed=True, type="CB", name="CB L1")
+    pp.create_load(net, end, p_mw=1.0, name="LD1")
+    pp.create_load(net, bb2, p_mw=1.0, name="LD2")
+    if idle_is_coupled:
+        pp.create_switch(net, bb1, bb2, "b", closed=False, type="CB", name="coupler")
+    return apply_reliability_data(net)
+
+
+def test_station_check_reports_a_unit_whose_station_feeds_no_feeder():
+    # T2 (index 1) is a main transformer (HV side 110 kV > 36 kV) whose 10 kV busbar heads no feeder: the
+    # station tables cannot place it. T1 heads feeder L1 and is fine.
+    net = _station_with_idle_unit(idle_is_coupled=False)
+    found = _found(gs.validate(net), "station")
+    assert [(p.table, p.index, p.name) for p in found] == [("trafo", 1, "T2")]
+    assert "feeds no feeder" in found[0].message
+    assert "station" in CHECKS
+
+
+def test_station_check_accepts_a_unit_coupled_to_a_feeding_busbar():
+    # With a (normally open) coupler BB1-BB2 the two units are one station that feeds L1: no problem.
+    assert _found(gs.validate(_station_with_idle_unit(idle_is_coupled=True)), "station") == []
+
+
+def test_station_check_ignores_ehv_supply_units():
+    # A 220/110 kV unit feeding a 110 kV bus (no MV feeders) is supply, not a distribution station.
+    net = _station_with_idle_unit(idle_is_coupled=True)
+    ehv = pp.create_bus(net, 220.0, name="EHV", zone="B")
+    hv110 = pp.create_bus(net, 110.0, name="HV2", zone="B")
+    pp.create_ext_grid(net, ehv)
+    pp.create_transformer_from_parameters(net, ehv, hv110, sn_mva=100.0, vn_hv_kv=220.0, vn_lv_kv=110.0,
+                                          vkr_percent=0.3, vk_percent=12.0, pfe_kw=0.0, i0_percent=0.0,
+                                          name="T220")
+    net = apply_reliability_data(net)
+    assert _found(gs.validate(net), "station") == []
+
+
+# ------------------------------------------------------------------------------------------------ entry points
+def test_reliability_api_refuses_a_target_for_a_zone_that_does_not_exist(rbts2_copy):
+    # issue 13: `Q=99` names no supply zone; it used to be accepted silently. The API says so (listing the
+    # labels), as the CLI does; every bad entry at once.
+    with pytest.raises(gs.InputError) as info:
+        gs.assess_reliability(rbts2_copy, targets={"Q": 99.0, "B": "high"})
+    msg = str(info.value)
+    assert "'Q'" in msg and "A+, A, B, C, D, E" in msg and "this network has A, B" in msg
+    assert "target for zone 'B' must be a finite number" in msg
+    # a known label the network lacks is allowed (study-wide target tables name every network's zones) and
+    # changes nothing for the zones it has
+    base = gs.assess_reliability(rbts2_copy)
+    other = gs.assess_reliability(rbts2_copy, targets={"C": 99.9})
+    assert float(other["SAIDI"].sel(zone="system")) == float(base["SAIDI"].sel(zone="system"))
