@@ -11,7 +11,8 @@ lies above the fault zone, ...), so each component's impact is a handful of half
     restored after switching: upstream of the fault zone, back on when the zone is isolated and the
     protective device reclosed (duration ``min(switching, repair)``);
 ``TIE``
-    restored after switching through a normally-open tie: downstream of the fault zone (same duration);
+    restored after switching through a normally-open tie: downstream of the fault zone (same duration), at
+    the earliest time the block can be re-energised, possibly through other restored blocks;
 ``REPAIR``
     waits for the repair: inside the fault zone, or downstream with no (or no capable) tie.
 
@@ -21,6 +22,7 @@ not O(load points), and per-load totals accumulate in difference arrays.
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -400,7 +402,12 @@ Range = tuple[int, int, int, float]  # lo, hi, duration class, switching hours
 
 
 class _RangeBuilder:
-    """The position ranges of a fault in a section (or, for a failing switch, in the two it joins)."""
+    """The position ranges of a fault in a section (or, for a failing switch, in the two it joins).
+
+    Restoration of the blocks below the fault zone is a shortest-time problem (:meth:`restore_blocks`): a
+    Dijkstra over the blocks, in which a block becomes live at ``max(its isolating switch, the tie switch,
+    the time the tie's far end is live)``; see :func:`build_impact`.
+    """
 
     def __init__(self, topo: Topology, forest: _Forest, loads: _LoadPoints, sections: _Sections, ties: _Ties,
                  headroom: np.ndarray | None, default_switching_h: float) -> None:
@@ -412,34 +419,110 @@ class _RangeBuilder:
                          if headroom is not None else None)
         self.blocked: list[dict[str, Any]] = []
 
-    def usable_tie(self, m: int, r: int, need_mw: float = 0.0) -> tuple[int, float]:
-        """Fastest tie in the block below ``m`` whose far end is outside the fault subtree of ``r``.
+    def _in_subtree(self, node: int, top: int) -> bool:
+        """``node`` lies in the depth-first subtree of ``top``."""
+        pre, size = self.forest.pre, self.forest.size
+        return bool(self.forest.radial[node]) and pre[top] <= pre[node] < pre[top] + size[top]
 
-        Among the ties whose feeder has the headroom for ``need_mw`` (all, without the capacity check) the one
-        with the smallest switching time wins, equal times broken by pandapower switch index so the answer does
-        not depend on switch-table order; if none has the headroom, the one with the most (to record the refusal).
+    def _far_ends(self, blocks: np.ndarray, r: int, p_child: int, iso_h: float
+                  ) -> tuple[list[list[tuple[float, int, int]]], list[list[tuple[int, int]]]]:
+        """Ties of every block, split by what their far end is.
+
+        Returns, per block ``i``: the ties to a part that is live at a known time, as ``(live_h, tie,
+        backup feeder)`` (an unaffected part: 0 h; the part above the fault zone that the reclosed device
+        restores: ``iso_h``); and the ties into another block below the fault zone, as ``(block k, tie)``
+        (live once ``k`` is). Ties into the fault zone, or between two points of one block, never help.
         """
-        pre, size, radial = self.forest.pre, self.forest.size, self.forest.radial
+        pre, size = self.forest.pre, self.forest.size
         t = self.ties
-        a0 = np.searchsorted(t.end_pre, pre[m], side="left")
-        a1 = np.searchsorted(t.end_pre, pre[m] + size[m], side="left")
-        if a1 <= a0:
-            return -1, 0.0
-        best, best_key, best_room = -1, None, 0.0
-        for j in range(a0, a1):
-            other = t.other[j]
-            if radial[other] and pre[r] <= pre[other] < pre[r] + size[r]:
+        b_pre = pre[blocks]
+        by_pre = np.argsort(b_pre, kind="stable")
+        b_pre_sorted = b_pre[by_pre]
+        live: list[list[tuple[float, int, int]]] = [[] for _ in range(blocks.size)]
+        chain: list[list[tuple[int, int]]] = [[] for _ in range(blocks.size)]
+        for i, m in enumerate(blocks.tolist()):
+            a0 = np.searchsorted(t.end_pre, pre[m], side="left")
+            a1 = np.searchsorted(t.end_pre, pre[m] + size[m], side="left")
+            for j in range(a0, a1):
+                other, k_tie = int(t.other[j]), int(t.tie[j])
+                if self._in_subtree(other, r):  # below the fault root: another block, or the fault zone
+                    q = int(np.searchsorted(b_pre_sorted, pre[other], side="right")) - 1
+                    k = int(by_pre[q]) if q >= 0 else -1
+                    if k >= 0 and k != i and self._in_subtree(other, int(blocks[k])):
+                        chain[i].append((k, k_tie))
+                    continue
+                f_other = int(self.topo.feeder_of_node[other]) if self.forest.radial[other] else NO
+                late = p_child != r and self._in_subtree(other, p_child)
+                live[i].append((float(iso_h) if late else 0.0, k_tie, f_other))
+        return live, chain
+
+    def restore_blocks(self, blocks: np.ndarray, r: int, p_child: int, iso_h: float, comp_label: str,
+                       comp_rate: float) -> tuple[np.ndarray, np.ndarray]:
+        """Earliest re-energisation time of every block below the fault zone (``inf``: waits for the repair).
+
+        A Dijkstra over the blocks (each block: the subtree below a switch bounding the fault zone, which must
+        be opened first). Sources are the parts live at a known time (:meth:`_far_ends`); a block restored at
+        ``T`` makes every block with a tie into it reachable at ``max(that block's switch, the tie, T)``.
+        Every switch's time runs from the fault (operations in parallel), so times combine by ``max``, as the
+        published RBTS results assume. Equal times are broken by pandapower switch index, then by position,
+        so the answer does not depend on table order. With the capacity check a block is taken only if the
+        backup feeder at the root of its path has the headroom for it and for every block already put on it;
+        a block left without a path after a refusal records the refusal with the most headroom.
+
+        Returns
+        -------
+        times : numpy.ndarray of float64
+            Restoration hours per block.
+        tie : numpy.ndarray of int64
+            Tie id of the last hop of each block's path (``-1`` where none).
+        """
+        n = blocks.size
+        times = np.full(n, np.inf)
+        via = np.full(n, NO, dtype=np.int64)
+        if not n:
+            return times, via
+        t, lp = self.ties, self.loads
+        sw_h = self.sections.switch_h[self.topo.parent_edge[blocks]]
+        lo = lp.node_lo[blocks]
+        need = (self.peak_cum[lp.node_hi[blocks]] - self.peak_cum[lo] if self.peak_cum is not None
+                else np.zeros(n))
+        used: dict[int, float] = {}
+        live, chain = self._far_ends(blocks, r, p_child, iso_h)
+        fed_by: list[list[tuple[int, int]]] = [[] for _ in range(n)]  # k -> blocks i with a tie into k
+        for i in range(n):
+            for k, k_tie in chain[i]:
+                fed_by[k].append((i, k_tie))
+        heap: list[tuple[float, int, int, int, int, int]] = []
+        for i in range(n):
+            for live_h, k_tie, f in live[i]:
+                heap.append((max(float(sw_h[i]), float(t.switch_h[k_tie]), live_h), int(t.switch[k_tie]),
+                             int(lo[i]), i, k_tie, f))
+        heapq.heapify(heap)
+        source = np.full(n, NO, dtype=np.int64)
+        refused: dict[int, tuple[float, int, float]] = {}  # block -> (room, switch, need)
+        while heap:
+            when, sw_idx, _, i, k_tie, f = heapq.heappop(heap)
+            if np.isfinite(times[i]):
                 continue
-            room = np.inf
             if self.headroom is not None:
-                f_other = self.topo.feeder_of_node[other]
-                room = self.headroom[f_other] if f_other >= 0 else np.inf
-            k = int(t.tie[j])
-            fits = room >= need_mw
-            key = (not fits, float(t.switch_h[k]) if fits else -room, int(t.switch[k]))
-            if best_key is None or key < best_key:
-                best, best_key, best_room = k, key, room
-        return best, best_room
+                room = (float(self.headroom[f]) if f >= 0 else np.inf) - used.get(f, 0.0)
+                if need[i] > room:
+                    best = refused.get(i)
+                    if best is None or (room, -sw_idx) > (best[0], -best[1]):
+                        refused[i] = (room, sw_idx, float(need[i]))
+                    continue
+                used[f] = used.get(f, 0.0) + float(need[i])
+            times[i], via[i], source[i] = when, k_tie, f
+            for i2, tie2 in fed_by[i]:
+                if not np.isfinite(times[i2]):
+                    heapq.heappush(heap, (max(float(sw_h[i2]), float(t.switch_h[tie2]), when),
+                                          int(t.switch[tie2]), int(lo[i2]), i2, tie2, f))
+        for i in sorted(refused, key=lambda b: int(lo[b])):
+            if not np.isfinite(times[i]) and lp.node_hi[blocks[i]] > lo[i]:
+                room, sw_idx, mw = refused[i]
+                self.blocked.append({"component": comp_label, "rate_per_yr": comp_rate, "tie_switch": sw_idx,
+                                     "transfer_mw": mw, "headroom_mw": room})
+        return times, via
 
     def _fault_root_and_device(self, s0: int) -> tuple[int, int]:
         """Root node of the fault zone and the node just below the protective device that clears it."""
@@ -476,33 +559,20 @@ class _RangeBuilder:
         if len(s_list) > 1:
             blocks = blocks[(sc.sec[blocks] != s_list[0]) & (sc.sec[blocks] != s_list[1])]
         if blocks.size:
-            blocks = blocks[np.argsort(lp.node_lo[blocks], kind="stable")]
+            blocks = blocks[np.lexsort((self.forest.pre[blocks], lp.node_lo[blocks]))]
+        times, _ = self.restore_blocks(blocks, r, p_child, float(iso_h), comp_label, comp_rate)
         cursor = lo_r
-        for m in blocks.tolist():
+        for i, m in enumerate(blocks.tolist()):
             lo_m, hi_m = int(lp.node_lo[m]), int(lp.node_hi[m])
             if lo_m > cursor:
                 out.append((cursor, lo_m, REPAIR, 0.0))
             if hi_m > lo_m:
-                out.append(self._block_range(m, r, lo_m, hi_m, comp_label, comp_rate))
+                out.append((lo_m, hi_m, TIE, float(times[i])) if np.isfinite(times[i])
+                           else (lo_m, hi_m, REPAIR, 0.0))
             cursor = max(cursor, hi_m)
         if cursor < hi_r:
             out.append((cursor, hi_r, REPAIR, 0.0))
         return _merge_repair(out)
-
-    def _block_range(self, m: int, r: int, lo_m: int, hi_m: int, comp_label: str, comp_rate: float) -> Range:
-        """A block below the fault zone: transferred through its best tie (if it has the headroom) or REPAIR."""
-        need = self.peak_cum[hi_m] - self.peak_cum[lo_m] if self.peak_cum is not None else 0.0
-        t, room = self.usable_tie(m, r, need)
-        if t >= 0 and self.peak_cum is not None:
-            if need > room:
-                self.blocked.append({"component": comp_label, "rate_per_yr": comp_rate,
-                                     "tie_switch": int(self.ties.switch[t]), "transfer_mw": float(need),
-                                     "headroom_mw": float(room)})
-                t = -1
-        if t < 0:
-            return (lo_m, hi_m, REPAIR, 0.0)
-        sw_block = self.topo.parent_edge[m]
-        return (lo_m, hi_m, TIE, float(max(self.sections.switch_h[sw_block], self.ties.switch_h[t])))
 
 
 def _merge_repair(ranges: list[Range]) -> list[Range]:
@@ -621,9 +691,17 @@ def build_impact(
     2. the fault zone is the component's switch-bounded section (a failing switch: the sections on both of
        its sides);
     3. after switching, load points above the fault zone are restored through the reclosed device
-       (``UPSTREAM``) and every block hanging below the fault zone that holds a normally-open tie to a part
-       still supplied is restored through that tie (``TIE``), subject to the optional capacity check;
-    4. the rest (the fault zone itself, blocks without a usable tie) wait for the repair (``REPAIR``).
+       (``UPSTREAM``, once the switch above the zone is open: its ``switching_h``), and every block hanging
+       below the fault zone (the subtree below a switch bounding it) is restored at the earliest time it can
+       be re-energised (``TIE``): a shortest-time search over the blocks
+       (:meth:`_RangeBuilder.restore_blocks`) in which a block is live at
+       ``max(its own switch, the tie switch, the time the tie's far end is live)``, the far end being an
+       unaffected part (0 h), the part above the zone (its ``UPSTREAM`` time) or another block (its own
+       restoration time: chains); every switching time runs from the fault, so operations proceed in parallel
+       and times combine by ``max`` (the RBTS convention); ties into the fault zone never help; equal times
+       are broken by pandapower switch index, so nothing depends on table order; subject to the optional
+       capacity check;
+    4. the rest (the fault zone itself, blocks with no usable path) wait for the repair (``REPAIR``).
 
     The supply (above ``RADIAL_MAX_KV``, main transformers, station busbars) is treated as perfectly
     reliable, as in the RBTS publications.
@@ -642,9 +720,10 @@ def build_impact(
         ``False`` (default): a tie always carries the transferred block, as in the published RBTS results.
         ``True``: a block is transferred only if the backup feeder's head line has the headroom at peak load
         (its rating :func:`gridscope.grid.facts.line_rating_mva` × ``TIE_CHECK_PF`` (0.95) minus the backup
-        feeder's peak demand, ``p_mw × scaling``); otherwise it waits for the repair, and the refusal is
-        recorded in ``Impact.tie_blocked``. A dict gives the headroom in MW per feeder name directly (e.g.
-        from the capacity module's N-1 table).
+        feeder's peak demand, ``p_mw × scaling``) for the block and every block already put on that backup
+        by the same fault (chains included); otherwise the next-fastest path is tried, and a block left with
+        none waits for the repair, the refusal recorded in ``Impact.tie_blocked``. A dict gives the
+        headroom in MW per feeder name directly (e.g. from the capacity module's N-1 table).
     default_switching_h : float
         Switching time for switches without ``switching_h``.
 

@@ -1,9 +1,12 @@
-"""Restoration through ties: the fastest usable tie wins, independent of switch-table order."""
+"""Restoration as a shortest-time problem: the fastest usable tie wins, independent of table order; blocks are
+picked up through other restored blocks (chains); a tie helps only once its far end is live."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from _feeders import chain_feeder
+from gridscope.grid.topology import build_topology
 from gridscope.reliability.impact import build_impact
 
 
@@ -45,3 +48,184 @@ def test_fastest_tie_is_used_in_any_switch_order():
     assert 1.0 in _tie_rows(fwd) and 3.0 not in _tie_rows(fwd)
     assert sorted(_tie_rows(fwd)) == sorted(_tie_rows(rev))
     np.testing.assert_array_equal(np.sort(fwd.iv_switch_h), np.sort(rev.iv_switch_h))
+
+
+# ------------------------------------------------------------------------ restoration as a shortest time
+def _net():
+    import pandapower as pp
+
+    net = pp.create_empty_network()
+    src = pp.create_bus(net, 10.0, name="S", zone="B")
+    pp.create_ext_grid(net, src)
+    return net, src
+
+
+def _bus(net, name: str, *, load_mw: float = 0.0):
+    import pandapower as pp
+
+    b = pp.create_bus(net, 10.0, name=name, zone="B")
+    if load_mw:
+        pp.create_load(net, b, p_mw=load_mw, name=f"LD {name}", customers=10, p_avg_mw=load_mw)
+    return b
+
+
+def _line(net, a: int, b: int, name: str, *, lam: float = 0.0, switch: str | None = None, sw_h: float = 1.0):
+    import pandapower as pp
+
+    ln = pp.create_line_from_parameters(net, a, b, 1.0, r_ohm_per_km=0.2, x_ohm_per_km=0.3, c_nf_per_km=10,
+                                        max_i_ka=0.4, name=name, lambda_per_km=lam, repair_h=5.0)
+    if switch:
+        pp.create_switch(net, a, ln, et="l", type=switch, closed=True, name=f"{switch} {name}",
+                         switching_h=sw_h)
+    return ln
+
+
+def _tie(net, a: int, b: int, name: str, sw_h: float) -> None:
+    import pandapower as pp
+
+    pp.create_switch(net, a, b, et="b", type="LBS", closed=False, name=name, switching_h=sw_h)
+
+
+def _backup(net, src: int, name: str) -> int:
+    """A perfectly reliable breaker-fed backup feeder ending at bus ``name`` (no load)."""
+    b = _bus(net, name)
+    _line(net, src, b, f"L{name}", switch="CB")
+    return b
+
+
+def _restoration(imp, comp_name: str) -> dict[str, tuple[str, float]]:
+    """Load name -> (duration class, switching hours) for a fault of the component named ``comp_name``."""
+    c = int(np.flatnonzero(imp.comp_name == comp_name)[0])
+    out = {}
+    for _, row in imp.ranges_of(c).iterrows():
+        for lo in range(int(row["lo"]), int(row["hi"])):
+            out[str(imp.load_name[lo])] = (row["kind"], float(row["switch_h"]))
+    return out
+
+
+def _finish(net, reverse: bool = False):
+    from gridscope.grid.defaults import apply_reliability_data
+
+    if reverse:
+        net.switch = net.switch.iloc[::-1]
+        net.line = net.line.iloc[::-1]
+    return apply_reliability_data(net)
+
+
+def _two_ties(reverse: bool):
+    # S -CB- L0 - B1 -DS(0.25 h)- L1 - B2 (0.1 MW); B2 has two ties: "manual" (3 h) to backup U,
+    # "remote" (0.5 h) to backup V. Only L0 fails.
+    net, src = _net()
+    b1 = _bus(net, "B1", load_mw=0.1)
+    b2 = _bus(net, "B2", load_mw=0.1)
+    _line(net, src, b1, "L0", lam=0.1, switch="CB")
+    _line(net, b1, b2, "L1", switch="DS", sw_h=0.25)
+    _tie(net, _backup(net, src, "U"), b2, "manual", 3.0)
+    _tie(net, _backup(net, src, "V"), b2, "remote", 0.5)
+    return _finish(net, reverse)
+
+
+def test_two_ties_fastest_wins_exactly_in_any_table_order():
+    for reverse in (False, True):
+        r = _restoration(build_impact(_two_ties(reverse)), "L0")
+        # fault on L0: B2's block open at its DS (0.25 h), then the remote tie (0.5 h):
+        # max(0.25, 0.5) = 0.5 h; the manual tie would give max(0.25, 3) = 3 h. B1 is in the fault zone.
+        assert r["LD B2"] == ("tie transfer", 0.5)
+        assert r["LD B1"][0] == "repair"
+
+
+def test_capacity_refusal_of_the_fast_tie_falls_back_to_the_slow_one():
+    net = _two_ties(False)
+    names = build_topology(net).feeders["name"].tolist()
+    v = next(n for n in names if n.endswith("LV"))
+    u = next(n for n in names if n.endswith("LU"))
+    imp = build_impact(net, tie_capacity={v: 0.05, u: 1.0})
+    # the 0.1 MW block does not fit the remote tie's backup V (0.05 MW): it goes through the manual tie to U
+    # at max(0.25, 3) = 3 h instead of waiting the 5 h repair; nothing is recorded as refused
+    assert _restoration(imp, "L0")["LD B2"] == ("tie transfer", 3.0)
+    assert len(imp.tie_blocked) == 0
+    imp = build_impact(net, tie_capacity={v: 0.05, u: 0.02})
+    # neither fits: repair, and the refusal recorded is the one with the most headroom (V, 0.05 MW)
+    assert _restoration(imp, "L0")["LD B2"] == ("repair", 0.0)
+    assert imp.tie_blocked["headroom_mw"].tolist() == [pytest.approx(0.05)]
+
+
+def _chain(reverse: bool = False):
+    # S -CB- L0 - B1 (0.1 MW); two branches out of B1, each behind a DS of 0.5 h:
+    #   B1 -DS- LX - BX (0.1 MW),   B1 -DS- LY - BY (0.1 MW);
+    # tie "xy" (0.5 h) between BX and BY; tie "yu" (1.5 h) from BY to backup U. BX's only tie leads into BY.
+    net, src = _net()
+    b1 = _bus(net, "B1", load_mw=0.1)
+    bx = _bus(net, "BX", load_mw=0.1)
+    by = _bus(net, "BY", load_mw=0.1)
+    _line(net, src, b1, "L0", lam=0.1, switch="CB")
+    _line(net, b1, bx, "LX", switch="DS", sw_h=0.5)
+    _line(net, b1, by, "LY", switch="DS", sw_h=0.5)
+    _tie(net, bx, by, "xy", 0.5)
+    _tie(net, _backup(net, src, "U"), by, "yu", 1.5)
+    return _finish(net, reverse)
+
+
+def test_block_restored_through_another_restored_block():
+    for reverse in (False, True):
+        r = _restoration(build_impact(_chain(reverse)), "L0")
+        # fault on L0 (CB trips): BY's block: max(DS 0.5, tie yu 1.5, U live at 0) = 1.5 h;
+        # BX's block only through BY: max(DS 0.5, tie xy 0.5, BY live at 1.5) = 1.5 h (before: the 5 h repair)
+        assert r["LD BY"] == ("tie transfer", 1.5)
+        assert r["LD BX"] == ("tie transfer", 1.5)
+        assert r["LD B1"][0] == "repair"
+
+
+def test_chain_counts_everything_already_on_the_backup():
+    net = _chain()
+    u = next(n for n in build_topology(net).feeders["name"] if n.endswith("LU"))
+    imp = build_impact(net, tie_capacity={u: 0.15})
+    # U carries BY's 0.1 MW (0.15 MW room); BX through BY would make 0.2 MW > 0.15: refused, repair
+    r = _restoration(imp, "L0")
+    assert r["LD BY"] == ("tie transfer", 1.5)
+    assert r["LD BX"] == ("repair", 0.0)
+    assert imp.tie_blocked[["transfer_mw", "headroom_mw"]].to_numpy().tolist() == [
+        [pytest.approx(0.1), pytest.approx(0.05)]]
+
+
+def _late_far_end(reverse: bool = False):
+    # S -CB- L0 - B1 -DS "manual" (3 h)- L1 - B2 -DS (0.5 h)- L2 - B3 (0.1 MW); a lateral B1 - LW - BW
+    # (0.1 MW, no switch). Ties from B3: "same" (0.5 h) to BW, "other" (4 h) to backup U. Only L1 fails.
+    net, src = _net()
+    b1 = _bus(net, "B1")
+    b2 = _bus(net, "B2", load_mw=0.1)
+    b3 = _bus(net, "B3", load_mw=0.1)
+    bw = _bus(net, "BW", load_mw=0.1)
+    _line(net, src, b1, "L0", switch="CB")
+    _line(net, b1, b2, "L1", lam=0.1, switch="DS", sw_h=3.0)
+    _line(net, b2, b3, "L2", switch="DS", sw_h=0.5)
+    _line(net, b1, bw, "LW")
+    _tie(net, bw, b3, "same", 0.5)
+    _tie(net, _backup(net, src, "U"), b3, "other", 4.0)
+    return _finish(net, reverse)
+
+
+def test_tie_whose_far_end_comes_back_late():
+    for reverse in (False, True):
+        r = _restoration(build_impact(_late_far_end(reverse)), "L1")
+        # fault on L1: the CB trips; BW is back once the 3 h manual DS isolates L1 and the CB recloses.
+        # B3's block: through "same" max(0.5, 0.5, BW live at 3) = 3 h; through "other" max(0.5, 4, 0) = 4 h;
+        # earliest 3 h (before: 0.5 h, as if BW were never interrupted)
+        assert r["LD BW"] == ("upstream switching", 3.0)
+        assert r["LD B3"] == ("tie transfer", 3.0)
+        assert r["LD B2"][0] == "repair"
+
+
+def test_chain_and_late_far_end_in_the_analytical_indices():
+    import gridscope as gs
+
+    res = gs.assess_reliability(_chain())
+    u = dict(zip(res["load_name"].values, res["lp_unavailability"].values, strict=True))
+    # only L0 fails (0.1/yr, 5 h repair): B1 waits 5 h -> 0.5 h/yr; BX and BY are back at 1.5 h -> 0.15 h/yr
+    assert u["LD B1"] == pytest.approx(0.5)
+    assert u["LD BX"] == pytest.approx(0.15) and u["LD BY"] == pytest.approx(0.15)
+    res = gs.assess_reliability(_late_far_end())
+    u = dict(zip(res["load_name"].values, res["lp_unavailability"].values, strict=True))
+    # only L1 fails (0.1/yr, 5 h): B2 repair 0.5 h/yr; BW upstream 3 h and B3 through BW 3 h -> 0.3 h/yr
+    assert u["LD B2"] == pytest.approx(0.5)
+    assert u["LD BW"] == pytest.approx(0.3) and u["LD B3"] == pytest.approx(0.3)
