@@ -394,6 +394,16 @@ class Study:
                       progress=progress, cancel=cancel, **options)
 
 
+    def outages(self, jobs: Any, **options: Any) -> Any:
+        """Planned jobs' switching plans, impacts, groups, dates and zone budgets (先算后停): options of
+        :func:`gridscope.reliability.planning.plan_outages` (``year``, ``window_days``, ``check_transfer`` ...),
+        with the cached topology and failure-effect structure."""
+        from .reliability.planning import plan_outages
+
+        self.refresh()
+        return plan_outages(self.net, jobs, topology=self._topology(), impact=self._impact(False), **options)
+
+
 # ---------------------------------------------------------------------------------------------- free functions
 def assess_reliability(net: Any, *, validate: bool = True, topology: Any = None, impact: Any = None,
                        **options: Any) -> xr.Dataset:

@@ -27,6 +27,9 @@ _LAZY = {
     "read_netcdf": ".io",
     "cemi_by_zone": ".frequent",
     "frequent_load_points": ".frequent",
+    "plan_outages": ".planning",
+    "read_jobs": ".planning",
+    "write_plan": ".planning",
 }
 
 __all__ = sorted(_LAZY)
