@@ -23,8 +23,15 @@ compares with).
 Constraints (:class:`~gridscope.capacity.open_capacity.Limits`): lines ≤ ``line_percent``, distribution
 transformers ≤ ``trafo_percent``, main transformers ≤ ``main_trafo_percent`` (planning; ``physical_percent``
 for the physical capacity), an external grid with a known rating (``sn_mva`` or ``max_p_mw`` column) ≤
-``main_trafo_percent`` of it, every bus within ``1 ± v_band_pu``. A limit that is already exceeded before the
-connection only counts when the added load makes it worse.
+``main_trafo_percent`` of it, every bus within the band of its level (:func:`~.voltage.band_limits_pu`,
+GB/T 12325-2008: ±``v_band_pu`` at 20 kV and below, 0.90..1.10 pu at 35 kV and above). A limit that is already
+exceeded before the connection only counts when the added load makes it worse, and only when its element is
+on the request's supply path (:class:`SupplyPaths`: the bus, the lines, transformers and buses between it and
+the station, and everything upstream of the feeders); a pre-existing violation elsewhere that the load makes
+worse is reported in ``offpath_note`` instead of zeroing the bus's capacity.
+
+Buses are searched in chunks of :func:`bus_chunk_size` (a memory budget), so memory does not grow with the
+number of buses.
 """
 
 from __future__ import annotations
@@ -58,9 +65,10 @@ from ..settings import LOAD_PF
 from .diagnosis import diagnose_nonconvergence, run_pandapower
 from .open_capacity import Limits, nodes_by_depth, reserved_by_node
 from .powerflow import prepare_planning_net
+from .voltage import VoltageBands, band_limits_pu
 
-__all__ = ["ACEvaluation", "ACModel", "BindingKind", "Constraints", "bus_open_capacity", "check_buses",
-           "screen_bus_capacity"]
+__all__ = ["BUS_CHUNK_BYTES", "ACEvaluation", "ACModel", "BindingKind", "Constraints", "SupplyPaths",
+           "bus_chunk_size", "bus_open_capacity", "check_buses", "screen_bus_capacity"]
 
 
 class BindingKind(IntEnum):
@@ -431,20 +439,27 @@ class Constraints:
         Planning limit (percent) of an external grid's rating.
     """
 
-    def __init__(self, model: ACModel, limits: Limits, topology: Any = None) -> None:
+    def __init__(self, model: ACModel, limits: Limits, topology: Any = None,
+                 bands: VoltageBands | None = None) -> None:
         net = model.net
         self.model = model
         self.line_plan = np.full(len(net.line), limits.line_percent)
-        radial = {"radial_max_kv": topology.radial_max_kv} if topology is not None else {}
-        main = trafo_is_main(net, **radial).to_numpy(dtype=bool)
+        topo = topology if topology is not None else build_topology(net)
+        main = trafo_is_main(net, radial_max_kv=topo.radial_max_kv).to_numpy(dtype=bool)
         self.trafo_plan = np.where(main, limits.main_trafo_percent, limits.trafo_percent)
         self.trafo_main = main
         self.phys = limits.physical_percent
-        self.vmin = 1.0 - limits.v_band_pu
-        self.vmax = 1.0 + limits.v_band_pu
-        self.band = limits.v_band_pu
+        # voltage: the band of each bus's level (GB/T 12325-2008, :mod:`.voltage`); ``limits.v_band_pu`` is the
+        # band of 20 kV and below, the levels of 35 kV and above take ``bands.hv_pu``
+        self.bands = bands if bands is not None else VoltageBands(mv_pu=limits.v_band_pu)
+        self.vmin_bus, self.vmax_bus = band_limits_pu(net.bus["vn_kv"].to_numpy(dtype=float), self.bands)
+        self.vscale_bus = np.maximum(0.5 * (self.vmax_bus - self.vmin_bus), 1e-3)
+        self.vmin = 1.0 - self.bands.mv_pu  # the 20 kV-and-below band (scalar, for messages)
+        self.vmax = 1.0 + self.bands.mv_pu
+        self.band = self.bands.mv_pu
         self.ext_rating = ext_grid_rating_mva(net).to_numpy()
         self.ext_limit_plan = limits.main_trafo_percent
+        self.path = SupplyPaths(topo, net)
         base = model.evaluate(np.array([int(net.bus.index[0])]), np.zeros(1), np.zeros(1))
         if not base.converged[0]:
             raise ConvergenceError("the base case of the bus open-capacity search does not converge")
@@ -453,53 +468,89 @@ class Constraints:
 
     def margins(self, ev: ACEvaluation, physical: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per case: smallest scaled margin, the :class:`BindingKind` and the element position of the binding
-        limit (a negative margin is a violation made worse by the added load)."""
+        limit (a negative margin is a violation made worse by the added load). Every limit binds, wherever it
+        is (see :meth:`margins_on_path` for the rule of the bus search)."""
+        m, kind, elem, _, _ = self.margins_on_path(ev, physical, None)
+        return m, kind, elem
+
+    def margins_on_path(self, ev: ACEvaluation, physical: bool, buses: np.ndarray | None
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`margins` where a limit already exceeded before the connection binds only on the request's
+        supply path.
+
+        Case ``c`` adds load at pandapower bus ``buses[c]``. A limit exceeded in the base case and made worse
+        binds when its element is on the supply path of that bus (:class:`SupplyPaths`: the bus itself and
+        every bus, line and transformer between it and the supply, and everything upstream of the feeders);
+        off the path it is ignored and returned as a note instead. ``buses=None``: every limit binds.
+
+        Returns
+        -------
+        tuple of numpy.ndarray
+            ``(margin, kind, elem, note_kind, note_elem)``: the last two give, per case, the most violated
+            pre-existing limit off the path that the case makes worse (``BindingKind.NONE`` when there is none).
+        """
         k = ev.converged.size
         blocks = []
+        notes = []
+        bus_node = None if buses is None else self.path.bus_node(self.model.bus_pos.reindex(buses).to_numpy())
 
         def add(values: np.ndarray, base: np.ndarray, limit: np.ndarray, scale: np.ndarray, upper: bool,
-                tol: float) -> None:
+                tol: float, nodes: np.ndarray | None) -> None:
             if not values.size:
                 blocks.append(np.zeros((0, k)))
+                notes.append(np.full((0, k), np.inf))
                 return
             if upper:
                 m = (limit[:, None] - values) / scale[:, None]
                 worse = values > base[:, None] + tol
+                pre = base > limit
             else:
                 m = (values - limit[:, None]) / scale[:, None]
                 worse = values < base[:, None] - tol
+                pre = base < limit
             m = np.where(np.isnan(values), np.inf, m)
             m = np.where((m < 0) & ~worse, np.inf, m)  # pre-existing violation not made worse
+            note = np.full((0, k), np.inf)
+            if bus_node is not None and nodes is not None:
+                rows = np.flatnonzero(pre & np.isfinite(base))
+                if rows.size:
+                    off = ~self.path.on_path(nodes[rows], bus_node)  # (rows, k)
+                    sub = m[rows]
+                    note = np.full((values.shape[0], k), np.inf)
+                    note[rows] = np.where(off, sub, np.inf)
+                    m[rows] = np.where(off, np.inf, sub)
+            notes.append(note if note.shape[0] else np.full((values.shape[0], k), np.inf))
             blocks.append(m)
 
         b = self.base
         lp = np.full(self.line_plan.size, self.phys) if physical else self.line_plan
         tp = np.full(self.trafo_plan.size, self.phys) if physical else self.trafo_plan
-        add(ev.line_loading, b.line_loading[:, 0], lp, lp, upper=True, tol=WORSE_TOL_PERCENT)
-        add(ev.trafo_loading, b.trafo_loading[:, 0], tp, tp, upper=True, tol=WORSE_TOL_PERCENT)
-        nb = ev.vm.shape[0]
-        add(ev.vm, b.vm[:, 0], np.full(nb, self.vmin), np.full(nb, self.band), upper=False, tol=WORSE_TOL_PU)
-        add(ev.vm, b.vm[:, 0], np.full(nb, self.vmax), np.full(nb, self.band), upper=True, tol=WORSE_TOL_PU)
+        add(ev.line_loading, b.line_loading[:, 0], lp, lp, upper=True, tol=WORSE_TOL_PERCENT,
+            nodes=self.path.line_node)
+        add(ev.trafo_loading, b.trafo_loading[:, 0], tp, tp, upper=True, tol=WORSE_TOL_PERCENT,
+            nodes=self.path.trafo_node)
+        add(ev.vm, b.vm[:, 0], self.vmin_bus, self.vscale_bus, upper=False, tol=WORSE_TOL_PU,
+            nodes=self.path.bus_nodes)
+        add(ev.vm, b.vm[:, 0], self.vmax_bus, self.vscale_bus, upper=True, tol=WORSE_TOL_PU,
+            nodes=self.path.bus_nodes)
         er = self.ext_rating
         elim = er * (self.phys if physical else self.ext_limit_plan) / 100.0
         ext_vals = np.where(np.isfinite(er)[:, None], ev.ext_s, np.nan) if er.size else ev.ext_s
         add(ext_vals, b.ext_s[:, 0] if er.size else np.zeros(0), elim, np.where(np.isfinite(elim), elim, 1.0),
-            upper=True, tol=WORSE_TOL_MVA)
-        allm = np.vstack(blocks) if blocks else np.zeros((0, k))
-        sizes = [blk.shape[0] for blk in blocks]
-        if allm.shape[0]:
-            pos = np.argmin(allm, axis=0)
-            m = allm[pos, np.arange(k)]
-        else:
-            pos = np.zeros(k, np.int64)
-            m = np.full(k, np.inf)
-        starts = np.cumsum([0, *sizes])
-        kind = np.searchsorted(starts, pos, side="right") - 1
-        # the blocks were added in BindingKind order: LINE, TRAFO, UNDER_VOLTAGE, OVER_VOLTAGE, EXT_GRID
-        elem = pos - starts[np.clip(kind, 0, len(starts) - 1)]
+            upper=True, tol=WORSE_TOL_MVA, nodes=None)
+        m, kind, elem = _argmin_blocks(blocks, k)
         m = np.where(ev.converged, m, -1.0)
         kind = np.where(ev.converged, kind, BindingKind.NO_SOLUTION)
-        return m, kind, elem
+        nm, nkind, nelem = _argmin_blocks(notes, k)
+        nkind = np.where(ev.converged & (nm < 0), nkind, BindingKind.NONE)
+        return m, kind, elem, nkind, nelem
+
+    def note(self, kind: int, elem: int) -> str:
+        """Text of a pre-existing violation off the request's path that the request makes worse ("" if none)."""
+        if kind in (BindingKind.NONE, BindingKind.NO_SOLUTION):
+            return ""
+        limit, element = self.describe(kind, elem, False)
+        return f"made worse off the supply path (already beyond {limit}): {element}"
 
     def describe(self, kind: int, elem: int, physical: bool) -> tuple[str, str]:
         """(binding limit text, binding element text) for a kind code and element position."""
@@ -515,9 +566,9 @@ class Constraints:
             what = "main transformer" if self.trafo_main[elem] else "transformer"
             return f"{what} loading {lim:g} %", _label(net, "trafo", idx)
         if kind == BindingKind.UNDER_VOLTAGE:
-            return f"voltage >= {self.vmin:g} pu", _label(net, "bus", net.bus.index[elem])
+            return f"voltage >= {self.vmin_bus[elem]:g} pu", _label(net, "bus", net.bus.index[elem])
         if kind == BindingKind.OVER_VOLTAGE:
-            return f"voltage <= {self.vmax:g} pu", _label(net, "bus", net.bus.index[elem])
+            return f"voltage <= {self.vmax_bus[elem]:g} pu", _label(net, "bus", net.bus.index[elem])
         if kind == BindingKind.EXT_GRID:
             idx = net.ext_grid.index[elem]
             lim = self.phys if physical else self.ext_limit_plan
@@ -525,6 +576,94 @@ class Constraints:
         if kind == BindingKind.NO_SOLUTION:
             return "no power-flow solution (voltage collapse)", ""
         return "none up to the search limit", ""
+
+
+def _argmin_blocks(blocks: list[np.ndarray], k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Smallest value per column over stacked blocks: (value, block number, row within the block)."""
+    allm = np.vstack(blocks) if blocks else np.zeros((0, k))
+    sizes = [blk.shape[0] for blk in blocks]
+    if allm.shape[0]:
+        pos = np.argmin(allm, axis=0)
+        m = allm[pos, np.arange(k)]
+    else:
+        pos = np.zeros(k, np.int64)
+        m = np.full(k, np.inf)
+    starts = np.cumsum([0, *sizes])
+    kind = np.searchsorted(starts, pos, side="right") - 1
+    # the blocks were added in BindingKind order: LINE, TRAFO, UNDER_VOLTAGE, OVER_VOLTAGE, EXT_GRID
+    elem = pos - starts[np.clip(kind, 0, len(starts) - 1)]
+    return m, kind, elem
+
+
+class SupplyPaths:
+    """Which elements lie on the supply path of a bus, for many (element, bus) pairs at once.
+
+    The supply path of a bus inside a feeder is the bus itself and every bus, line and transformer of the
+    radial tree between it and the feeder's station busbar; everything that is not inside a feeder (the
+    stations, main transformers, subtransmission, lines closing a loop) is on every bus's path. A pre-order
+    numbering of the feeder nodes (``tin``) with subtree sizes answers "is node ``a`` an ancestor of node
+    ``b``" by ``tin[a] <= tin[b] < tin[a] + size[a]``.
+
+    Attributes
+    ----------
+    line_node, trafo_node : numpy.ndarray
+        Per line, per transformer: the tree node below it (its downstream end), -1 when it is not inside a
+        feeder.
+    bus_nodes : numpy.ndarray
+        Per bus (``net.bus`` order): its node, -1 when not inside a feeder.
+    """
+
+    def __init__(self, topo: Any, net: Any) -> None:
+        n = topo.n_node
+        in_f = np.asarray(topo.feeder_of_node) >= 0
+        parent = np.asarray(topo.parent_node)
+        levels = nodes_by_depth(topo)
+        size = np.ones(n, np.int64)
+        for nodes in reversed(levels):
+            par = parent[nodes]
+            ok = (par >= 0) & in_f[np.maximum(par, 0)] & in_f[nodes]
+            np.add.at(size, par[ok], size[nodes[ok]])
+        tin = np.full(n, -1, np.int64)
+        offset = 0
+        for nodes in levels:
+            nodes = nodes[in_f[nodes]]
+            par = parent[nodes]
+            root = ~((par >= 0) & in_f[np.maximum(par, 0)])
+            r = nodes[root]
+            if r.size:
+                tin[r] = offset + np.cumsum(size[r]) - size[r]
+                offset += int(size[r].sum())
+            c, p = nodes[~root], par[~root]
+            if c.size:
+                order = np.argsort(p, kind="stable")
+                c, p = c[order], p[order]
+                excl = np.cumsum(size[c]) - size[c]
+                first = np.r_[True, p[1:] != p[:-1]]
+                start = np.maximum.accumulate(np.where(first, np.arange(c.size), 0))
+                tin[c] = tin[p] + 1 + excl - excl[start]
+        self.tin, self.size = tin, size
+        child = np.full(topo.n_edge, -1, np.int64)
+        pe = np.asarray(topo.parent_edge)
+        has = (pe >= 0) & in_f
+        child[pe[has]] = np.flatnonzero(has)
+        self.line_node = child[topo.element_edges("line")] if len(net.line) else np.zeros(0, np.int64)
+        self.trafo_node = child[topo.element_edges("trafo")] if len(net.trafo) else np.zeros(0, np.int64)
+        nb = np.arange(topo.n_bus)
+        self.bus_nodes = np.where(in_f[nb] & (tin[nb] >= 0), nb, -1)
+
+    def bus_node(self, bus_pos: np.ndarray) -> np.ndarray:
+        """Node of the buses at positions ``bus_pos`` of ``net.bus`` (-1 outside feeders)."""
+        return self.bus_nodes[np.asarray(bus_pos, dtype=np.int64)]
+
+    def on_path(self, elem_node: np.ndarray, bus_node: np.ndarray) -> np.ndarray:
+        """``(len(elem_node), len(bus_node))`` bool: element node ``a`` is on the supply path of bus node ``b``
+        (``a`` is ``b`` or an ancestor of it; ``a = -1``, an element outside the feeders, is on every path)."""
+        a = np.asarray(elem_node, dtype=np.int64)[:, None]
+        b = np.asarray(bus_node, dtype=np.int64)[None, :]
+        ta = self.tin[np.maximum(a, 0)]
+        tb = np.where(b >= 0, self.tin[np.maximum(b, 0)], -1)
+        inside = (b >= 0) & (ta <= tb) & (tb < ta + self.size[np.maximum(a, 0)])
+        return (a < 0) | inside
 
 
 def _label(net: Any, table: str, idx: Any) -> str:
@@ -581,14 +720,15 @@ def screen_bus_capacity(net: Any, model: ACModel, cons: Constraints, *, pf: floa
         cap[nodes] = np.minimum(up, head[pe])
         R[nodes] = np.where(par >= 0, R[np.maximum(par, 0)], 0.0) + r_pu[pe]
         X[nodes] = np.where(par >= 0, X[np.maximum(par, 0)], 0.0) + x_pu[pe]
-    sub_min = np.where(np.isfinite(vm_node), vm_node, np.inf)
+    vmin_node = cons.vmin_bus[topo.node_bus] if topo.n_node else np.zeros(0)
+    sub_min = np.where(np.isfinite(vm_node), vm_node - vmin_node, np.inf)  # voltage headroom of the subtree
     for nodes in reversed(levels):
         par = topo.parent_node[nodes]
         ok = par >= 0
         np.minimum.at(sub_min, par[ok], sub_min[nodes[ok]])
     tanphi = math.tan(math.acos(pf))
     with np.errstate(divide="ignore", invalid="ignore"):
-        p_v = np.maximum(0.0, sub_min - cons.vmin) * vm_node**2 / (R + X * tanphi)
+        p_v = np.maximum(0.0, sub_min) * vm_node**2 / (R + X * tanphi)
     in_tree = topo.feeder_of_node >= 0
     bus_nodes = np.arange(topo.n_bus)
     th = np.where(in_tree[bus_nodes], cap[bus_nodes] * pf, np.nan)
@@ -650,6 +790,8 @@ def _search(model: ACModel, cons: Constraints, buses: np.ndarray, start: np.ndar
     m_hi = np.full(k, np.nan)
     hi_real = np.zeros(k, bool)  # m_hi from a converged power flow (usable for interpolation)
     kind_hi = np.full(k, BindingKind.NONE)
+    note_kind = np.full(k, BindingKind.NONE)  # worst pre-existing violation off the path, made worse at ``lo``
+    note_elem = np.zeros(k, np.int64)
     elem_hi = np.zeros(k, np.int64)
     prev_lo, prev_mlo = np.full(k, np.nan), np.full(k, np.nan)
     last_feasible = np.zeros(k, bool)
@@ -672,12 +814,13 @@ def _search(model: ACModel, cons: Constraints, buses: np.ndarray, start: np.ndar
         # solve are beyond the collapse point (or are bracketed away, then re-tried close to ``lo``)
         near = P <= 1.1 * lo[act] + 1e-9
         ev = _evaluate_paced(model, rep, pace, buses[act], P, q_from_pf(P, pf), V_start, near)
-        m, kind, elem = cons.margins(ev, physical)
+        m, kind, elem, nkind, nelem = cons.margins_on_path(ev, physical, buses[act])
         feas = m >= 0
         # update brackets
         f_idx, i_idx = act[feas], act[~feas]
         prev_lo[f_idx], prev_mlo[f_idx] = lo[f_idx], m_lo[f_idx]
         lo[f_idx], m_lo[f_idx] = P[feas], m[feas]
+        note_kind[f_idx], note_elem[f_idx] = nkind[feas], nelem[feas]
         if model.method == "ybus" and ev.V.size:
             if V_lo is None:
                 V_lo = np.repeat(model.V0[:, None], k, axis=1)
@@ -719,14 +862,27 @@ def _search(model: ACModel, cons: Constraints, buses: np.ndarray, start: np.ndar
         rep.update(done_before + int(done.sum()))
     kind_out = np.where(np.isfinite(hi), kind_hi, BindingKind.NONE)
     return {"capacity_mw": lo, "upper_mw": hi, "kind": kind_out, "elem": elem_hi, "converged": done,
-            "rounds": np.full(k, rounds)}
+            "rounds": np.full(k, rounds), "note_kind": note_kind, "note_elem": note_elem}
+
+
+#: Memory budget (bytes) of one chunk of buses in the exact search (states and margins of its cases).
+BUS_CHUNK_BYTES = 256 * 2**20
+
+
+def bus_chunk_size(model: ACModel, budget_bytes: int = BUS_CHUNK_BYTES) -> int:
+    """Buses searched together so that one chunk's arrays (complex states, loadings, voltages and margins of
+    every case, a few copies each) stay within ``budget_bytes``; at least 8, at most 2048."""
+    per_case = 16 * 3 * max(model.V0.size, 1) + 8 * 4 * (len(model.net.line) + len(model.net.trafo)
+                                                        + 2 * len(model.net.bus))
+    return int(min(2048, max(8, budget_bytes // per_case)))
 
 
 def bus_open_capacity(net: Any, buses: Any = None, *, pf: float = LOAD_PF, scaling: float = 1.0,
                       include_sgen: bool = False, limits: Limits | None = None, physical: bool = True,
                       method: str = "ybus", rtol: float = 0.005, p_max_mw: float | None = None,
                       max_rounds: int = 40, model: ACModel | None = None, constraints: Constraints | None = None,
-                      topology: Any = None, progress: ProgressCallback | None = None,
+                      topology: Any = None, bands: VoltageBands | None = None,
+                      progress: ProgressCallback | None = None,
                       cancel: Callable[[], bool] | None = None) -> pd.DataFrame:
     """Largest additional load (MW at power factor ``pf``, lagging) per bus with every limit met.
 
@@ -755,7 +911,11 @@ def bus_open_capacity(net: Any, buses: Any = None, *, pf: float = LOAD_PF, scali
     constraints : Constraints or None
         Reuse the constraint model of ``model`` and ``limits`` (its base case is not re-evaluated).
     topology : Topology or None
-        Prebuilt topology of ``net`` (the screen and the reserved capacity use it); built once otherwise.
+        Prebuilt topology of ``net`` (the screen, the supply paths and the reserved capacity use it); built
+        once otherwise.
+    bands : VoltageBands or None
+        Voltage band per level (:mod:`gridscope.capacity.voltage`, GB/T 12325-2008); default: ``limits.v_band_pu``
+        at 20 kV and below, ``settings.V_BAND_HV_PU`` at 35 kV and above.
     progress, cancel : callable, optional
         The progress protocol (:mod:`gridscope.progress`): records of ``what="buses"`` settled (planning,
         then physical search: ``total`` is twice the buses with ``physical``) after every round; ``cancel``
@@ -765,8 +925,10 @@ def bus_open_capacity(net: Any, buses: Any = None, *, pf: float = LOAD_PF, scali
     -------
     pandas.DataFrame
         Index: bus. Columns ``name``, ``vn_kv``, ``screen_mw``, ``open_capacity_mw`` (planning limits),
-        ``binding`` (the limit), ``binding_element``, ``upper_mw`` (the infeasible end of the bracket) and,
-        with ``physical``, ``physical_capacity_mw``, ``physical_binding``, ``physical_binding_element``.
+        ``binding`` (the limit), ``binding_element``, ``upper_mw`` (the infeasible end of the bracket),
+        ``search_converged``, ``offpath_note`` (the worst limit already exceeded off the bus's supply path that
+        the connection makes worse: it does not bind, ``""`` when there is none) and, with
+        ``physical``, ``physical_capacity_mw``, ``physical_binding``, ``physical_binding_element``.
 
     Raises
     ------
@@ -794,7 +956,7 @@ def bus_open_capacity(net: Any, buses: Any = None, *, pf: float = LOAD_PF, scali
                     if model.bus_ppci[model.bus_pos[int(b)]] < 0]
         if isolated:
             raise InputError(f"bus(es) {isolated} are not supplied (isolated under the current switch states)")
-    cons = constraints if constraints is not None else Constraints(model, limits, topo)
+    cons = constraints if constraints is not None else Constraints(model, limits, topo, bands=bands)
     if bus_arr is None:
         ok = (model.bus_ppci >= 0) & in_service(net.bus)
         bus_arr = net.bus.index.to_numpy()[ok]
@@ -809,26 +971,47 @@ def bus_open_capacity(net: Any, buses: Any = None, *, pf: float = LOAD_PF, scali
     out["vn_kv"] = net.bus["vn_kv"].reindex(bus_arr).to_numpy(dtype=float)
     out["screen_mw"] = start
     n0 = model.n_pf
-    rep = Reporter("buses", bus_arr.size * (2 if physical else 1), progress=progress, cancel=cancel)
-    res = _search(model, cons, bus_arr, start, pf=pf, physical=False, p_max_mw=p_max_mw, rtol=rtol,
-                  max_rounds=max_rounds, rep=rep)
-    out["open_capacity_mw"] = res["capacity_mw"]
-    out["upper_mw"] = res["upper_mw"]
-    txt = [cons.describe(int(kd), int(e), False) for kd, e in zip(res["kind"], res["elem"], strict=True)]
+    n_tot = bus_arr.size
+    rep = Reporter("buses", n_tot * (2 if physical else 1), progress=progress, cancel=cancel)
+    chunk = bus_chunk_size(model)
+    cols: dict[str, list[np.ndarray]] = {}
+    for c0 in range(0, n_tot, chunk):  # bounded chunks: memory does not grow with the number of buses
+        sl = slice(c0, min(n_tot, c0 + chunk))
+        res = _search(model, cons, bus_arr[sl], start[sl], pf=pf, physical=False, p_max_mw=p_max_mw, rtol=rtol,
+                      max_rounds=max_rounds, rep=rep, done_before=c0)
+        part = {"open_capacity_mw": res["capacity_mw"], "upper_mw": res["upper_mw"], "kind": res["kind"],
+                "elem": res["elem"], "search_converged": res["converged"], "note_kind": res["note_kind"],
+                "note_elem": res["note_elem"]}
+        if physical:
+            start2 = np.maximum(res["capacity_mw"], 1e-3)
+            res2 = _search(model, cons, bus_arr[sl], start2, pf=pf, physical=True, p_max_mw=p_max_mw, rtol=rtol,
+                           max_rounds=max_rounds, rep=rep, done_before=n_tot + c0)
+            part.update({"physical_capacity_mw": res2["capacity_mw"], "pkind": res2["kind"], "pelem": res2["elem"]})
+            part["search_converged"] = part["search_converged"] & res2["converged"]
+        for key, val in part.items():
+            cols.setdefault(key, []).append(val)
+    cat = {key: np.concatenate(val) if val else np.zeros(0) for key, val in cols.items()}
+    if not n_tot:
+        cat = {key: np.zeros(0, np.int64) for key in ("kind", "elem", "note_kind", "note_elem", "pkind", "pelem")}
+        cat.update({key: np.zeros(0) for key in ("open_capacity_mw", "upper_mw", "physical_capacity_mw")})
+        cat["search_converged"] = np.zeros(0, bool)
+    out["open_capacity_mw"] = cat["open_capacity_mw"]
+    out["upper_mw"] = cat["upper_mw"]
+    txt = [cons.describe(int(kd), int(e), False) for kd, e in zip(cat["kind"], cat["elem"], strict=True)]
     out["binding"] = [t[0] for t in txt]
     out["binding_element"] = [t[1] for t in txt]
-    out["search_converged"] = res["converged"]
+    out["search_converged"] = cat["search_converged"].astype(bool)
+    out["offpath_note"] = [cons.note(int(kd), int(e)) for kd, e in zip(cat["note_kind"], cat["note_elem"],
+                                                                      strict=True)]
     if physical:
-        start2 = np.maximum(res["capacity_mw"], 1e-3)
-        res2 = _search(model, cons, bus_arr, start2, pf=pf, physical=True, p_max_mw=p_max_mw, rtol=rtol,
-                       max_rounds=max_rounds, rep=rep, done_before=bus_arr.size)
-        out["physical_capacity_mw"] = res2["capacity_mw"]
-        txt = [cons.describe(int(kd), int(e), True) for kd, e in zip(res2["kind"], res2["elem"], strict=True)]
+        out["physical_capacity_mw"] = cat["physical_capacity_mw"]
+        txt = [cons.describe(int(kd), int(e), True) for kd, e in zip(cat["pkind"], cat["pelem"], strict=True)]
         out["physical_binding"] = [t[0] for t in txt]
         out["physical_binding_element"] = [t[1] for t in txt]
-        out["search_converged"] &= res2["converged"]
     out.attrs.update({"pf": pf, "method": model.method, "n_power_flows": model.n_pf - n0, "rtol": rtol,
-                      "p_max_mw": p_max_mw, "limits": limits.as_dict()})
+                      "p_max_mw": p_max_mw, "limits": limits.as_dict(), "chunk": chunk,
+                      "bands": {"hv_pu": list(cons.bands.hv_pu), "mv_pu": cons.bands.mv_pu,
+                                "hv_min_kv": cons.bands.hv_min_kv}})
     return out
 
 

@@ -2,7 +2,9 @@
 
 Defaults follow the planning guidance the project is written for: a line is *heavily loaded* at or above 70 %
 of its rating, a transformer at or above 80 %; anything at or above 100 % is *overloaded*; a bus voltage more
-than 7 % from nominal (the ±7 % band of 10 kV supply, GB/T 12325) is *under-* or *overvoltage*.
+outside the band of its voltage level is *under-* or *overvoltage* (GB/T 12325-2008, :mod:`.voltage`: ±7 % at
+20 kV and below, 0.90..1.10 pu at 35 kV and above, where the standard bounds the sum of the absolute deviations
+by 10 %).
 Every threshold can be overridden per element type and per voltage level:
 
 >>> Thresholds(overrides={"line": {20.0: 60.0}, "bus": {0.4: 0.10}})       # doctest: +SKIP
@@ -10,7 +12,8 @@ Every threshold can be overridden per element type and per voltage level:
 * ``"line"``, ``"trafo"``, ``"trafo3w"``: heavy-load threshold in percent, keyed by the nominal voltage (kV) of
   the line's from-bus, of the transformer's HV side;
 * ``"line_overload"``, ``"trafo_overload"``, ``"trafo3w_overload"``: overload threshold in percent;
-* ``"bus"``: half-width of the voltage band in per unit, keyed by the bus's nominal voltage.
+* ``"bus"``: half-width of the voltage band in per unit, keyed by the bus's nominal voltage (replaces the
+  level's default band).
 
 A voltage level matches when it is within 1 % of the key (10 and 10.5 kV are different levels).
 """
@@ -26,7 +29,15 @@ import pandas as pd
 
 from ..errors import InputError
 from ..grid.topology import build_topology
-from ..settings import LINE_HEAVY_PERCENT, OVERLOAD_PERCENT, TRAFO_HEAVY_PERCENT, V_BAND_PU
+from ..settings import (
+    LINE_HEAVY_PERCENT,
+    OVERLOAD_PERCENT,
+    TRAFO_HEAVY_PERCENT,
+    V_BAND_HV_MIN_KV,
+    V_BAND_HV_PU,
+    V_BAND_PU,
+)
+from .voltage import VoltageBands, band_limits_pu
 
 __all__ = ["FLAG_COLUMNS", "SEVERITIES", "Thresholds", "flag_loading"]
 
@@ -55,7 +66,11 @@ class Thresholds:
     overload : float
         Overload threshold for every element type, percent (default 100).
     v_band_pu : float
-        Allowed deviation of bus voltage from nominal, per unit (default 0.07: ±7 %).
+        Allowed deviation of bus voltage from nominal below ``v_band_hv_min_kv``, per unit (default 0.07: ±7 %).
+    v_band_hv_pu : tuple of float
+        Band (lo, hi) in per unit at and above ``v_band_hv_min_kv`` (default 0.90..1.10).
+    v_band_hv_min_kv : float
+        Nominal voltage (kV) from which ``v_band_hv_pu`` applies (default 35).
     overrides : mapping
         Per element type and voltage level, see the module docstring.
     """
@@ -66,6 +81,8 @@ class Thresholds:
     overload: float = OVERLOAD_PERCENT
     v_band_pu: float = V_BAND_PU
     overrides: Mapping[str, Mapping[float, float]] = field(default_factory=dict)
+    v_band_hv_pu: tuple[float, float] = V_BAND_HV_PU
+    v_band_hv_min_kv: float = V_BAND_HV_MIN_KV
 
     def __post_init__(self) -> None:
         problems = []
@@ -75,6 +92,14 @@ class Thresholds:
                 problems.append(f"{name} must be a positive percentage, got {value!r}")
         if not (np.isfinite(self.v_band_pu) and 0 < self.v_band_pu < 1):
             problems.append(f"v_band_pu must be in (0, 1) per unit, got {self.v_band_pu!r}")
+        try:
+            hv_lo, hv_hi = (float(x) for x in self.v_band_hv_pu)
+            if not (0 < hv_lo < 1 < hv_hi < 2):
+                problems.append(f"v_band_hv_pu must be (lo, hi) with 0 < lo < 1 < hi < 2, got {self.v_band_hv_pu!r}")
+        except (TypeError, ValueError):
+            problems.append(f"v_band_hv_pu must be a pair of numbers (lo, hi), got {self.v_band_hv_pu!r}")
+        if not (np.isfinite(self.v_band_hv_min_kv) and self.v_band_hv_min_kv > 0):
+            problems.append(f"v_band_hv_min_kv must be a positive kV, got {self.v_band_hv_min_kv!r}")
         for key, levels in dict(self.overrides).items():
             if key not in _OVERRIDE_KEYS:
                 problems.append(f"unknown override {key!r}; use one of {', '.join(_OVERRIDE_KEYS)}")
@@ -112,9 +137,28 @@ class Thresholds:
         """Overload threshold (percent) of ``element`` rows at nominal voltages ``vn_kv``."""
         return self._by_level(f"{element}_overload", np.asarray(vn_kv, dtype=float), self.overload)
 
+    @property
+    def bands(self) -> VoltageBands:
+        """The voltage bands per level (:class:`~gridscope.capacity.voltage.VoltageBands`) of these thresholds."""
+        return VoltageBands(hv_pu=tuple(float(x) for x in self.v_band_hv_pu), mv_pu=float(self.v_band_pu),
+                            hv_min_kv=float(self.v_band_hv_min_kv))
+
+    def band_limits(self, vn_kv: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Allowed voltage band ``(lo_pu, hi_pu)`` of buses at nominal voltages ``vn_kv``: the level's band
+        (:func:`~gridscope.capacity.voltage.band_limits_pu`) unless a ``"bus"`` override names the level."""
+        vn = np.asarray(vn_kv, dtype=float)
+        lo, hi = band_limits_pu(vn, self.bands)
+        for kv, value in dict(self.overrides.get("bus", {})).items():
+            match = np.abs(vn - float(kv)) <= 0.01 * float(kv)
+            lo = np.where(match, 1.0 - float(value), lo)
+            hi = np.where(match, 1.0 + float(value), hi)
+        return lo, hi
+
     def band_pu(self, vn_kv: Any) -> np.ndarray:
-        """Allowed voltage deviation (per unit) of buses at nominal voltages ``vn_kv``."""
-        return self._by_level("bus", np.asarray(vn_kv, dtype=float), self.v_band_pu)
+        """Allowed voltage deviation (per unit, the wider side of :meth:`band_limits`) at nominal voltages
+        ``vn_kv``."""
+        lo, hi = self.band_limits(vn_kv)
+        return np.maximum(1.0 - lo, hi - 1.0)
 
     @classmethod
     def coerce(cls, value: Thresholds | Mapping[str, Any] | None) -> Thresholds:
@@ -124,7 +168,8 @@ class Thresholds:
         if isinstance(value, cls):
             return value
         if isinstance(value, Mapping):
-            known = {"line_heavy", "trafo_heavy", "trafo3w_heavy", "overload", "v_band_pu", "overrides"}
+            known = {"line_heavy", "trafo_heavy", "trafo3w_heavy", "overload", "v_band_pu", "overrides",
+                     "v_band_hv_pu", "v_band_hv_min_kv"}
             unknown = sorted(set(value) - known)
             if unknown:
                 raise InputError(f"unknown threshold field(s) {', '.join(unknown)}; use {', '.join(sorted(known))}")
@@ -220,7 +265,8 @@ def _voltage_flags(net: Any, peak: Any, th: Thresholds, topology: Any) -> list[p
     if bus is None or not len(bus):
         return []
     info = _lookup(net, "bus", topology)
-    band = th.band_pu(info["vn_kv"].to_numpy(dtype=float))
+    band_lo, band_hi = th.band_limits(info["vn_kv"].to_numpy(dtype=float))
+    band = np.maximum(1.0 - band_lo, band_hi - 1.0)
     if "vm_min_pu" in bus.columns:
         vmin = bus["vm_min_pu"].reindex(info.index).to_numpy(dtype=float)
         vmax = bus["vm_max_pu"].reindex(info.index).to_numpy(dtype=float)
@@ -231,9 +277,9 @@ def _voltage_flags(net: Any, peak: Any, th: Thresholds, topology: Any) -> list[p
         tmin = tmax = np.full(len(info), None, dtype=object)
     hours = _hours(peak, "bus", "voltage", 100.0 * band, info.index)
     out = []
-    # a bus is outside the band when |vm - 1| > band (a value exactly on the band edge is allowed)
-    for vm, when, limit, severity in ((vmin, tmin, 1.0 - band, "undervoltage"),
-                                      (vmax, tmax, 1.0 + band, "overvoltage")):
+    # a bus is outside the band when vm < lo or vm > hi (a value exactly on the band edge is allowed)
+    for vm, when, limit, severity in ((vmin, tmin, band_lo, "undervoltage"),
+                                      (vmax, tmax, band_hi, "overvoltage")):
         with np.errstate(invalid="ignore"):
             mask = np.isfinite(vm) & ((vm < limit - 1e-12) if severity == "undervoltage" else
                                       (vm > limit + 1e-12))
@@ -248,7 +294,7 @@ def _voltage_flags(net: Any, peak: Any, th: Thresholds, topology: Any) -> list[p
         rows["when"] = when[mask]
         rows["severity"] = severity
         rows["hours_above"] = hours[mask]
-        rows["_excess"] = np.abs(vm[mask] - 1.0) / band[mask]
+        rows["_excess"] = np.abs(vm[mask] - 1.0) / np.abs(limit[mask] - 1.0)
         out.append(rows)
     return out
 

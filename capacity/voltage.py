@@ -12,10 +12,13 @@ GB/T 12325-2008 "Power quality - Deviation of supply voltage":
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
 
 from ..settings import V_BAND_HV_MIN_KV, V_BAND_HV_PU, V_BAND_LV1PH_PU, V_BAND_PU
 
-__all__ = ["VoltageBands", "voltage_band_pu"]
+__all__ = ["VoltageBands", "band_limits_pu", "voltage_band_pu"]
 
 
 @dataclass(frozen=True)
@@ -66,3 +69,27 @@ def voltage_band_pu(vn_kv: float, single_phase: bool = False,
     if vn_kv >= b.hv_min_kv:
         return b.hv_pu
     return (1.0 - b.mv_pu, 1.0 + b.mv_pu)
+
+
+def band_limits_pu(vn_kv: Any, bands: VoltageBands | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Allowed voltage band of many three-phase buses at once (flags, exact bus capacity and N-1 use it).
+
+    Parameters
+    ----------
+    vn_kv : array-like
+        Nominal voltage per bus, kV; a non-positive or NaN level gets the medium-voltage band.
+    bands : VoltageBands, optional
+        Bands to use (default: the GB/T 12325-2008 values of ``settings.py``).
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(lo_pu, hi_pu)`` per bus: ``bands.hv_pu`` at and above ``bands.hv_min_kv``, ``1 ∓ bands.mv_pu`` below.
+    """
+    b = bands or VoltageBands()
+    vn = np.asarray(vn_kv, dtype=float)
+    with np.errstate(invalid="ignore"):
+        hv = vn >= b.hv_min_kv
+    lo = np.where(hv, float(b.hv_pu[0]), 1.0 - float(b.mv_pu))
+    hi = np.where(hv, float(b.hv_pu[1]), 1.0 + float(b.mv_pu))
+    return lo, hi

@@ -245,9 +245,33 @@ def test_flag_rule_property(line, trafo, vm, heavy, band):
             elif v >= heavy:
                 expected[(element, i)] = "heavy"
     for i, v in enumerate(vm):
-        if v < 1 - band - 1e-12:
+        # GB/T 12325-2008: the 110 kV bus (index 0) has the 35-kV-and-above band 0.90..1.10 whatever v_band_pu,
+        # the 20 kV, 10 kV and 0.4 kV buses +-band
+        lo, hi = (0.90, 1.10) if net.bus.at[i, "vn_kv"] >= 35 else (1 - band, 1 + band)
+        if v < lo - 1e-12:
             expected[("bus", i)] = "undervoltage"
-        elif v > 1 + band + 1e-12:
+        elif v > hi + 1e-12:
             expected[("bus", i)] = "overvoltage"
     got = dict(zip(zip(flags["element"], flags["index"], strict=True), flags["severity"], strict=True))
     assert got == expected
+
+
+def test_voltage_band_per_level():
+    """GB/T 12325-2008: 0.92 pu is inside the 35-kV-and-above band at 110 kV but an undervoltage at 20 kV and
+    0.4 kV (±7 %); an override of the 110 kV level and a configured HV band take effect."""
+    net = HAND_NET
+    vm = [0.92] * 13
+    flags = flag_loading(net, hand_peak(net, [10] * 7, [10] * 5, vm), topology=False)
+    under = set(flags.loc[flags["severity"] == "undervoltage", "index"])
+    assert 0 not in under and under == set(range(1, 13))
+    row = flags.set_index("index").loc[1]
+    assert row["limit_percent"] == pytest.approx(93.0)
+    tight = Thresholds(v_band_hv_pu=(0.95, 1.05))
+    flags = flag_loading(net, hand_peak(net, [10] * 7, [10] * 5, vm), thresholds=tight, topology=False)
+    assert flags.set_index("index").loc[0, "limit_percent"] == pytest.approx(95.0)
+    over = Thresholds(overrides={"bus": {110.0: 0.05}})
+    lo, hi = over.band_limits([110.0, 20.0])
+    np.testing.assert_allclose(lo, [0.95, 0.93])
+    np.testing.assert_allclose(hi, [1.05, 1.07])
+    with pytest.raises(InputError, match="v_band_hv_pu"):
+        Thresholds(v_band_hv_pu=(1.1, 0.9))
