@@ -47,6 +47,7 @@ from ..settings import (
     CAPACITY_LEVELS,
     LINE_HEAVY_PERCENT,
     N1_OVERLOAD_FACTOR,
+    N1_POWERFLOW_MAX_BUSES,
     OVERLOAD_PERCENT,
     TRAFO_HEAVY_PERCENT,
     V_BAND_PU,
@@ -103,7 +104,7 @@ _COMMON = ["id", "name", "voltage_kv", "rating_mva", "rating_a", "limit_percent"
 TABLE_COLUMNS: dict[str, list[str]] = {
     "substation": [*_COMMON[:2], "source", "n_units", "n_feeders", *_COMMON[2:], "n1_note"],
     "main_transformer": [*_COMMON[:2], "substation", *_COMMON[2:]],
-    "feeder": [*_COMMON[:2], "substation", *_COMMON[2:], "ties", "transfer_mva"],
+    "feeder": [*_COMMON[:2], "substation", *_COMMON[2:], "ties", "transfer_mva", "n1_note"],
     "distribution_transformer": [*_COMMON[:2], "feeder", *_COMMON[2:]],
     "bus": [*_COMMON[:2], "feeder", *_COMMON[2:]],
 }
@@ -374,32 +375,38 @@ class _Stations:
     main_rows: list[tuple[int, int, int]]  # (edge, trafo index, station)
 
 
-def _station_groups(net: Any, topo: Any, edges: _Edges) -> _Stations:
-    """Step 2: station busbars joined by closed couplers; main transformers with an end on them."""
+def _station_groups(net: Any, topo: Any, edges: _Edges, stations: Any) -> _Stations:
+    """Step 2: the stations of :func:`gridscope.grid.stations.build_stations` (the one home of what a station is:
+    main-transformer busbars joined by bus couplers, open or closed) on the topology's MV supply nodes; MV supply
+    busbars without a main transformer (an external grid straight at MV) form further stations, grouped by closed
+    couplers."""
     from scipy.sparse import coo_matrix  # deferred: scipy is heavy at start-up
     from scipy.sparse.csgraph import connected_components
 
     n_node, kind = topo.n_node, topo.edge_kind
     node_vn = net.bus["vn_kv"].to_numpy(dtype=float)[topo.node_bus]
     mv_supply = topo.supply_node & (node_vn <= topo.radial_max_kv)
-    ef, et = topo.edge_from, topo.edge_to
-    sf, st = np.maximum(ef, 0), np.maximum(et, 0)
-    join = (topo.edge_closed & (ef >= 0) & (et >= 0) & mv_supply[sf] & mv_supply[st]
-            & (kind != EdgeKind.TRAFO))
-    g = coo_matrix((np.ones(int(join.sum())), (ef[join], et[join])), shape=(n_node, n_node))
-    _, comp = connected_components(g, directed=False)
-    station_comps = np.unique(comp[mv_supply])
+    node_station = stations.of_bus.reindex(topo.bus_index[topo.node_bus]).fillna(-1).to_numpy(dtype=np.int64)
     of_node = np.full(n_node, -1, dtype=np.int64)
-    station_id = {c: i for i, c in enumerate(station_comps)}
-    of_node[mv_supply] = [station_id[c] for c in comp[mv_supply]]
-    main_rows = []
-    for k, e in enumerate(edges.trafo_e):
-        if not edges.is_main_trafo[k] or not topo.edge_closed[e]:
-            continue
-        ends = [n for n in (ef[e], et[e]) if n >= 0 and mv_supply[n]]
-        st_id = int(of_node[ends[0]]) if ends else -1
-        main_rows.append((int(e), int(topo.edge_element[e]), st_id))
-    return _Stations(of_node=of_node, n=int(station_comps.size), main_rows=main_rows)
+    known = mv_supply & (node_station >= 0)
+    of_node[known] = node_station[known]
+    n_st = len(stations.table)
+    rest = mv_supply & ~known
+    if rest.any():
+        ef, et = topo.edge_from, topo.edge_to
+        sf, st = np.maximum(ef, 0), np.maximum(et, 0)
+        join = (topo.edge_closed & (ef >= 0) & (et >= 0) & rest[sf] & rest[st] & (kind != EdgeKind.TRAFO))
+        g = coo_matrix((np.ones(int(join.sum())), (ef[join], et[join])), shape=(n_node, n_node))
+        _, comp = connected_components(g, directed=False)
+        extra, inv = np.unique(comp[rest], return_inverse=True)
+        of_node[rest] = n_st + inv
+        n_st += int(extra.size)
+    trafo_edges = topo.element_edges("trafo")
+    trafo_pos = pd.Series(np.arange(len(net.trafo)), index=net.trafo.index)
+    units = stations.unit_table
+    main_rows = [(int(trafo_edges[trafo_pos.at[int(t)]]), int(t), int(k))
+                 for t, k in zip(units["trafo"], units["station"], strict=True)]
+    return _Stations(of_node=of_node, n=n_st, main_rows=main_rows)
 
 
 @dataclass
@@ -458,10 +465,11 @@ def _ext_grid_rating(net: Any, index: pd.Index) -> float | None:
 
 
 def _station_row(net: Any, topo: Any, s: int, edges: _Edges, stations: _Stations, heads: _FeederHeads,
-                 peak: Any, limits: Limits) -> dict[str, Any]:
-    """Step 4: one substation's rating, peak, own and N-1 open capacity and what binds it."""
-    nodes_s = np.flatnonzero(stations.of_node == s)
-    units = [r for r in stations.main_rows if r[2] == s]
+                 peak: Any, limits: Limits, nodes_s: np.ndarray, units: list[tuple[int, int, int]],
+                 n1_pf: Any) -> dict[str, Any]:
+    """Step 4: one substation's rating, peak, own and N-1 open capacity and what binds it (``nodes_s``: its
+    nodes, ``units``: its main-transformer rows, ``n1_pf``: its row of
+    :func:`~gridscope.capacity.n1.main_transformer_n1` or None for the arithmetic rule)."""
     feeders_s = np.flatnonzero(heads.station == s)
     reserved_s = float(edges.reserved_sub[nodes_s].sum())
     bus_nodes = nodes_s[nodes_s < topo.n_bus]
@@ -479,7 +487,11 @@ def _station_row(net: Any, topo: Any, s: int, edges: _Edges, stations: _Stations
         headroom = (r_t * limits.main_trafo_percent / 100.0 - p_t) / share - reserved_s
         k = int(np.argmin(headroom))
         open_s = max(0.0, float(headroom[k]))
-        if len(units) >= 2:
+        if len(units) >= 2 and n1_pf is not None:
+            n1 = float(n1_pf["n1_mva"])
+            n1_note = (f"power flow: {n1_pf['note']}; binding {n1_pf['binding']} {n1_pf['binding_element']} "
+                       f"(with nothing added {n1_pf['n1_base_loading_percent']:.1f} %)")
+        elif len(units) >= 2:
             n1 = limits.n1_overload_factor * (total - float(r_t.max())) - float(p_t.sum()) - reserved_s
             n1_note = (f"largest unit ({_edge_label(net, topo, int(es[np.argmax(r_t)]))}) out, others at "
                        f"{limits.n1_overload_factor:g} x rating")
@@ -487,7 +499,8 @@ def _station_row(net: Any, topo: Any, s: int, edges: _Edges, stations: _Stations
             n1 = 0.0
             n1_note = "single unit: no N-1 reserve inside the substation"
         names = [element_name(net.trafo, u[1]) for u in units]
-        row.update(source="main_transformer", n_units=len(units), rating_mva=total,
+        row.update(source="main_transformer", n_units=len(units),
+                   units=", ".join(_edge_label(net, topo, int(e)) for e in es), rating_mva=total,
                    peak_mva=float(p_t.sum()), time=edges.time[es[np.argmax(p_t)]],
                    open=open_s, n1=max(0.0, min(open_s, n1)), n1_note=n1_note,
                    binding=("main_transformer", _edge_label(net, topo, int(es[k]))),
@@ -516,7 +529,7 @@ def _station_row(net: Any, topo: Any, s: int, edges: _Edges, stations: _Stations
         label = element_label("bus", bus_id, element_name(net.bus, bus_id))
         nm = element_name(net.bus, bus_id)
     open_s = max(0.0, sn * limits.main_trafo_percent / 100.0 - p_s - reserved_s) if np.isfinite(sn) else np.inf
-    row.update(source=src, n_units=0, rating_mva=sn, peak_mva=p_s, time=t_s, open=open_s,
+    row.update(source=src, n_units=0, units="", rating_mva=sn, peak_mva=p_s, time=t_s, open=open_s,
                n1=np.nan, n1_note="no main transformer: N-1 not assessed at this level",
                binding=("substation", label), name=nm or f"station {s}")
     return row
@@ -623,7 +636,7 @@ def _substation_table(st_rows: list[dict[str, Any]], limits: Limits, grades: Gra
         "n1_open_capacity_mva": [r["n1"] for r in st_rows],
         "binding_level": [r["binding"][0] for r in st_rows],
         "binding_element": [r["binding"][1] for r in st_rows],
-        "n1_note": [r["n1_note"] for r in st_rows],
+        "n1_note": [f"units: {r['units']}; {r['n1_note']}" if r["units"] else r["n1_note"] for r in st_rows],
     }), "substation", grades)
 
 
@@ -633,10 +646,15 @@ def _main_transformer_table(ctx: _Context, grades: Grades) -> pd.DataFrame:
     st_n1 = ctx.st_tab["n1_open_capacity_mva"].to_numpy(dtype=float)
     rating, limit, peak_mva = edges.rating, edges.limit, edges.peak_mva
     rows = []
+    ok = stations.of_node >= 0
+    res_st = np.bincount(stations.of_node[ok], weights=edges.reserved_sub[ok], minlength=stations.n)
+    rating_st = np.zeros(stations.n)
+    for e, _ti, s in stations.main_rows:
+        if s >= 0:
+            rating_st[s] += rating[e]
     for e, ti, s in stations.main_rows:
-        res = edges.reserved_sub[np.flatnonzero(stations.of_node == s)].sum() if s >= 0 else 0.0
-        units = [r for r in stations.main_rows if r[2] == s]
-        share = rating[e] / sum(rating[u[0]] for u in units) if s >= 0 else 1.0
+        res = res_st[s] if s >= 0 else 0.0
+        share = rating[e] / rating_st[s] if s >= 0 else 1.0
         res_t = float(res * share)
         own = max(0.0, rating[e] * limit[e] / 100.0 - peak_mva[e] - res_t)
         rows.append({"id": ti, "name": element_name(net.trafo, ti), "substation": st_name[s] if s >= 0 else None,
@@ -704,14 +722,23 @@ def _tie_transfer(topo: Any, heads: _FeederHeads, limits: Limits,
 
 
 def _feeder_table(topo: Any, heads: _FeederHeads, st_tab: pd.DataFrame, st_open: np.ndarray, limits: Limits,
-                  grades: Grades) -> tuple[pd.DataFrame, np.ndarray]:
-    """The feeder table and every feeder's N-1 open capacity."""
+                  grades: Grades, n1_pf: pd.DataFrame | None) -> tuple[pd.DataFrame, np.ndarray]:
+    """The feeder table and every feeder's N-1 open capacity (``n1_pf``: :func:`~gridscope.capacity.n1.feeder_n1`,
+    or None for the arithmetic rule)."""
     feeders = topo.feeders
     nf = len(feeders)
     st_name = st_tab["name"].to_numpy(dtype=object)
     f_cap, f_bind_lvl, f_bind, f_base = _feeder_caps(heads, st_tab, st_open, limits)
     transfer, tie_names = _tie_transfer(topo, heads, limits, st_open)
-    f_n1 = np.maximum(0.0, np.minimum(f_cap, transfer - heads.peak - heads.reserved))
+    if n1_pf is not None:
+        f_n1 = np.maximum(0.0, np.minimum(f_cap, n1_pf["n1_mva"].to_numpy(dtype=float)))
+        n1_note = [(f"power flow: head lost, tie switch {t} closed, load at bus {b}; binding {k}: {e}"
+                    if t >= 0 else f"power flow: {k}") for t, b, k, e in
+                   zip(n1_pf["tie_switch"], n1_pf["worst_bus"], n1_pf["binding"], n1_pf["binding_element"],
+                       strict=True)]
+    else:
+        f_n1 = np.maximum(0.0, np.minimum(f_cap, transfer - heads.peak - heads.reserved))
+        n1_note = ["arithmetic: neighbour head spare through the ties"] * nf
     table = _finish(pd.DataFrame({
         "id": np.arange(nf),
         "name": feeders["name"].to_numpy(dtype=object) if nf else [],
@@ -722,6 +749,7 @@ def _feeder_table(topo: Any, heads: _FeederHeads, st_tab: pd.DataFrame, st_open:
         "open_capacity_mva": f_cap, "n1_open_capacity_mva": f_n1,
         "binding_level": f_bind_lvl, "binding_element": f_bind,
         "ties": [", ".join(sorted(set(n))) for n in tie_names], "transfer_mva": transfer, "_base": f_base,
+        "n1_note": n1_note,
     }), "feeder", grades)
     return table, f_n1
 
@@ -798,7 +826,8 @@ def _bus_table(ctx: _Context, grades: Grades) -> pd.DataFrame:
 
 # ------------------------------------------------------------------------------------------------ main
 def open_capacity_tables(net: Any, peak: Any, *, topology: Any = None, limits: Limits | None = None,
-                         grades: Grades | None = None) -> dict[str, pd.DataFrame]:
+                         grades: Grades | None = None, n1: str = "auto",
+                         stations: Any = None) -> dict[str, pd.DataFrame]:
     """The five open-capacity tables.
 
     Parameters
@@ -813,6 +842,13 @@ def open_capacity_tables(net: Any, peak: Any, *, topology: Any = None, limits: L
         Planning limits, N-1 factors (default :class:`Limits`).
     grades : Grades or None
         Grade thresholds (default :class:`Grades`).
+    n1 : {"auto", "powerflow", "arithmetic"}
+        How N-1 open capacity is found: by AC power flow (:mod:`gridscope.capacity.n1`, at the planning snapshot
+        ``peak.scaling`` / ``peak.include_sgen``), by the headroom arithmetic below, or ``"auto"``: power flow
+        up to :data:`gridscope.settings.N1_POWERFLOW_MAX_BUSES` buses, arithmetic above (one AC model per
+        feeder and tie does not scale to the largest networks).
+    stations : Stations or None
+        Prebuilt :func:`gridscope.grid.stations.build_stations` of ``net``.
 
     Returns
     -------
@@ -830,6 +866,13 @@ def open_capacity_tables(net: Any, peak: Any, *, topology: Any = None, limits: L
     grid's ``sn_mva`` column, else from ``max_p_mw`` (counted as MVA), else the sum of its feeders' head
     ratings; its peak is the external grid's apparent power.
 
+    *N-1 by power flow* (``n1="powerflow"``): the substation's value is
+    ``min(open, main_transformer_n1)`` and a feeder's ``min(open, feeder_n1)`` (largest unit out with the bus
+    couplers closed; feeder head lost, best tie closed, load at the worst bus: see
+    :mod:`gridscope.capacity.n1`); the ``n1_note`` column says which tie, bus and limit (substations: which
+    units, which unit out, which limit).
+    The rules below are the arithmetic (``n1="arithmetic"``).
+
     *N-1, main transformers.* With the largest unit of the substation out the others may carry
     ``n1_overload_factor`` times their rating: ``N-1 = min(open, k · (Σ rating − max rating) − Σ peak −
     reserved)``, 0 for a single-unit substation. Each main transformer row carries its substation's value.
@@ -845,18 +888,42 @@ def open_capacity_tables(net: Any, peak: Any, *, topology: Any = None, limits: L
     (:class:`_Stations`) → feeder heads (:class:`_FeederHeads`) → substation rows → node caps walking the
     radial tree (:class:`_Caps`) → one table per level.
     """
+    from ..grid.stations import build_stations  # deferred: networkx
+
     limits = limits or Limits()
     grades = grades or Grades()
+    if n1 not in ("auto", "powerflow", "arithmetic"):
+        raise InputError(f"unknown N-1 method {n1!r}: use 'auto', 'powerflow' or 'arithmetic'")
     topo = topology if topology is not None else build_topology(net)
+    st_built = stations if stations is not None else build_stations(net, topo)
     edges = _edge_arrays(net, topo, peak, limits)
-    stations = _station_groups(net, topo, edges)
+    stations = _station_groups(net, topo, edges, st_built)
     heads = _feeder_heads(net, topo, edges, stations, limits)
-    st_rows = [_station_row(net, topo, s, edges, stations, heads, peak, limits) for s in range(stations.n)]
+    use_pf = n1 == "powerflow" or (n1 == "auto" and len(net.bus) <= N1_POWERFLOW_MAX_BUSES)
+    st_n1 = fd_n1 = None
+    if use_pf:
+        from .n1 import feeder_n1, main_transformer_n1  # deferred: n1 imports this module
+
+        pf_kw = {"scaling": float(getattr(peak, "scaling", 1.0) or 1.0),
+                 "include_sgen": bool(getattr(peak, "include_sgen", False))}
+        st_n1 = main_transformer_n1(net, topology=topo, stations=st_built, limits=limits, **pf_kw)
+        fd_n1 = feeder_n1(net, topology=topo, stations=st_built, limits=limits, **pf_kw)
+    ok = stations.of_node >= 0
+    by_station = np.argsort(stations.of_node[ok], kind="stable")
+    node_ids = np.flatnonzero(ok)[by_station]
+    cuts = np.searchsorted(stations.of_node[ok][by_station], np.arange(stations.n + 1))
+    units_of: list[list[tuple[int, int, int]]] = [[] for _ in range(stations.n)]
+    for r in stations.main_rows:
+        if r[2] >= 0:
+            units_of[r[2]].append(r)
+    st_rows = [_station_row(net, topo, s, edges, stations, heads, peak, limits, node_ids[cuts[s]:cuts[s + 1]],
+                            units_of[s], st_n1.iloc[s] if st_n1 is not None and s < len(st_n1) else None)
+               for s in range(stations.n)]
     st_open = np.array([r["open"] for r in st_rows], dtype=float) if st_rows else np.zeros(0)
     caps = _node_caps(topo, edges, stations, st_open)
     tables: dict[str, pd.DataFrame] = {"substation": _substation_table(st_rows, limits, grades)}
     st_tab = tables["substation"]
-    tables["feeder"], f_n1 = _feeder_table(topo, heads, st_tab, st_open, limits, grades)
+    tables["feeder"], f_n1 = _feeder_table(topo, heads, st_tab, st_open, limits, grades, fd_n1)
     ctx = _Context(net=net, topo=topo, edges=edges, stations=stations, heads=heads, st_tab=st_tab, caps=caps,
                    f_n1=f_n1, limits=limits)
     tables["main_transformer"] = _main_transformer_table(ctx, grades)

@@ -162,3 +162,31 @@ def test_net_restored(load_builtin):
     assert net.switch["closed"].equals(before[0])
     assert net.line["in_service"].equals(before[1])
     assert np.array_equal(net.trafo["in_service"], before[2])
+
+
+@pytest.mark.slow
+def test_tables_use_power_flow_n1_urban_one_two_unit_station():
+    pytest.importorskip("simbench")
+    import gridscope as gs
+    from gridscope.capacity.open_capacity import open_capacity_tables
+    from gridscope.capacity.powerflow import planning_loading
+
+    net = gs.load_network("simbench:1-MV-urban--0-sw")
+    peak = planning_loading(net)
+    tabs = open_capacity_tables(net, peak, n1="powerflow")
+    st = tabs["substation"]
+    assert len(st) == 1 and st.at[0, "n_units"] == 2  # issue 11 item 2: one station, its two units listed
+    assert st.at[0, "n1_note"].startswith("units: trafo 0 (HV1-MV3.101-Trafo1), trafo 1 (HV1-MV3.101-Trafo2)")
+    mt = main_transformer_n1(net)
+    assert st.at[0, "n1_open_capacity_mva"] == pytest.approx(min(st.at[0, "open_capacity_mva"], mt.at[0, "n1_mva"]))
+    assert st.at[0, "n1_open_capacity_mva"] > 0
+    assert tabs["main_transformer"]["substation"].tolist() == [st.at[0, "name"]] * 2
+    fd = tabs["feeder"]
+    f1 = feeder_n1(net)
+    assert fd["n1_open_capacity_mva"].to_numpy() == pytest.approx(
+        np.minimum(fd["open_capacity_mva"].to_numpy(), f1["n1_mva"].to_numpy()))
+    for note, row in zip(fd["n1_note"], f1.itertuples(), strict=True):
+        assert f"tie switch {row.tie_switch} closed" in note and row.binding_element in note
+    # the arithmetic rule of before stays available and differs
+    ar = open_capacity_tables(net, peak, n1="arithmetic")["substation"]
+    assert ar.at[0, "n1_open_capacity_mva"] != pytest.approx(st.at[0, "n1_open_capacity_mva"])
