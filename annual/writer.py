@@ -20,13 +20,10 @@ Layout of a results folder::
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import errno
 import json
 import os
 import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -35,8 +32,8 @@ import pandas as pd
 
 from .. import __version__
 from ..cells import safe_frame, write_frame
-from ..errors import GridscopeError
-from ..grid.io import current_umask
+from ..grid.io import OutputError, atomic_folder, folder_problems
+from ..reliability.io import write_netcdf
 from ..reliability.report import with_units, write_reliability
 from .compare import compare_results
 from .manifest import MANIFEST_NAME, build_manifest
@@ -48,7 +45,7 @@ from .totals import study_totals
 __all__ = ["ResultsWriteError", "output_problems", "study_tables", "write_folder", "write_study"]
 
 
-class ResultsWriteError(GridscopeError):
+class ResultsWriteError(OutputError):
     """The results folder cannot be written (read-only place, full disk, file in the way). Exit code 6.
 
     Nothing is left behind: the temporary folder is removed and an existing results folder is kept.
@@ -58,67 +55,28 @@ class ResultsWriteError(GridscopeError):
 
 
 def output_problems(folder: str | os.PathLike[str], *, force: bool = False) -> list[str]:
-    """What stops ``folder`` from being written (checked before any work; ``[]`` when fine)."""
-    dest = Path(folder)
-    if dest.exists() and not dest.is_dir():
-        return [f"output: {dest} is a file, not a folder"]
-    if dest.exists() and not force:
-        return [f"output: {dest} exists; pass --force to replace it (it is replaced only once the new results "
-                "are complete)"]
-    parent = dest.resolve().parent
-    while not parent.exists():
-        parent = parent.parent
-    if not parent.is_dir():
-        return [f"output: {parent} is a file, not a folder"]
-    if not os.access(parent, os.W_OK | os.X_OK):
-        return [f"output: cannot write into {parent} (permission denied)"]
-    return []
+    """What stops ``folder`` from being written (checked before any work; ``[]`` when fine).
 
-
-def _write_error(dest: Path, exc: OSError) -> ResultsWriteError:
-    reason = {errno.ENOSPC: "no space left on the device", errno.EFBIG: "file too large (size limit reached)",
-              errno.EACCES: "permission denied", errno.EROFS: "read-only file system",
-              errno.EDQUOT: "disk quota exceeded"}.get(exc.errno or 0, exc.strerror or str(exc))
-    return ResultsWriteError(f"cannot write the results folder {dest}: {reason}; nothing was written"
-                             + (" (the existing folder is unchanged)" if dest.exists() else ""))
+    The rules of :func:`gridscope.grid.io.folder_problems`: an existing non-empty folder only with ``force``.
+    """
+    return [f"output: {p}" for p in folder_problems(folder, force=force)]
 
 
 def write_folder(dest: str | os.PathLike[str], fill: Callable[[Path], Any], *, force: bool = False) -> Path:
     """Create folder ``dest`` atomically: ``fill(tmp)`` writes into a temporary folder, then it is renamed.
 
-    With ``force`` an existing folder is replaced, by a rename as well, after the new one is complete.
+    :func:`gridscope.grid.io.atomic_folder`; with ``force`` an existing folder is replaced, by a rename as well,
+    after the new one is complete.
 
     Raises
     ------
     ResultsWriteError
         ``dest`` is a file, exists without ``force``, or writing failed (the temporary folder is removed).
     """
-    dest = Path(dest)
-    problems = output_problems(dest, force=force)
-    if problems:
-        raise ResultsWriteError(problems[0].removeprefix("output: "))
     try:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.tmp-", dir=dest.parent))
-        os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp makes 0700: colleagues could not open the folder
-    except OSError as exc:
-        raise _write_error(dest, exc) from None
-    try:
-        fill(tmp)
-        if dest.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{dest.name}.old-", dir=dest.parent))
-            os.replace(dest, old / dest.name)
-            os.replace(tmp, dest)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, dest)
-    except OSError as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise _write_error(dest, exc) from None
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return dest
+        return atomic_folder(dest, fill, force=force)
+    except OutputError as exc:
+        raise ResultsWriteError(str(exc)) from None
 
 
 # ---------------------------------------------------------------------------------------------- tables
@@ -215,10 +173,10 @@ def write_study(run: StudyRun, folder: str | os.PathLike[str], *, force: bool = 
     tables = study_tables(run, totals, comparison)
 
     def fill(tmp: Path) -> None:
-        _write_netcdf(totals, tmp / "reliability.nc")
+        write_netcdf(totals, tmp / "reliability.nc")
         (tmp / "networks").mkdir()
         for name, ds in run.reliability.items():
-            _write_netcdf(ds, tmp / "networks" / f"{name}.nc")
+            write_netcdf(ds, tmp / "networks" / f"{name}.nc")
         _write_tables(run, tables, tmp)
         if cfg.output.excel:
             _write_excel(run, tables, tmp, cfg.output.lang)
@@ -234,26 +192,3 @@ def write_study(run: StudyRun, folder: str | os.PathLike[str], *, force: bool = 
                                          encoding="utf-8")
 
     return write_folder(folder, fill, force=force)
-
-
-def _write_netcdf(ds: Any, path: Path) -> None:
-    """Write ``ds`` as NetCDF (h5netcdf) like :func:`gridscope.reliability.io.write_netcdf`, but serialised in
-    memory first: a write that fails half way (full disk, size limit) then fails in plain Python, instead of
-    leaving an HDF5 file handle in a broken state that crashes the interpreter when it is closed."""
-    out = ds.copy()
-    out.attrs = {k: (v if isinstance(v, int | float | str) and not isinstance(v, bool) else str(v))
-                 for k, v in ds.attrs.items()}  # the attrs rule of reliability.io.write_netcdf
-    with _local_scheduler():
-        data = bytes(out.to_netcdf(engine="h5netcdf"))
-    path.write_bytes(data)
-
-
-def _local_scheduler() -> Any:
-    """While a Dask client is the default, xarray takes a cluster-wide lock named after the in-memory target,
-    which the scheduler cannot know; our data are in memory, so the synchronous scheduler is right."""
-    try:  # deliberately deferred: dask is optional
-        import dask.config  # deferred: dask is optional
-    except ImportError:
-        return contextlib.nullcontext()
-    return dask.config.set(scheduler="synchronous")
-

@@ -2,30 +2,36 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import errno
 import hashlib
 import hmac
 import json
 import os
 import pickle
+import shutil
 import stat
 import tempfile
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError, NetworkError
+from ..cells import is_risky
+from ..errors import GridscopeError, InputError, NetworkError
 from .builtin import add_head_breakers, builtin_key, make_builtin
 from .defaults import ZONES, apply_reliability_data
 from .facts import in_service
 from .untrusted import check_excel_archive, check_excel_tables, check_input_size, check_json_tree
 from .zones import assign_zones_by_density
 
-__all__ = ["atomic_write", "cache_dir", "current_umask", "load_network", "network_hash", "prepare_simbench",
-           "save_network"]
+__all__ = ["STALE_TEMP_H", "TEMP_PREFIX", "OutputError", "atomic_folder", "atomic_write", "cache_dir",
+           "current_umask", "folder_problems", "load_network", "network_hash", "os_error_reason", "prepare_simbench",
+           "remove_stale_temps", "save_network"]
 
 
 def load_network(source: Any, *, fill_defaults: bool = True) -> Any:
@@ -222,7 +228,7 @@ def _write_cached(path: Path | None, net: Any) -> None:
     payload = pickle.dumps(net, protocol=pickle.HIGHEST_PROTOCOL)
     try:
         atomic_write(path, lambda tmp: Path(tmp).write_bytes(_mac(key, payload) + payload))
-    except OSError:
+    except (OSError, OutputError):
         pass
 
 
@@ -402,11 +408,91 @@ def _file_mode(dest: Path) -> int:
         return 0o666 & ~current_umask()
 
 
+#: Prefix of every temporary file and folder gridscope writes beside a destination (then renames into place).
+TEMP_PREFIX = ".gridscope-tmp-"
+#: A temporary entry older than this (hours since its last change) was left by a killed process (``kill -9``,
+#: power loss: no ``finally`` runs); the next write into the same folder removes it. Generous, so a slow write
+#: of another process in the same folder is never touched.
+STALE_TEMP_H = 24.0
+
+
+class OutputError(GridscopeError):
+    """An output file or folder cannot be written: full disk, size limit, read-only place, no permission.
+
+    Nothing is left behind: the temporary file (or folder) is removed and an existing destination is unchanged.
+    Exit code 6.
+    """
+
+    exit_code = 6
+
+    def __init__(self, message: str, *, reason: str | None = None) -> None:
+        super().__init__(message)
+        #: The plain cause (``"no space left on the device"``), without the path.
+        self.reason = reason or message
+
+
+_ERRNO_REASONS = {errno.ENOSPC: "no space left on the device", errno.EFBIG: "file too large (size limit reached)",
+                  errno.EDQUOT: "disk quota exceeded", errno.EACCES: "permission denied",
+                  errno.EPERM: "operation not permitted", errno.EROFS: "read-only file system",
+                  errno.ENOENT: "no such folder (or the place cannot hold files)", errno.EIO: "input/output error",
+                  errno.ENOTDIR: "a part of the path is a file, not a folder", errno.EISDIR: "it is a folder",
+                  errno.ENAMETOOLONG: "file name too long", errno.EXDEV: "temporary file on another device"}
+
+
+def os_error_reason(exc: OSError) -> str:
+    """A short, plain reason for an ``OSError`` of a write (``"no space left on the device"``)."""
+    return _ERRNO_REASONS.get(exc.errno or 0, exc.strerror or type(exc).__name__)
+
+
+def _output_error(dest: Path, exc: OSError | OutputError, what: str = "") -> OutputError:
+    reason = exc.reason if isinstance(exc, OutputError) else os_error_reason(exc)
+    kept = " (the existing one is unchanged)" if dest.exists() else ""
+    return OutputError(f"cannot write {what}{dest}: {reason}; nothing was written{kept}", reason=reason)
+
+
+def remove_stale_temps(folder: str | os.PathLike[str], *, older_than_h: float = STALE_TEMP_H) -> list[Path]:
+    """Remove this user's :data:`TEMP_PREFIX` files and folders in ``folder`` unchanged for ``older_than_h`` hours.
+
+    They are what a killed write leaves (a normal failure removes its own). Errors are ignored: cleaning is a
+    courtesy, never a reason for a write to fail.
+
+    Returns
+    -------
+    list of Path
+        What was removed.
+    """
+    removed: list[Path] = []
+    limit = time.time() - older_than_h * 3600.0
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    uid = os.getuid() if hasattr(os, "getuid") else None
+    for entry in entries:
+        if not entry.name.startswith(TEMP_PREFIX):
+            continue
+        try:
+            st = entry.stat(follow_symlinks=False)
+            if st.st_mtime > limit or (uid is not None and st.st_uid != uid):
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path)
+            else:
+                os.unlink(entry.path)
+            removed.append(Path(entry.path))
+        except OSError:
+            continue
+    return removed
+
+
 def atomic_write(path: str | os.PathLike[str], write: Any, *, overwrite: bool = True) -> Path:
     """Write a file atomically: ``write(tmp_path)`` writes a temporary file beside ``path``, then it is renamed.
 
     The file gets the permissions a plain ``open()`` gives: ``0o666 & ~umask`` for a new file, the old
-    file's mode when one is replaced.
+    file's mode when one is replaced. Any failure (an exception of ``write``, a full disk, a size limit, an
+    unwritable place) removes the temporary file and leaves ``path`` as it was. Only ``kill -9`` during the
+    write can leave the temporary file (``.gridscope-tmp-<name>.<random><suffix>``); the next write into the
+    folder removes such files once they are :data:`STALE_TEMP_H` hours old (:func:`remove_stale_temps`).
 
     Parameters
     ----------
@@ -415,40 +501,203 @@ def atomic_write(path: str | os.PathLike[str], write: Any, *, overwrite: bool = 
     write : callable
         Called with the temporary path (a ``str``) to write the content.
     overwrite : bool
-        Replace an existing file; when False an existing file raises :class:`~gridscope.errors.InputError`.
+        Replace an existing file; when False an existing file raises :class:`~gridscope.errors.InputError`,
+        also one that appears while ``write`` runs (the file is linked into place, which never replaces).
 
     Returns
     -------
     pathlib.Path
         The destination path.
+
+    Raises
+    ------
+    InputError
+        ``path`` exists and ``overwrite`` is False.
+    OutputError
+        The file cannot be written (the ``OSError`` reason in one line: full disk, size limit, permission ...).
     """
     dest = Path(path)
     if dest.exists() and not overwrite:
         raise InputError(f"{dest} exists; pass overwrite=True (CLI: --force) to replace it")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    mode = _file_mode(dest)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=dest.suffix or ".tmp", dir=dest.parent)
-    os.close(fd)
+    if dest.is_dir():
+        raise OutputError(f"cannot write {dest}: it is a folder", reason="it is a folder")
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_temps(dest.parent)
+        mode = _file_mode(dest)
+        fd, tmp = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{dest.name}.", suffix=dest.suffix or ".tmp",
+                                   dir=dest.parent)
+        os.close(fd)
+    except OSError as exc:
+        raise _output_error(dest, exc) from None
     try:
         write(tmp)
         # mkstemp makes 0600 whatever the umask; chmod after write() because a writer may recreate the file
         os.chmod(tmp, mode)
-        os.replace(tmp, dest)
-    except BaseException:
-        if os.path.exists(tmp):
+        if overwrite:
+            os.replace(tmp, dest)
+        else:
+            _link_new(tmp, dest)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise _output_error(dest, exc) from None
         raise
     return dest
 
 
+def _link_new(tmp: str, dest: Path) -> None:
+    """Put ``tmp`` at ``dest`` only if ``dest`` does not exist (``link`` never replaces), then drop ``tmp``."""
+    try:
+        os.link(tmp, dest)
+    except FileExistsError:
+        raise InputError(f"{dest} exists; pass overwrite=True (CLI: --force) to replace it") from None
+    except OSError:  # no hard links on this file system: the plain rename, after one more check
+        if dest.exists():
+            raise InputError(f"{dest} exists; pass overwrite=True (CLI: --force) to replace it") from None
+        os.replace(tmp, dest)
+        return
+    os.unlink(tmp)
+
+
+def _is_empty_dir(path: Path) -> bool:
+    try:
+        with os.scandir(path) as it:
+            return next(it, None) is None
+    except OSError:
+        return False
+
+
+def folder_problems(folder: str | os.PathLike[str], *, force: bool = False) -> list[str]:
+    """What stops :func:`atomic_folder` from writing ``folder`` (``[]`` when fine); check before long work.
+
+    An existing folder is refused unless it is empty or ``force`` is given; with ``force`` the current folder,
+    the home folder, the file-system root and folders holding the current folder are still refused (replacing
+    the folder deletes what it held).
+    """
+    dest = Path(folder)
+    if dest.exists() and not dest.is_dir():
+        return [f"{dest} is a file, not a folder"]
+    if dest.is_dir() and not _is_empty_dir(dest):
+        if not force:
+            return [f"{dest} exists and is not empty; pass --force to replace it (it is replaced only once the "
+                    "new results are complete)"]
+        resolved = dest.resolve()
+        cwd = Path.cwd().resolve()
+        if resolved == Path(resolved.anchor) or resolved == Path.home().resolve() or cwd.is_relative_to(resolved):
+            return [f"{dest} is the current, home or root folder (or holds the current folder): --force would "
+                    "delete what it holds; give a folder of its own"]
+    parent = dest.resolve().parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        return [f"{parent} is a file, not a folder"]
+    if not os.access(parent, os.W_OK | os.X_OK):
+        return [f"cannot write into {parent} (permission denied)"]
+    return []
+
+
+def atomic_folder(folder: str | os.PathLike[str], fill: Any, *, force: bool = False) -> Path:
+    """Create ``folder`` as a whole or not at all: ``fill(tmp)`` writes into a temporary sibling folder, which is
+    renamed into place only when ``fill`` returned.
+
+    An existing empty folder is replaced; an existing non-empty one only with ``force``, and only after the new
+    one is complete (the old one is then deleted). On any failure the temporary folder is removed and the
+    destination is unchanged. The folder gets the mode a plain ``mkdir`` gives (``0o777 & ~umask``).
+
+    Parameters
+    ----------
+    folder : path-like
+        Destination folder.
+    fill : callable
+        Called with the temporary folder (a :class:`pathlib.Path`) to write every file into.
+    force : bool
+        Replace a non-empty existing folder.
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    OutputError
+        A problem of :func:`folder_problems`, or writing failed (the ``OSError`` reason in one line).
+    """
+    dest = Path(folder)
+    problems = folder_problems(dest, force=force)
+    if problems:
+        raise OutputError(problems[0])
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_temps(dest.parent)
+        tmp = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{dest.name}.", dir=dest.parent))
+        os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp makes 0700: colleagues could not open the folder
+    except OSError as exc:
+        raise _output_error(dest, exc, "the results folder ") from None
+    old: Path | None = None
+    try:
+        fill(tmp)
+        if dest.is_dir() and not _is_empty_dir(dest):
+            old = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{dest.name}.old-", dir=dest.parent))
+            os.replace(dest, old / dest.name)
+        os.replace(tmp, dest)  # replaces an empty folder (rename(2))
+    except BaseException as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if old is not None and (old / dest.name).exists() and not dest.exists():
+            os.replace(old / dest.name, dest)  # put the old folder back
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+        if isinstance(exc, OSError | OutputError):  # a file inside: the message names the folder
+            raise _output_error(dest, exc, "the results folder ") from None
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    return dest
+
+
+def _has_formula_text(table: pd.DataFrame) -> bool:
+    """True when some text of ``table`` (cells, index, header) would become an openpyxl formula or error cell, or
+    could be taken for a formula in a spreadsheet (:func:`gridscope.cells.is_risky`)."""
+    from openpyxl.cell.cell import ERROR_CODES  # deferred: only the Excel output needs it
+
+    def risky(values: Any) -> bool:
+        return any(isinstance(v, str) and (is_risky(v) or v in ERROR_CODES) for v in values)
+
+    frames = [table.index, table.columns]
+    frames += [table[c] for c in table.columns if table[c].dtype == object]
+    return any(risky(pd.Index(f).get_level_values(i) if isinstance(f, pd.MultiIndex) else f)
+               for f in frames for i in range(getattr(f, "nlevels", 1)))
+
+
+def _cells_as_text(ws: Any) -> int:
+    """Turn the formula (``=…``) and error-code (``#N/A``) cells openpyxl inferred from text back into text cells,
+    and give them and other formula-like text (``+…``, ``-…``, ``@…``) Excel's ``quotePrefix`` (shown and edited
+    as text, never evaluated); returns how many cells were marked."""
+    n = 0
+    for row in ws.iter_rows():
+        for cell in row:
+            if isinstance(cell.value, str) and (cell.data_type in ("f", "e") or is_risky(cell.value)):
+                cell.data_type = "s"
+                cell.quotePrefix = True
+                n += 1
+    return n
+
+
 def _to_excel(net: Any, path: str) -> None:
-    """``pandapower.to_excel`` without its xlsxwriter requirement: the same sheets, written with openpyxl."""
+    """``pandapower.to_excel`` without its xlsxwriter requirement: the same sheets, written with openpyxl.
+
+    Element names and other text that starts with ``=`` are stored as text cells, not formulas (openpyxl makes
+    a formula of any such ``str``), so a crafted name never runs in a spreadsheet and reads back unchanged.
+    """
     from pandapower.io_utils import to_dict_of_dfs  # deferred: heavy
 
     tables = to_dict_of_dfs(net, include_results=True, include_empty_tables=False)
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
         for item, table in tables.items():
             table.to_excel(writer, sheet_name=item)
+            if _has_formula_text(table):
+                _cells_as_text(writer.sheets[item])
 
 
 def save_network(net: Any, path: str | os.PathLike[str], *, overwrite: bool = True) -> Path:

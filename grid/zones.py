@@ -13,6 +13,7 @@ from ..errors import ConfigError, InputError
 from .defaults import ZONE_DENSITY_BANDS, ZONES
 from .facts import bus_xy_km
 from .topology import build_topology
+from .untrusted import MAX_LISTED_ROWS, missing_columns, read_input_table
 
 __all__ = [
     "assign_zones_by_density",
@@ -158,52 +159,76 @@ def assign_zones_by_feeder(net: Any, mapping: Mapping[str, str], *, default: str
     net.bus["zone"] = zone.astype(object)
 
 
-def assign_zones_from_mapping(net: Any, path: str | os.PathLike[str], *, default: str | None = None) -> None:
-    """Set ``net.bus.zone`` from a CSV file, in place.
+def assign_zones_from_mapping(net: Any, path: str | os.PathLike[str], *, default: str | None = None,
+                              sheet: str | int = 0) -> None:
+    """Set ``net.bus.zone`` from a CSV or Excel (``.xlsx``) file, in place.
 
     The file has a ``zone`` column and either a ``bus`` column (bus names, or bus indices when the column is
     integer) or a ``feeder`` column (feeder names); rows of both kinds may be mixed in one file, bus rows win.
-    All problems (missing columns, unknown buses, feeders or zone labels) are reported at once as a
-    :class:`~gridscope.errors.ConfigError`.
+    The file is read by :func:`gridscope.grid.untrusted.read_input_table` (size limit, UTF-8 or GB18030 text,
+    no repeated columns). All problems -- missing columns, and every bad row by its file row number (header =
+    row 1): unknown buses, feeders or zone labels, rows naming neither, a bus or feeder given twice with
+    different zones -- are reported at once as a :class:`~gridscope.errors.ConfigError`.
     """
-    try:
-        table = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except FileNotFoundError:
-        raise ConfigError(f"zone mapping file not found: {path}") from None
-    except Exception as exc:
-        raise ConfigError(f"cannot read zone mapping {path}: {exc}") from None
-    table.columns = [c.strip().lower() for c in table.columns]
-    if "zone" not in table.columns or not ({"bus", "feeder"} & set(table.columns)):
-        raise ConfigError(f"{path}: needs a 'zone' column and a 'bus' or 'feeder' column, "
-                          f"found {list(table.columns)}")
+    table = read_input_table(path, what="zone mapping file", sheet=sheet, error=ConfigError)
+    table.columns = [str(c).strip().lower() for c in table.columns]
+    table = table.astype(str).apply(lambda c: c.str.strip())
+    absent = missing_columns(table, ["zone", ("bus", "feeder")])
+    if absent:
+        raise ConfigError(f"{path}: needs a 'zone' column and a 'bus' or 'feeder' column (missing: "
+                          f"{', '.join(absent)}), found {list(table.columns)}")
+    if not len(table):
+        raise ConfigError(f"{path}: the zone mapping has no rows")
     problems: list[str] = []
-    for i, z in enumerate(table["zone"].str.strip()):
+    blank = pd.Series("", index=table.index)
+    bus_col, feeder_col = table.get("bus", blank), table.get("feeder", blank)
+    for i, z in table["zone"].items():
         if z not in ZONES:
-            problems.append(f"row {i + 2}: unknown zone {z!r}")
-    feeder_rows = table[table.get("feeder", pd.Series("", index=table.index)).str.strip() != ""] \
-        if "feeder" in table.columns else table.iloc[:0]
-    bus_rows = table[table["bus"].str.strip() != ""] if "bus" in table.columns else table.iloc[:0]
+            problems.append(f"row {i + 2}: unknown zone {z!r}" + (" (zones: " + ", ".join(ZONES) + ")"
+                                                                  if z.upper() in ZONES else ""))
+        if not bus_col[i] and not feeder_col[i]:
+            problems.append(f"row {i + 2}: names neither a bus nor a feeder")
+    feeder_rows = table[feeder_col != ""] if "feeder" in table.columns else table.iloc[:0]
+    bus_rows = table[bus_col != ""] if "bus" in table.columns else table.iloc[:0]
     by_name = pd.Series(net.bus.index, index=net.bus["name"].astype(str)) if "name" in net.bus else None
     bus_targets: dict[int, str] = {}
+    bus_row_of: dict[int, int] = {}
     for i, row in bus_rows.iterrows():
-        key = row["bus"].strip()
+        key = row["bus"]
         if by_name is not None and key in by_name.index:
             hits = by_name.loc[[key]].to_numpy().tolist()
             if len(hits) > 1:
                 problems.append(f"row {i + 2}: bus name {key!r} is not unique (buses "
                                 f"{', '.join(map(str, hits))}): use the bus index")
                 continue
-            bus_targets[int(hits[0])] = row["zone"].strip()
+            bus = int(hits[0])
         elif key.lstrip("-").isdigit() and int(key) in net.bus.index:
-            bus_targets[int(key)] = row["zone"].strip()
+            bus = int(key)
         else:
             problems.append(f"row {i + 2}: unknown bus {key!r}")
-    feeder_map = {r["feeder"].strip(): r["zone"].strip() for _, r in feeder_rows.iterrows()}
-    if feeder_map:
+            continue
+        if bus in bus_targets and bus_targets[bus] != row["zone"]:
+            problems.append(f"row {i + 2}: bus {key!r} is given zone {row['zone']!r}, row {bus_row_of[bus]} gave "
+                            f"{bus_targets[bus]!r}")
+            continue
+        bus_targets[bus], bus_row_of[bus] = row["zone"], int(i) + 2
+    feeder_map: dict[str, str] = {}
+    if len(feeder_rows):
         known = set(build_topology(net).feeders["name"])
-        problems += [f"unknown feeder {f!r}" for f in feeder_map if f not in known]
+        feeder_row_of: dict[str, int] = {}
+        for i, row in feeder_rows.iterrows():
+            f = row["feeder"]
+            if f not in known:
+                problems.append(f"row {i + 2}: unknown feeder {f!r}")
+            elif f in feeder_map and feeder_map[f] != row["zone"]:
+                problems.append(f"row {i + 2}: feeder {f!r} is given zone {row['zone']!r}, row "
+                                f"{feeder_row_of[f]} gave {feeder_map[f]!r}")
+            else:
+                feeder_map[f], feeder_row_of[f] = row["zone"], int(i) + 2
     if problems:
-        raise ConfigError(f"{path}: " + "; ".join(problems))
+        shown = problems[:MAX_LISTED_ROWS] + ([f"... and {len(problems) - MAX_LISTED_ROWS} more"]
+                                              if len(problems) > MAX_LISTED_ROWS else [])
+        raise ConfigError(f"{path}: " + "; ".join(shown))
     if feeder_map:
         assign_zones_by_feeder(net, feeder_map, default=default)
     elif default is not None:

@@ -3,11 +3,14 @@ in Excel (read back with openpyxl: no formula cell) and escaped in CSV; numbers 
 
 from __future__ import annotations
 
+import copy
+
 import gridscope as gs
 import pandas as pd
 import pytest
 from gridscope.capacity.export import export_tables, write_flags_csv
 from gridscope.cells import is_risky, safe_frame, safe_text, unescape_text, write_frame, write_safe_cell
+from gridscope.grid.io import network_hash
 from gridscope.reliability.report import write_reliability
 from openpyxl import Workbook, load_workbook
 
@@ -211,3 +214,28 @@ def test_annual_results_folder_tables_and_workbooks_are_safe(hostile_net, tmp_pa
         assert not [v for v in cells if is_risky(v)], p.name
     feeders = _read_csv(out / "tables" / "open_capacity_feeder.csv")
     assert set(HOSTILE[:4]) <= set(feeders["name"].map(unescape_text))
+
+
+# ---------------------------------------------------------------------------------------- network Excel save
+def test_saved_network_xlsx_has_no_formula_and_reads_back(hostile_net, tmp_path):
+    """gs.save_network(.xlsx): pandas' openpyxl writer made every "=…" name a formula cell (and "#N/A" an error
+    cell); they are text cells now, and the net reads back with the same names and numbers."""
+    net = copy.deepcopy(hostile_net)
+    net.bus.loc[net.bus.index[:2], "name"] = ["#N/A", "=1/0"]
+    path = gs.save_network(net, tmp_path / "net.xlsx")
+    cells = _cells(path)
+    assert [c.coordinate for c in cells if c.data_type in ("f", "e")] == []
+    risky = [c for c in cells if isinstance(c.value, str) and c.value.strip()[:1] in "=+-@#＝"]
+    # 3 tables (switch, line, load) x 5 hostile names + the two bus names; HOSTILE[2] "-2+3" is in each
+    assert len(risky) == 3 * len(HOSTILE) + 2
+    assert all(c.data_type == "s" and c.quotePrefix for c in risky)
+    numbers = [c for c in cells if isinstance(c.value, int | float) and not isinstance(c.value, bool)]
+    assert numbers and all(c.data_type == "n" for c in numbers)  # numbers stay numbers (negative ones too)
+    back = gs.load_network(path)
+    for table in ("switch", "line", "load"):
+        assert back[table]["name"].tolist() == net[table]["name"].tolist(), table
+    # pandas' Excel reader takes the text "#N/A" for a missing value (its default na_values); the rest match
+    assert back.bus["name"].tolist()[1:] == net.bus["name"].tolist()[1:]
+    assert back.line["length_km"].tolist() == pytest.approx(net.line["length_km"].tolist())
+    back.bus.loc[back.bus.index[0], "name"] = "#N/A"
+    assert network_hash(back) == network_hash(net)  # everything else, numbers included, round-trips
