@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from time import perf_counter
 from typing import Any
 
 import numpy as np
@@ -209,16 +210,19 @@ def _lose_edge(net: Any, topo: Any, edge: int, undo: list) -> None:
         _set(net, kind.table, idx, "in_service", False, undo)
 
 
-def _model(net: Any, *, scaling: float, include_sgen: bool, limits: Limits) -> ACModel | None:
+def _model(net: Any, *, scaling: float, include_sgen: bool, limits: Limits, method: str = "ybus") -> ACModel | None:
+    """The AC model of a switched configuration, None when it has no power-flow solution."""
+    import pandapower as pp  # deferred: heavy import
+
     try:
-        return ACModel(net, scaling=scaling, include_sgen=include_sgen, limits=limits)
-    except ConvergenceError:
+        return ACModel(net, scaling=scaling, include_sgen=include_sgen, limits=limits, method=method)
+    except (ConvergenceError, pp.LoadflowNotConverged):
         return None
 
 
 def feeder_n1(net: Any, *, topology: Any = None, stations: Any = None, limits: Limits | None = None,
               scaling: float = 1.0, include_sgen: bool = False, pf: float = LOAD_PF,
-              rtol: float = 0.005) -> pd.DataFrame:
+              rtol: float = 0.005, method: str = "ybus") -> pd.DataFrame:
     """Feeder N-1 open capacity by AC power flow (method in the module docstring).
 
     Parameters
@@ -235,13 +239,18 @@ def feeder_n1(net: Any, *, topology: Any = None, stations: Any = None, limits: L
         Power factor of the added load.
     rtol : float
         Relative width of the final search bracket.
+    method : {"ybus", "pandapower"}
+        The searches' power flows: batched Newton-Raphson on the admittance matrices, or one
+        ``pandapower.runpp`` each (the benchmark's baseline).
 
     Returns
     -------
     pandas.DataFrame
         One row per feeder id, columns :data:`FEEDER_N1_COLUMNS`: ``n1_mva`` (MVA, 0 without a usable tie),
         ``tie_switch`` (the best tie), ``worst_bus`` (where the added load binds first), ``binding`` and
-        ``binding_element`` (the limit violated just above ``n1_mva``).
+        ``binding_element`` (the limit violated just above ``n1_mva``). ``attrs``: ``n_pf`` (batched AC
+        power flows of the searches), ``n_models`` (switched configurations, one ``runpp`` each),
+        ``seconds``.
     """
     limits = limits or Limits()
     topo = topology if topology is not None else build_topology(net)
@@ -271,6 +280,7 @@ def feeder_n1(net: Any, *, topology: Any = None, stations: Any = None, limits: L
     ref = normal.evaluate(net.bus.index[:1].to_numpy(), np.zeros(1), np.zeros(1))
     ties = topo.ties
     undo: list = []
+    n_pf, n_models, t0 = 0, 1, perf_counter()
     for f in range(nf):
         vn_f = float(feeders["vn_kv"].iat[f])
         cand = node_pos[(node_feeder == f) & np.isclose(bus_vn[node_pos], vn_f)]
@@ -296,10 +306,11 @@ def feeder_n1(net: Any, *, topology: Any = None, stations: Any = None, limits: L
             try:
                 _lose_edge(net, topo, head, undo)
                 _set(net, "switch", sw, "closed", True, undo)
-                model = _model(net, scaling=scaling, include_sgen=include_sgen, limits=limits)
+                model = _model(net, scaling=scaling, include_sgen=include_sgen, limits=limits, method=method)
             finally:
                 _restore(net, undo)
             rows[f]["n_ties_tried"] += 1
+            n_models += 1
             if model is None:
                 res = {"n1_mva": 0.0, "tie_switch": sw, "worst_bus": -1,
                        "binding": _KIND_TEXT[BindingKind.NO_SOLUTION], "binding_element": ""}
@@ -308,6 +319,7 @@ def feeder_n1(net: Any, *, topology: Any = None, stations: Any = None, limits: L
                     if normal.line_imax.size else 10.0
                 lo, kind, elem = _largest_load(model, region, net.bus.index[cand].to_numpy(), pf=pf, rtol=rtol,
                                                s_start_mva=max(0.05 * head_mva, 0.1), s_max_mva=10.0 * head_mva)
+                n_pf += model.n_pf
                 w = int(np.argmin(lo))
                 text, el = _describe(net, int(kind[w]), int(elem[w]))
                 res = {"n1_mva": float(lo[w]), "tie_switch": sw, "worst_bus": int(net.bus.index[cand[w]]),
@@ -316,7 +328,9 @@ def feeder_n1(net: Any, *, topology: Any = None, stations: Any = None, limits: L
                 best = res
         if best is not None:
             rows[f].update(best)
-    return pd.DataFrame(rows, columns=FEEDER_N1_COLUMNS)
+    out = pd.DataFrame(rows, columns=FEEDER_N1_COLUMNS)
+    out.attrs.update(n_pf=int(n_pf), n_models=int(n_models), seconds=perf_counter() - t0)
+    return out
 
 
 def main_transformer_n1(net: Any, *, topology: Any = None, stations: Any = None, limits: Limits | None = None,
