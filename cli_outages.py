@@ -1,4 +1,5 @@
-"""The ``gridscope outages`` command (click): planned jobs → switching plans, impacts, groups, dates, budgets.
+"""The ``gridscope outages`` command (click): planned jobs → switching plans, impacts, groups, dates, budgets;
+and ``gridscope frequent``: the load points most often interrupted, their causes and the devices that help most.
 
 Thin: parse, call :func:`gridscope.reliability.planning.plan_outages`, print, write. Exit codes: 0 done; 2 the
 jobs or the network have problems (all listed, with the file row); 3 the network cannot be loaded; 4 invalid
@@ -13,12 +14,13 @@ import click
 
 from .cli_common import handle_errors, parse_targets
 
-__all__ = ["outages_cmd", "register"]
+__all__ = ["frequent_cmd", "outages_cmd", "register"]
 
 
 def register(main: click.Group) -> None:
-    """Add ``outages`` to the ``gridscope`` command group."""
+    """Add ``outages`` and ``frequent`` to the ``gridscope`` command group."""
     main.add_command(outages_cmd)
+    main.add_command(frequent_cmd)
 
 
 @click.command("outages")
@@ -99,3 +101,57 @@ def _print_plan(plan: Any) -> None:
     click.echo(format_table(plan.zones[["customers", "saidi_target_h", "fault_saidi_h", "budget_h",
                                         "planned_saidi_h", "remaining_h", "within_budget"]],
                             {"customers": "{:.0f}"}, default="{:.4g}"))
+
+
+@click.command("frequent")
+@click.argument("net_source", metavar="NET")
+@click.option("--n", "n", type=click.IntRange(0, 1000), default=2, show_default=True,
+              help="Frequent = more than N interruptions a year (2: three or more).")
+@click.option("--top", type=click.IntRange(1), default=10, show_default=True, help="Rows to list.")
+@click.option("--devices", is_flag=True,
+              help="Rank candidate devices (fuse, recloser, switch, tie, live-line work) by the CEMI-N reduction, "
+                   "each computed by re-running the analysis with the device added.")
+@click.option("--kind", "kinds", multiple=True, type=click.Choice(["fuse", "recloser", "switch", "tie", "live_line"]),
+              help="Candidate kinds for --devices (repeatable; default all).")
+@click.option("--tie-max-km", type=click.FloatRange(0.0, min_open=True), default=1.0, show_default=True,
+              help="Longest new tie line considered (needs bus coordinates).")
+@click.option("--max-candidates", type=click.IntRange(1), default=500, show_default=True,
+              help="Refuse to evaluate more candidates than this.")
+@click.option("--default-zone", default=None, help="Zone for buses without one.")
+@handle_errors
+def frequent_cmd(net_source: str, n: int, top: int, devices: bool, kinds: tuple[str, ...], tie_max_km: float,
+                 max_candidates: int, default_zone: str | None) -> None:
+    """Frequent interruptions (频繁停电) on NET: CEMI-N by zone, the load points most likely to be interrupted
+    more than N times a year with the components that cause it, and (--devices) what would help most."""
+    from .reliability.analytical import analytical_indices
+    from .reliability.devices import DEVICE_KINDS, causes_of, rank_devices
+    from .reliability.frequent import cemi_by_zone, frequent_load_points
+    from .study import Study
+    from .textfmt import format_table
+
+    st = Study(net_source, default_zone=default_zone)
+    st.check()
+    impact = st.impact()
+    res = analytical_indices(impact)
+    lam = res.lam_fault + res.lam_planned
+    cemi = cemi_by_zone(lam, impact.load_customers, impact.load_zone, impact.zones, n)
+    click.echo(f"CEMI-{n} (customers with more than {n} interruptions a year):  "
+               + "   ".join(f"{z} {v:.2%}" for z, v in cemi.items()))
+    lps = frequent_load_points(impact, res, n, top=top)
+    where = dict(zip(impact.load_index.tolist(), range(impact.n_load), strict=True))
+    pos = [where[int(i)] for i in lps["load_index"]]
+    lps["causes"] = causes_of(impact, pos)
+    click.echo(f"\nLoad points most likely to have more than {n} interruptions a year:")
+    click.echo(format_table(lps[["name", "zone", "customers", "lam_per_yr", "p_more_than_n", "causes"]],
+                            {"customers": "{:.0f}", "lam_per_yr": "{:.4f}", "p_more_than_n": "{:.2%}"}))
+    if devices:
+        ranked = rank_devices(st.net, n, kinds=kinds or DEVICE_KINDS, top=top, tie_max_km=tie_max_km,
+                              max_candidates=max_candidates)
+        click.echo(f"\nDevices ranked by the CEMI-{n} reduction (each computed by re-running the analysis):")
+        if ranked.empty:
+            click.echo("  no candidate device")
+        else:
+            click.echo(format_table(ranked[["kind", "description", "cemi_reduction", "customers_relieved",
+                                            "saifi_reduction", "saidi_reduction_h"]],
+                                    {"cemi_reduction": "{:.3%}", "customers_relieved": "{:.1f}",
+                                     "saifi_reduction": "{:.4f}", "saidi_reduction_h": "{:.4f}"}))

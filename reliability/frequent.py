@@ -12,10 +12,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from gridscope.errors import InputError
+from ..errors import InputError
 from scipy.stats import poisson
 
-__all__ = ["cemi_by_zone", "frequent_load_points", "prob_more_than"]
+__all__ = ["cemi_by_zone", "cemi_from_results", "frequent_load_points", "prob_more_than"]
 
 
 def prob_more_than(lam_per_yr: np.ndarray, n: int) -> np.ndarray:
@@ -100,3 +100,17 @@ def frequent_load_points(impact: Any, result: Any, n: int, *, top: int | None = 
     # stable sort: ties keep Impact order, so the ranking is deterministic
     df = df.sort_values("p_more_than_n", ascending=False, kind="stable").reset_index(drop=True)
     return df if top is None else df.head(top)
+
+
+def cemi_from_results(ds: Any, n: int) -> pd.Series:
+    """Expected CEMI-n per zone and system from a reliability results dataset (``gs.assess_reliability``).
+
+    Uses the per-load-point interruption rates (``lp_failure_rate``, fault + planned) and customers of the
+    dataset, Poisson as in :func:`cemi_by_zone`. For a Monte-Carlo dataset the rates are the simulated means.
+    """
+    zones = [str(z) for z in ds["zone"].values if str(z) != "system"]
+    lp_zone = np.asarray(ds["load_zone"].values).astype(str)
+    zone_id = np.array([zones.index(z) if z in zones else -1 for z in lp_zone], dtype=np.int64)
+    keep = zone_id >= 0
+    return cemi_by_zone(np.asarray(ds["lp_failure_rate"].values, float)[keep],
+                        np.asarray(ds["lp_customers"].values, float)[keep], zone_id[keep], zones, n)
