@@ -598,6 +598,20 @@ class _Context:
             return "substation", f"substation {b_station} ({self.st_tab['name'].iat[b_station]})"
         return "", ""
 
+    def binding_texts(self, b_edge: np.ndarray, b_station: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`binding_text` of many rows: (levels, labels), each distinct edge or station labelled once."""
+        n = b_edge.size
+        lvl = np.full(n, "", dtype=object)
+        lab = np.full(n, "", dtype=object)
+        for sel, ids, as_edge in ((b_edge >= 0, b_edge, True), ((b_edge < 0) & (b_station >= 0), b_station, False)):
+            if not sel.any():
+                continue
+            uniq, inv = np.unique(ids[sel], return_inverse=True)
+            texts = [self.binding_text(int(u), -1) if as_edge else self.binding_text(-1, int(u)) for u in uniq]
+            lvl[sel] = np.array([t[0] for t in texts], dtype=object)[inv]
+            lab[sel] = np.array([t[1] for t in texts], dtype=object)[inv]
+        return lvl, lab
+
     def binding_base(self, b_edge: np.ndarray, b_station: np.ndarray) -> np.ndarray:
         """``rating · limit`` (MVA) of the binding element of each row, NaN where none binds."""
         out = np.full(b_edge.size, np.nan)
@@ -763,7 +777,7 @@ def _distribution_transformer_table(ctx: _Context, grades: Grades) -> pd.DataFra
     es = edges.trafo_e[sel]
     ch = edges.child[es]
     b_edge, b_station = caps.edge[ch], caps.station[ch]
-    texts = [ctx.binding_text(int(a), int(b)) for a, b in zip(b_edge, b_station, strict=True)]
+    b_lvl, b_lab = ctx.binding_texts(b_edge, b_station)
     opened = caps.cap[ch]
     elem = topo.edge_element[es]
     rows = pd.DataFrame({
@@ -773,7 +787,7 @@ def _distribution_transformer_table(ctx: _Context, grades: Grades) -> pd.DataFra
         "rating_a": np.nan, "limit_percent": edges.limit[es], "peak_mva": edges.peak_mva[es],
         "peak_time": edges.time[es], "reserved_mva": edges.reserved[es], "open_capacity_mva": opened,
         "n1_open_capacity_mva": np.minimum(opened, ctx.feeder_n1(ch)),
-        "binding_level": [t[0] for t in texts], "binding_element": [t[1] for t in texts],
+        "binding_level": b_lvl, "binding_element": b_lab,
         "_base": ctx.binding_base(b_edge, b_station),
     })
     return _finish(rows if len(rows) else pd.DataFrame(columns=columns), "distribution_transformer", grades)
@@ -807,7 +821,7 @@ def _bus_table(ctx: _Context, grades: Grades) -> pd.DataFrame:
         b_peak[is_st] = st_tab["peak_mva"].to_numpy(dtype=float)[si]
         b_time[is_st] = st_tab["peak_time"].to_numpy(dtype=object)[si]
         b_res[is_st] = st_tab["reserved_mva"].to_numpy(dtype=float)[si]
-    texts = [ctx.binding_text(int(a), int(b)) for a, b in zip(b_edge, b_station, strict=True)]
+    b_lvl, b_lab = ctx.binding_texts(b_edge, b_station)
     b_idx = topo.bus_index[bn]
     st_n1 = st_tab["n1_open_capacity_mva"].to_numpy(dtype=float)
     st_n1_node = np.where(of_station[bn] >= 0, st_n1[np.maximum(of_station[bn], 0)] if ctx.stations.n else np.nan,
@@ -819,7 +833,7 @@ def _bus_table(ctx: _Context, grades: Grades) -> pd.DataFrame:
         "voltage_kv": net.bus["vn_kv"].to_numpy(dtype=float)[bn], "rating_mva": b_rating, "rating_a": b_rating_a,
         "limit_percent": b_limit, "peak_mva": b_peak, "peak_time": b_time, "reserved_mva": b_res,
         "open_capacity_mva": caps.cap[bn], "n1_open_capacity_mva": np.minimum(caps.cap[bn], n1_bus),
-        "binding_level": [t[0] for t in texts], "binding_element": [t[1] for t in texts],
+        "binding_level": b_lvl, "binding_element": b_lab,
         "_base": ctx.binding_base(b_edge, b_station),
     }), "bus", grades)
 
