@@ -53,7 +53,7 @@ from .open_capacity import Limits, reserved_by_node, subtree_sums
 from .timeseries import Injections, coerce_profiles, make_engine
 
 __all__ = ["CUSTOMER_SHAPES", "RESOLUTIONS", "SEASONS", "SEASON_MONTHS", "customer_shape", "season_codes",
-           "seasonal_frame", "seasonal_open_capacity", "write_seasonal"]
+           "seasonal_frame", "seasonal_open_capacity", "seasonal_text", "write_seasonal"]
 
 #: Season names in dataset order.
 SEASONS: tuple[str, ...] = ("winter", "spring", "summer", "autumn")
@@ -551,8 +551,56 @@ def seasonal_frame(ds: Any) -> pd.DataFrame:
     return frame[lead + [c for c in frame.columns if c not in lead]]
 
 
+def _clock(hour: float) -> str:
+    minutes = round(float(hour) * 60)
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def seasonal_text(ds: Any, *, head: int = 10) -> str:
+    """A short text of the curves: per element the smallest and largest open capacity over the typical days
+    (with season and time) and, with a customer shape, its largest peak; ``head`` elements at most."""
+    lines = [f"seasonal open capacity of {ds.attrs.get('network', '?')} (typical day = worst day per season "
+             f"and {'quarter-hour' if ds.attrs.get('resolution') == 'quarter' else 'hour'}; MW at pf "
+             f"{ds.attrs.get('pf', LOAD_PF):g}; {ds.sizes['element']} elements)"]
+    cap = ds["open_capacity_mw"]
+    for element in ds["element"].to_numpy()[:head]:
+        c = cap.sel(element=element)
+        if not bool(c.notnull().any()):
+            lines.append(f"  {element}: no profile steps")
+            continue
+        lo = c.where(c.notnull(), np.inf).argmin(["season", "hour"])
+        hi = c.where(c.notnull(), -np.inf).argmax(["season", "hour"])
+        lo_s, lo_h = str(ds["season"][int(lo["season"])].item()), ds["hour"][int(lo["hour"])].item()
+        hi_s, hi_h = str(ds["season"][int(hi["season"])].item()), ds["hour"][int(hi["hour"])].item()
+        text = (f"  {element}: min {float(c.isel(lo)):.3f} MW ({lo_s} {_clock(lo_h)}), "
+                f"max {float(c.isel(hi)):.3f} MW ({hi_s} {_clock(hi_h)})")
+        if "customer_open_capacity_mw" in ds:
+            e = ds.sel(element=element)
+            text += (f"; {ds.attrs.get('customer', 'customer')} customer up to "
+                     f"{float(e['customer_open_capacity_mw']):.3f} MW peak (binds "
+                     f"{e['customer_binding_season'].item()} {_clock(float(e['customer_binding_hour']))})")
+        lines.append(text)
+    if ds.sizes["element"] > head:
+        lines.append(f"  ... and {ds.sizes['element'] - head} more")
+    return "\n".join(lines)
+
+
 def write_seasonal(ds: Any, path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
     """Write seasonal curves as NetCDF (``.nc``) or as a long CSV table (``.csv``), atomically.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        From :func:`seasonal_open_capacity`.
+    path : path-like
+        ``.nc``: the dataset (h5netcdf); ``.csv``: :func:`seasonal_frame`, text cells formula-safe.
+    overwrite : bool
+        Replace an existing file (CLI ``--force``).
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
 
     Raises
     ------
@@ -565,7 +613,15 @@ def write_seasonal(ds: Any, path: str | os.PathLike[str], *, overwrite: bool = F
         for c in ("level", "section", "name", "element", "season", "customer_binding_season"):
             if c in out.variables:
                 out[c] = out[c].astype(str)
-        return atomic_write(path, lambda tmp: out.to_netcdf(tmp), overwrite=overwrite)
+        # built in memory, then written by plain file I/O: HDF5 writing straight to a file can crash the
+        # interpreter when the write fails half way (as gridscope.reliability.io.write_netcdf does it)
+        data = out.to_netcdf(engine="h5netcdf")
+
+        def write(tmp: str) -> None:
+            with open(tmp, "wb") as fh:
+                fh.write(data)
+
+        return atomic_write(path, write, overwrite=overwrite)
     if suffix == ".csv":
         safe = safe_frame(seasonal_frame(ds))
         return atomic_write(path, lambda tmp: safe.to_csv(tmp, index=False), overwrite=overwrite)

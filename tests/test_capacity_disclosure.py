@@ -147,3 +147,16 @@ def test_en_xlsx_sheet_colours_and_metadata(rbts2_cap, tmp_path):
     assert meta["network"] == rbts2_cap.meta["network"]
     (zh,) = write_disclosure(rbts2_cap, tmp_path / "zh.xlsx", lang="zh")
     assert openpyxl.load_workbook(zh).sheetnames == ["可开放容量公开", "说明"]
+
+
+def test_cli_disclosure(run, tmp_path):
+    out = tmp_path / "disclosure.csv"
+    r = run("capacity", "rbts2", "--disclosure", str(out), "--lang", "zh", "--head", "1")
+    assert r.exit_code == 0, r.output
+    assert f"wrote disclosure table {out}" in r.output
+    back = pd.read_csv(out, encoding="utf-8-sig")
+    assert len(back) == 25 and back.columns[0] == "层级"
+    r = run("capacity", "rbts2", "--disclosure", str(out))
+    assert r.exit_code == 4 and "--force" in r.output  # an existing file is kept
+    r = run("capacity", "rbts2", "--disclosure", str(tmp_path / "d.json"))
+    assert r.exit_code == 4 and "--disclosure must end in .xlsx or .csv" in r.output

@@ -245,3 +245,24 @@ def test_simbench_matches_the_time_series_peak_and_runpp(simbench_mv):
     line = int(str(e["section"].item()).split()[1])
     assert int(e["bus"]) in (simbench_mv.line.at[line, "from_bus"], simbench_mv.line.at[line, "to_bus"])
     assert float(w.res_line.at[line, "loading_percent"]) == pytest.approx(float(e["limit_percent"]), rel=REL_TOL)
+
+
+def test_cli_seasonal(run, rbts2_net, tmp_path):
+    p = _year_profile(rbts2_net).iloc[:48]  # two January days
+    csv = tmp_path / "profiles.csv"
+    frame = p.set_axis([f"load:{i}" for i in p.columns], axis=1)
+    frame.insert(0, "time", p.index.strftime("%Y-%m-%d %H:%M"))
+    frame.to_csv(csv, index=False)
+    out = tmp_path / "curves.csv"
+    r = run("capacity", "rbts2", "--profiles", str(csv), "--seasonal", str(out), "--customer-profile",
+            "commercial", "--head", "2")
+    assert r.exit_code == 0, r.output
+    assert "feeder F1: min" in r.output and "commercial customer up to" in r.output
+    table = pd.read_csv(out)
+    assert set(table["season"]) == set(SEASONS) and table.loc[table["season"] == "winter",
+                                                               "open_capacity_mw"].notna().all()
+    r = run("capacity", "rbts2", "--seasonal", str(tmp_path / "x.nc"))
+    assert r.exit_code == 4 and "--seasonal needs --profiles" in r.output
+    r = run("capacity", "rbts2", "--profiles", str(csv), "--seasonal", str(tmp_path / "x.nc"),
+            "--customer-profile", "nuclear")
+    assert r.exit_code == 4 and "neither a built-in shape" in r.output
