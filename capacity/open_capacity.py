@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError
+from ..errors import GridscopeError, InputError
 from ..grid.facts import (
     element_label,
     element_name,
@@ -915,13 +915,20 @@ def open_capacity_tables(net: Any, peak: Any, *, topology: Any = None, limits: L
     heads = _feeder_heads(net, topo, edges, stations, limits)
     use_pf = n1 == "powerflow" or (n1 == "auto" and len(net.bus) <= N1_POWERFLOW_MAX_BUSES)
     st_n1 = fd_n1 = None
+    n1_fallback = ""
     if use_pf:
         from .n1 import feeder_n1, main_transformer_n1  # deferred: n1 imports this module
 
         pf_kw = {"scaling": float(getattr(peak, "scaling", 1.0) or 1.0),
                  "include_sgen": bool(getattr(peak, "include_sgen", False))}
-        st_n1 = main_transformer_n1(net, topology=topo, stations=st_built, limits=limits, **pf_kw)
-        fd_n1 = feeder_n1(net, topology=topo, stations=st_built, limits=limits, **pf_kw)
+        try:
+            st_n1 = main_transformer_n1(net, topology=topo, stations=st_built, limits=limits, **pf_kw)
+            fd_n1 = feeder_n1(net, topology=topo, stations=st_built, limits=limits, **pf_kw)
+        except GridscopeError as exc:  # e.g. the planning snapshot does not solve: say so, use the arithmetic
+            if n1 == "powerflow":
+                raise
+            st_n1 = fd_n1 = None
+            n1_fallback = f"N-1 by power flow not possible ({exc}); arithmetic rule"
     ok = stations.of_node >= 0
     by_station = np.argsort(stations.of_node[ok], kind="stable")
     node_ids = np.flatnonzero(ok)[by_station]
@@ -943,6 +950,10 @@ def open_capacity_tables(net: Any, peak: Any, *, topology: Any = None, limits: L
     tables["main_transformer"] = _main_transformer_table(ctx, grades)
     tables["distribution_transformer"] = _distribution_transformer_table(ctx, grades)
     tables["bus"] = _bus_table(ctx, grades)
+    if n1_fallback:
+        for level in ("substation", "feeder"):
+            t = tables[level]
+            t["n1_note"] = [f"{n1_fallback}: {x}" if x else n1_fallback for x in t["n1_note"].fillna("")]
     return {level: tables[level] for level in LEVELS}
 
 

@@ -190,3 +190,20 @@ def test_tables_use_power_flow_n1_urban_one_two_unit_station():
     # the arithmetic rule of before stays available and differs
     ar = open_capacity_tables(net, peak, n1="arithmetic")["substation"]
     assert ar.at[0, "n1_open_capacity_mva"] != pytest.approx(st.at[0, "n1_open_capacity_mva"])
+
+
+def test_tables_fall_back_to_the_arithmetic_with_a_note(monkeypatch):
+    from gridscope.capacity import n1
+    from gridscope.capacity.open_capacity import open_capacity_tables
+    from gridscope.errors import ConvergenceError
+    from test_capacity_open import fake_peak, station_net
+
+    net = station_net()[0]
+    peak = fake_peak(net, {i: 40.0 for i in net.line.index}, {i: 50.0 for i in net.trafo.index})
+    monkeypatch.setattr(n1, "feeder_n1", lambda *a, **k: (_ for _ in ()).throw(ConvergenceError("no solution")))
+    tabs = open_capacity_tables(net, peak)
+    ref = open_capacity_tables(net, peak, n1="arithmetic")
+    assert tabs["feeder"]["n1_open_capacity_mva"].tolist() == ref["feeder"]["n1_open_capacity_mva"].tolist()
+    assert tabs["feeder"]["n1_note"].str.startswith("N-1 by power flow not possible (no solution)").all()
+    with pytest.raises(ConvergenceError):
+        open_capacity_tables(net, peak, n1="powerflow")
