@@ -375,7 +375,8 @@ def seasonal_open_capacity(net: Any, profiles: Any = "simbench", *, customer: An
                                         done0=prof.n_steps)
     open_mw = np.maximum(0.0, open_mw - el.reserved_mw[None, :])
     load_mva = best_loading / 100.0 * el.rating_mva[None, :]
-    headroom = np.maximum(0.0, el.rating_mva * el.limit_percent / 100.0 - load_mva - el.reserved_mw)
+    headroom = np.maximum(0.0, el.rating_mva * el.limit_percent / 100.0 - load_mva
+                          - el.reserved_mw / limits.reserved_pf)
     step_time = np.full(best_step.shape, np.datetime64("NaT"), dtype="datetime64[ns]")
     has = best_step >= 0
     step_time[has] = np.asarray(time)[best_step[has]]

@@ -100,9 +100,11 @@ def test_open_capacity_is_at_the_limit_by_runpp(rbts2_case, element, season, hou
     assert open_mw > 0
     w = _runpp_with(net, p.loc[step], bus, open_mw)
     assert _element_loading(w, element) == pytest.approx(limit, rel=REL_TOL)
-    # the arithmetic headroom (MVA, as the open-capacity tables) is close but not the AC answer
-    assert float(at["headroom_mva"]) == pytest.approx(float(at["rating_mva"]) * limit / 100
-                                                      - float(at["load_mva"]))
+    # the arithmetic headroom (MVA, as the open-capacity tables): rating x limit less runpp's loading; the AC
+    # answer differs from it by the power factors, the losses and the voltage drop the new load adds
+    s_runpp = _element_loading(base, element) / 100 * float(at["rating_mva"])
+    assert float(at["headroom_mva"]) == pytest.approx(float(at["rating_mva"]) * limit / 100 - s_runpp, abs=5e-3)
+    assert open_mw != pytest.approx(float(at["headroom_mva"]) * LOAD_PF, rel=1e-3)
 
 
 def test_over_the_limit_gives_zero_and_seasons_without_data_are_nan(rbts2_net):
@@ -114,6 +116,25 @@ def test_over_the_limit_gives_zero_and_seasons_without_data_are_nan(rbts2_net):
     assert float(np.abs(ds["open_capacity_mw"].where(over)).max()) == 0.0
     assert ds["open_capacity_mw"].sel(season=["spring", "summer", "autumn"]).isnull().all()
     assert ds["open_capacity_mw"].sel(season="winter").notnull().all()
+
+
+def test_reserved_capacity_is_taken_off_at_every_hour(rbts2_net):
+    p = _year_profile(rbts2_net, level=0.6).iloc[:48]
+    plain = seasonal_open_capacity(rbts2_net, {("load", "p_mw"): p})
+    net = copy.deepcopy(rbts2_net)
+    # 0.1 MW approved at load 3 (LP4, on T4's LV bus 10, feeder F1): T4 and F1 lose 0.1 MW at every hour
+    assert net.load.at[3, "bus"] == net.trafo.at[3, "lv_bus"] == 10
+    net["reserved_capacity"] = pd.DataFrame({"element": ["load"], "element_index": [3], "p_mw": [0.1]})
+    res = seasonal_open_capacity(net, {("load", "p_mw"): p})
+    w = plain.sel(season="winter")
+    r = res.sel(season="winter")
+    for element in ("trafo 3 (T4)", "feeder F1"):
+        assert float(res["reserved_mw"].sel(element=element)) == pytest.approx(0.1)
+        np.testing.assert_allclose(r["open_capacity_mw"].sel(element=element),
+                                   np.maximum(0, w["open_capacity_mw"].sel(element=element) - 0.1), atol=1e-4)
+    untouched = [e for e in plain["element"].to_numpy() if e not in ("trafo 3 (T4)", "feeder F1")]
+    np.testing.assert_allclose(r["open_capacity_mw"].sel(element=untouched),
+                               w["open_capacity_mw"].sel(element=untouched), atol=1e-4)
 
 
 @pytest.mark.parametrize("element", ["feeder F2", "trafo 3 (T4)"])
