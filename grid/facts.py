@@ -10,8 +10,10 @@ over the elements). The rules, stated once:
   positive number, else its ``max_p_mw``, else unknown (NaN).
 * **Transformer role.** A transformer is a *main* (station, HV/MV) transformer when its HV side is above
   :data:`RADIAL_MAX_KV`, or when its LV side is medium voltage (≥ :data:`MV_MIN_KV`) and its LV busbar feeds
-  breaker-fed feeders (a ``CB`` switch heads a line out of that busbar). A 110/20 kV and a 35/10 kV station
-  are main transformers; 10/0.4 kV units are distribution transformers.
+  breaker-fed feeders (a ``CB`` switch heads a line out of that busbar, or out of a bus joined to it by
+  closed bus-bus switches at the same voltage: an incomer breaker or disconnector between the transformer
+  and its busbar). A 110/20 kV, a 66/10 kV and a 35/10 kV station are main transformers; 10/0.4 kV units
+  are distribution transformers.
 * **In service.** A missing ``in_service`` column means every element is in service; NaN means out of
   service; the text ``"True"``/``"False"`` (from a spreadsheet) is read as the boolean it names.
 * **Labels.** ``"<table> <index>"``, followed by ``" (<name>)"`` when the element has a non-empty name.
@@ -184,13 +186,39 @@ def ext_grid_rating_mva(net: Any) -> pd.Series:
 
 
 # ---------------------------------------------------------------------------------------------- roles
+def _station_busbar_groups(net: Any) -> np.ndarray:
+    """A group label per ``net.bus`` row: buses joined by closed bus-bus switches at one nominal voltage share
+    a label (a transformer's LV terminal, its incomer switch and the busbar behind it)."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    bus_rows = pd.Index(net.bus.index)
+    sw = net.switch
+    closed = (in_service(sw[["closed"]].set_axis(["in_service"], axis=1)) if "closed" in sw.columns
+              else np.ones(len(sw), dtype=bool))
+    bb = sw[sw["et"].astype(str).eq("b").to_numpy() & closed]
+    a = bus_rows.get_indexer(bb["bus"].to_numpy(dtype=np.int64))
+    b = bus_rows.get_indexer(bb["element"].to_numpy(dtype=np.int64))
+    vn_kv = _numbers(net.bus, "vn_kv", np.nan)
+    keep = (a >= 0) & (b >= 0)
+    keep[keep] = np.isclose(vn_kv[a[keep]], vn_kv[b[keep]])
+    g = coo_matrix((np.ones(int(keep.sum()), dtype=np.int8), (a[keep], b[keep])), shape=(len(bus_rows),) * 2)
+    return connected_components(g, directed=False)[1]
+
+
 def _buses_heading_cb_feeders(net: Any) -> np.ndarray:
-    """Bus indices with a ``CB`` switch heading a line out of them."""
+    """Bus indices with a ``CB`` switch heading a line out of them, or joined to such a bus by closed
+    bus-bus switches at the same voltage (an incomer switch between a transformer and its busbar)."""
     sw = net.switch
     if not len(sw):
         return np.zeros(0, dtype=np.int64)
     is_cb = sw["type"].astype(str).str.strip().str.upper().eq("CB") & sw["et"].astype(str).eq("l")
-    return np.unique(sw.loc[is_cb, "bus"].to_numpy(dtype=np.int64))
+    heads = np.unique(sw.loc[is_cb, "bus"].to_numpy(dtype=np.int64))
+    if not heads.size:
+        return heads
+    group = _station_busbar_groups(net)
+    pos = pd.Index(net.bus.index).get_indexer(heads)
+    return np.sort(net.bus.index.to_numpy(dtype=np.int64)[np.isin(group, group[pos[pos >= 0]])])
 
 
 def trafo_is_main(net: Any, *, radial_max_kv: float = RADIAL_MAX_KV) -> pd.Series:

@@ -149,6 +149,47 @@ def _absorb_station_sections(supply_node: np.ndarray, closed_rad: np.ndarray, ed
     return out
 
 
+def _absorb_incomer_busbars(supply_node: np.ndarray, g: GraphArrays, closed_rad: np.ndarray,
+                            cb_head: np.ndarray) -> np.ndarray:
+    """Add to the supply the busbars behind a station's incomer: every node on a path of closed bus-bus
+    switches at one voltage from the supply to a bus heading breaker-fed lines (``cb_head``, per node).
+
+    A main transformer often reaches its busbar through an incomer breaker or disconnector (a bus-bus
+    switch); without this rule the busbar would hang from the supply by that single switch and all the
+    station's feeders would merge into one feeder named after the incomer. A bus reached through bus-bus
+    switches that heads no breaker-fed line (a feeder modelled from a bus-bus feeder breaker) is not absorbed.
+    """
+    from scipy.sparse.csgraph import breadth_first_order  # deferred: scipy.sparse is slow to import
+
+    bb = np.zeros(g.n_edge, bool)
+    bb[g.switch_start + np.flatnonzero(g.sw_et == "b")] = True
+    cand = np.flatnonzero(bb & closed_rad & g.both_ok)
+    if not cand.size or not cb_head.any():
+        return supply_node
+    f, t = g.edge_from[cand], g.edge_to[cand]
+    same_kv = np.isclose(g.node_vn[f], g.node_vn[t])
+    f, t = f[same_kv], t[same_kv]
+    root = g.n_node
+    f = np.where(supply_node[f], root, f)
+    t = np.where(supply_node[t], root, t)
+    keep = f != t
+    if not ((f == root) | (t == root))[keep].any():
+        return supply_node
+    adj = _adjacency(g.n_node + 1, np.concatenate([f[keep], t[keep]]), np.concatenate([t[keep], f[keep]]))
+    order, pred = breadth_first_order(adj, root, directed=True, return_predecessors=True)
+    targets = order[(order < g.n_node) & cb_head[np.minimum(order, g.n_node - 1)]]
+    if not targets.size:
+        return supply_node
+    out = supply_node.copy()
+    up = np.where(pred >= 0, pred, np.arange(pred.size))  # the BFS tree, root and unreached nodes fixed
+    node = targets
+    while node.size:  # walk every target up to the root (paths are a few switches long)
+        node = node[(node != root) & ~out[np.minimum(node, g.n_node - 1)]]
+        out[node] = True
+        node = up[node]
+    return out
+
+
 @dataclass(eq=False)
 class Topology:
     """The graph of a network and its radial structure under the current switch states.
@@ -582,6 +623,18 @@ def _adjacency(n: int, f: np.ndarray, t: np.ndarray) -> Any:
     return coo_matrix((np.ones(f.size, np.int8), (f, t)), shape=(n, n)).tocsr()
 
 
+def _cb_line_heads(net: Any, g: GraphArrays) -> np.ndarray:
+    """Per node: a bus with a closed ``CB`` switch heading a line out of it (a feeder breaker)."""
+    out = np.zeros(g.n_node, bool)
+    if not g.n_switch:
+        return out
+    sw = net.switch
+    is_cb = (g.switch_code[g.switch_edges] == SwitchType.CB) & (g.sw_et == "l") & g.sw_closed
+    nodes = g.pos(sw["bus"].to_numpy(dtype=np.int64)[is_cb])
+    out[nodes[nodes >= 0]] = True
+    return out
+
+
 def supply_region(net: Any, g: GraphArrays) -> Supply:
     """Step 2: nodes reached from a source through closed supply-level edges, station busbar sections and
     couplers."""
@@ -601,6 +654,7 @@ def supply_region(net: Any, g: GraphArrays) -> Supply:
     if supply_node.any():
         supply_node = _absorb_station_sections(supply_node, closed_rad, g.edge_kind, g.edge_from, g.edge_to,
                                                g.sw_et, g.switch_start)
+        supply_node = _absorb_incomer_busbars(supply_node, g, closed_rad, _cb_line_heads(net, g))
     # a closed distribution-level edge between two supply nodes is a station coupler: part of the supply
     coupler = closed_rad & supply_node[g.safe_from] & supply_node[g.safe_to]
     return Supply(supply_node=supply_node, edge_supply=g.edge_supply | coupler, closed_radial=closed_rad & ~coupler)

@@ -34,7 +34,7 @@ from scipy.sparse.csgraph import depth_first_order
 from ..errors import InputError
 from ..grid.defaults import ZONES
 from ..grid.facts import element_names, in_service, line_rating_mva
-from ..grid.stations import supply_boundary
+from ..grid.stations import role_warnings, supply_boundary
 from ..grid.topology import NO, EdgeKind, Topology, build_topology
 from .codes import DurationClass
 
@@ -98,8 +98,10 @@ class Impact:
         True for supply-side components (main transformers, station busbars and couplers, subtransmission
         lines) added by the upstream option; ``None`` when the supply is treated as perfectly reliable.
     attrs : dict
-        Plain (str/number) facts about how the impact was built, e.g. ``supply_boundary``; the results copy
-        them into their attrs.
+        Plain (str/number) facts about how the impact was built: ``supply_boundary`` (where the perfectly
+        reliable supply ends) and ``trafo_role_warnings`` (transformers whose role is ambiguous,
+        :func:`gridscope.grid.stations.role_warnings`; ``""`` when none); the results copy them into their
+        attrs.
     """
 
     comp_element: np.ndarray
@@ -764,5 +766,7 @@ def build_impact(
         tie_blocked=pd.DataFrame(builder.blocked, columns=["component", "rate_per_yr", "tie_switch",
                                                            "transfer_mw", "headroom_mw"]),
         load_name=loads.name,
-        attrs={"supply_boundary": supply_boundary(net, topo)},
+        attrs={"supply_boundary": supply_boundary(net, topo),
+               "trafo_role_warnings": "; ".join(f"{table}[{idx}]: {msg}" for table, idx, msg in
+                                                role_warnings(net, radial_max_kv=topo.radial_max_kv))},
     )

@@ -155,3 +155,22 @@ def test_bus_xy_km_projection():
     assert facts.bus_xy_km(net, "m")["x_km"].diff().iat[1] == pytest.approx(0.01 / 1000)
     with pytest.raises(InputError):
         facts.bus_xy_km(net, "miles")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("incomer", ["CB", "DS"])
+def test_unit_behind_an_incomer_is_main_by_role(incomer):
+    # 35/10 kV unit -> its LV terminal -> closed incomer (bus-bus) -> busbar with a CB-fed feeder: main
+    net = pp.create_empty_network()
+    hv = pp.create_bus(net, 35.0)
+    pp.create_ext_grid(net, hv)
+    t_lv, bb, end = (pp.create_bus(net, 10.0) for _ in range(3))
+    pp.create_transformer_from_parameters(net, hv, t_lv, 10.0, 35.0, 10.5, 0.5, 8.0, 10.0, 0.1)
+    sw = pp.create_switch(net, t_lv, bb, "b", closed=True, type=incomer)
+    ln = pp.create_line_from_parameters(net, bb, end, 1.0, 0.2, 0.3, 10.0, 0.4)
+    pp.create_switch(net, bb, ln, "l", closed=True, type="CB")
+    assert facts.trafo_is_main(net).tolist() == [True]
+    net.switch.at[sw, "closed"] = False  # an open incomer joins nothing: no breaker-fed feeder behind it
+    assert facts.trafo_is_main(net).tolist() == [False]
+    net.switch.at[sw, "closed"] = True
+    net.bus.at[bb, "vn_kv"] = 20.0  # a bus-bus switch between two voltages is no incomer
+    assert facts.trafo_is_main(net).tolist() == [False]

@@ -274,7 +274,15 @@ def _check_simbench(net, topo):
 def test_simbench_mv_urban(simbench_mv):
     topo = build_topology(simbench_mv)
     _check_simbench(simbench_mv, topo)
-    assert len(topo.feeders) == 4
+    # the units reach busbar sections 4-7 through incomer breakers (bus-bus "CB MV3.101 Busbar0..3"): the
+    # sections are station busbars and every breaker-fed line leaving them is a feeder (issue 8 item 2): ten
+    # with loads plus the reserve line to the base station's busbar 1B; before, four feeders named after the
+    # incomers
+    sw = simbench_mv.switch
+    cb_lines = sw.index[sw["et"].eq("l") & sw["type"].eq("CB") & sw["bus"].isin([4, 5, 6, 7])]
+    assert sorted(topo.feeders["head_switch"]) == sorted(cb_lines)
+    assert len(topo.feeders) == 11
+    assert not topo.feeders["name"].str.contains("Busbar").any()
 
 
 @pytest.mark.slow
