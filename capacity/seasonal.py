@@ -45,7 +45,7 @@ from .. import __version__
 from ..cells import safe_frame
 from ..errors import InputError
 from ..grid.facts import element_label, element_name, element_names, line_rating_mva, trafo_is_main, trafo_rating_mva
-from ..grid.io import atomic_write
+from ..grid.io import atomic_write, network_hash
 from ..grid.topology import EdgeKind, build_topology
 from ..progress import ProgressCallback, Reporter
 from ..settings import LOAD_PF
@@ -396,7 +396,8 @@ def seasonal_open_capacity(net: Any, profiles: Any = "simbench", *, customer: An
                 "name": ("element", el.name), "bus": ("element", el.bus),
                 "rating_mva": ("element", el.rating_mva), "limit_percent": ("element", el.limit_percent),
                 "reserved_mw": ("element", el.reserved_mw)},
-        attrs={"network": str(getattr(net, "name", "") or "network"), "gridscope_version": __version__,
+        attrs={"network": str(getattr(net, "name", "") or "network"), "network_hash": network_hash(net),
+               "gridscope_version": __version__,
                "date": _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat(),
                "method": "typical day = per element, season and hour the step of largest load (max over the "
                          "season's days, not the mean); open capacity by AC power flow (power-grid-model)",
@@ -547,7 +548,8 @@ def seasonal_frame(ds: Any) -> pd.DataFrame:
     frame = frame.drop(columns=[c for c in meta.columns if c in frame.columns])
     frame = frame.join(meta, on="element")
     if "customer_shape" in ds:
-        frame["customer_shape"] = np.tile(ds["customer_shape"].to_numpy(), ds.sizes["element"] * ds.sizes["season"])
+        shape = dict(zip(ds["hour"].to_numpy().tolist(), ds["customer_shape"].to_numpy().tolist(), strict=True))
+        frame["customer_shape"] = frame["hour"].map(shape)
     lead = ["element", "level", "element_id", "name", "season", "hour"]
     return frame[lead + [c for c in frame.columns if c not in lead]]
 
