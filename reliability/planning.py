@@ -41,11 +41,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError, NetworkError, ValidationError
+from ..errors import InputError, ValidationError
 from ..grid.defaults import HOURS_PER_YEAR, reliability_defaults, zone_targets
 from ..grid.facts import element_names, in_service
 from ..grid.topology import NO, EdgeKind, Topology, build_topology
-from ..grid.untrusted import check_excel_archive, check_input_size
+from ..grid.untrusted import read_input_table
 from ..grid.validation import Problem
 from ..settings import V_BAND_HV_MIN_KV, V_BAND_HV_PU, V_BAND_PU
 from .analytical import analytical_indices
@@ -86,25 +86,6 @@ _FALSE = frozenset({"0", "false", "no", "n", "否", "f", ""})
 
 
 # ---------------------------------------------------------------------------------------------- reading jobs
-def _read_raw(path: Path, sheet: str | int) -> pd.DataFrame:
-    """The jobs table with every cell as text, after the size checks (Excel through openpyxl only)."""
-    try:
-        check_input_size(path)
-        if path.suffix.lower() == ".xlsx":
-            check_excel_archive(path)
-            try:
-                return pd.read_excel(path, sheet_name=sheet, dtype=str, engine="openpyxl").fillna("")
-            except (ValueError, KeyError) as exc:
-                raise InputError(f"{path}: sheet {sheet!r} not found ({exc})") from None
-        if path.suffix.lower() == ".csv":
-            return pd.read_csv(path, dtype=str, encoding="utf-8-sig", keep_default_na=False)
-    except NetworkError as exc:  # the size checks speak of networks; this is an input file
-        raise InputError(str(exc)) from None
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-        raise InputError(f"{path}: cannot read the jobs table ({exc})") from None
-    raise InputError(f"{path}: jobs must be a .csv or .xlsx file")
-
-
 def _text(value: Any) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
@@ -191,10 +172,8 @@ def read_jobs(source: Any, net: Any, *, year: int | None = None, sheet: str | in
     if isinstance(source, pd.DataFrame):
         raw, where = source.astype(object).where(source.notna(), ""), "jobs"
     else:
-        path = Path(source)
-        if not path.is_file():
-            raise InputError(f"{path}: no such jobs file")
-        raw, where = _read_raw(path, sheet), str(path)
+        raw = read_input_table(source, what="jobs file", sheet=sheet).fillna("")
+        where = str(source)
     raw = raw.rename(columns={c: str(c).strip().lower() for c in raw.columns})
     columns = set(raw.columns)
     missing = [c for c in ("job", "element", "duration_h") if c not in columns]
@@ -534,6 +513,8 @@ class OutagePlan:
         ``budget_h``, ``planned_saidi_h``, ``remaining_h``, ``asai_planned`` (the ASAI loss), ``within_budget``.
     job_zones : pandas.DataFrame
         Per job and zone: ``customers``, ``customer_hours``, ``saidi_increment_h``, ``asai_increment``.
+    group_zones : pandas.DataFrame
+        Per outage and zone: ``customer_hours`` (what :func:`approved_budget` adds up).
     attrs : dict
         ``year``, ``window_days``, ``max_interruptions``, ``check_transfer``, ``scaling``.
     """
@@ -542,6 +523,7 @@ class OutagePlan:
     groups: pd.DataFrame
     zones: pd.DataFrame
     job_zones: pd.DataFrame
+    group_zones: pd.DataFrame = field(default_factory=pd.DataFrame)
     attrs: dict[str, Any] = field(default_factory=dict)
 
 
@@ -672,18 +654,12 @@ def plan_outages(net: Any, jobs: Any, *, year: int | None = None, targets: Mappi
     groups = _combine(net, topo, first, elements, outages, facts, check) if combine else \
         [([j], outages[j], float(first.loc[j, "duration_h"])) for j in first.index]
     budget = _zone_budget(imp, facts, targets)
-    group_rows, verdicts, zone_ch = _schedule(groups, first, job_rows, facts, budget, the_year, window_days,
-                                              max_interruptions)
+    group_rows, verdicts, group_zones = _schedule(groups, first, job_rows, facts, budget, the_year, window_days,
+                                                  max_interruptions)
     for j, (g, planned, verdict) in verdicts.items():
         job_rows.loc[j, ["group", "planned", "verdict"]] = [g, planned, verdict]
-    zones = budget.copy()
-    zones["planned_saidi_h"] = [zone_ch.get(z, 0.0) / c if c > 0 else 0.0
-                                for z, c in zip(zones.index, zones["customers"], strict=True)]
-    zones["remaining_h"] = zones["budget_h"] - zones["planned_saidi_h"]
-    zones["asai_planned"] = zones["planned_saidi_h"] / HOURS_PER_YEAR
-    zones["within_budget"] = zones["remaining_h"] >= -1e-12
-    return OutagePlan(jobs=job_rows, groups=group_rows, zones=zones,
-                      job_zones=_job_zone_rows(first, outages, facts, budget),
+    return OutagePlan(jobs=job_rows, groups=group_rows, zones=_spend(budget, group_zones),
+                      job_zones=_job_zone_rows(first, outages, facts, budget), group_zones=group_zones,
                       attrs={"year": int(the_year), "window_days": int(window_days),
                              "max_interruptions": int(max_interruptions), "check_transfer": bool(check_transfer),
                              "scaling": float(scaling)})
@@ -762,6 +738,39 @@ def _zone_budget(impact: Impact, facts: _LoadFacts, targets: Mapping[str, float]
     return pd.DataFrame(rows).set_index("zone")
 
 
+def _spend(budget: pd.DataFrame, group_zones: pd.DataFrame) -> pd.DataFrame:
+    """The budget table with the planned SAIDI of the given outages' customer-hours spent from it."""
+    zones = budget[["customers", "saidi_target_h", "fault_saidi_h", "budget_h"]].copy()
+    ch = group_zones.groupby("zone")["customer_hours"].sum() if len(group_zones) else pd.Series(dtype=float)
+    cust = zones["customers"].where(zones["customers"] > 0)
+    zones["planned_saidi_h"] = (ch.reindex(zones.index).fillna(0.0) / cust).fillna(0.0)
+    zones["remaining_h"] = zones["budget_h"] - zones["planned_saidi_h"]
+    zones["asai_planned"] = zones["planned_saidi_h"] / HOURS_PER_YEAR
+    zones["within_budget"] = zones["remaining_h"] >= -1e-12
+    return zones
+
+
+def approved_budget(plan: OutagePlan, approved: Sequence[str]) -> pd.DataFrame:
+    """The zone budget table when only the outages (groups) ``approved`` go ahead (the TUI's approve/reject).
+
+    Parameters
+    ----------
+    plan : OutagePlan
+    approved : sequence of str
+        Group names (``G1`` ...).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Like ``plan.zones``.
+    """
+    unknown = sorted(set(approved) - set(plan.groups.index))
+    if unknown:
+        raise InputError(f"no outage group(s) {', '.join(unknown)} in the plan")
+    gz = plan.group_zones
+    return _spend(plan.zones, gz[gz["group"].isin(list(approved))])
+
+
 def _zone_ch(loads: np.ndarray, duration_h: float, facts: _LoadFacts) -> dict[str, float]:
     loads = facts.customers.index.intersection(loads)
     ch = facts.customers[loads] * duration_h
@@ -770,14 +779,14 @@ def _zone_ch(loads: np.ndarray, duration_h: float, facts: _LoadFacts) -> dict[st
 
 def _schedule(groups: list[tuple[list[str], Outage, float]], first: pd.DataFrame, job_rows: pd.DataFrame,
               facts: _LoadFacts, budget: pd.DataFrame, year: int, window_days: int, limit: int
-              ) -> tuple[pd.DataFrame, dict[str, tuple[str, dt.date, str]], dict[str, float]]:
+              ) -> tuple[pd.DataFrame, dict[str, tuple[str, dt.date, str]], pd.DataFrame]:
     """Date every outage (earliest requested first) within the window limit, then check the zone budgets."""
     order = sorted(range(len(groups)), key=lambda g: (min(first.loc[j, "date"] for j in groups[g][0]),
                                                       groups[g][0][0]))
     taken: dict[int, list[dt.date]] = {}
     spent: dict[str, float] = {}
     last = dt.date(year, 12, 31)
-    rows, verdicts = [], {}
+    rows, verdicts, zone_rows = [], {}, []
     for n, g in enumerate(order, start=1):
         members, outage, duration = groups[g]
         name = f"G{n}"
@@ -794,6 +803,7 @@ def _schedule(groups: list[tuple[list[str], Outage, float]], first: pd.DataFrame
             for lp in loads.tolist():
                 taken.setdefault(lp, []).append(day)
         zone_ch = _zone_ch(loads, duration, facts)
+        zone_rows += [{"group": name, "zone": z, "customer_hours": float(ch)} for z, ch in zone_ch.items()]
         over = [z for z, ch in zone_ch.items()
                 if spent.get(z, 0.0) + ch > budget.loc[z, "budget_h"] * budget.loc[z, "customers"] + 1e-9]
         for z, ch in zone_ch.items():
@@ -809,7 +819,8 @@ def _schedule(groups: list[tuple[list[str], Outage, float]], first: pd.DataFrame
                      "saved_customer_hours": separate - tot["customer_hours"], "verdict": verdict, "note": note})
         for j in members:
             verdicts[j] = (name, day, "live line" if bool(first.loc[j, "live_line"]) else verdict)
-    return pd.DataFrame(rows).set_index("group"), verdicts, spent
+    group_zones = pd.DataFrame(zone_rows, columns=["group", "zone", "customer_hours"])
+    return pd.DataFrame(rows).set_index("group"), verdicts, group_zones
 
 
 def _job_zone_rows(first: pd.DataFrame, outages: dict[str, Outage], facts: _LoadFacts,

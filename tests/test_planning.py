@@ -226,3 +226,21 @@ def test_study_outages_uses_the_cached_structures(rbts2_net):
     plan = st.outages(_jobs({"job": "J1", "element_name": "S4", "duration_h": 8, "date": "2027-03-01"}))
     assert plan.jobs.at["J1", "customer_hours"] == pytest.approx(1688.0)
     assert "impact" in st.cached()
+
+
+def test_approved_budget_spends_only_approved_outages(rbts2_net):
+    plan = _plan(rbts2_net,
+                 {"job": "J1", "element_name": "S4", "duration_h": 8, "date": "2027-03-01"},
+                 {"job": "L", "element_name": "S2", "duration_h": 6, "date": "2027-06-01"},
+                 targets={"A": 99.0, "B": 99.0})
+    cust_a = plan.zones.at["A", "customers"]
+    g1, g2 = plan.jobs.at["J1", "group"], plan.jobs.at["L", "group"]
+    # both go ahead: (1688 + 1260) / customers(A); only the lateral job: 1260 / customers(A); none: 0
+    assert plan.zones.at["A", "planned_saidi_h"] == pytest.approx((1688 + 1260) / cust_a)
+    from gridscope.reliability.planning import approved_budget
+
+    assert approved_budget(plan, [g2]).at["A", "planned_saidi_h"] == pytest.approx(1260 / cust_a)
+    assert approved_budget(plan, []).at["A", "planned_saidi_h"] == 0.0
+    assert g1 != g2
+    with pytest.raises(Exception, match="G99"):
+        approved_budget(plan, ["G99"])
