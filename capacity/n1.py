@@ -220,6 +220,14 @@ def _model(net: Any, *, scaling: float, include_sgen: bool, limits: Limits, meth
         return None
 
 
+def _unrestored(model: ACModel, net: Any, positions: np.ndarray) -> np.ndarray:
+    """``net.bus`` indices among the bus ``positions`` left without voltage in the model's base case."""
+    base = model.evaluate(net.bus.index[:1].to_numpy(), np.zeros(1), np.zeros(1))
+    model.n_pf -= 1
+    dead = positions[np.isnan(base.vm[positions, 0])]
+    return net.bus.index[dead].to_numpy()
+
+
 def feeder_n1(net: Any, *, topology: Any = None, stations: Any = None, limits: Limits | None = None,
               scaling: float = 1.0, include_sgen: bool = False, pf: float = LOAD_PF,
               rtol: float = 0.005, method: str = "ybus") -> pd.DataFrame:
@@ -314,6 +322,9 @@ def feeder_n1(net: Any, *, topology: Any = None, stations: Any = None, limits: L
             if model is None:
                 res = {"n1_mva": 0.0, "tie_switch": sw, "worst_bus": -1,
                        "binding": _KIND_TEXT[BindingKind.NO_SOLUTION], "binding_element": ""}
+            elif (dead := _unrestored(model, net, cand)).size:
+                res = {"n1_mva": 0.0, "tie_switch": sw, "worst_bus": -1, "binding": "not restored through this tie",
+                       "binding_element": element_label("bus", int(dead[0]), element_name(net.bus, int(dead[0])))}
             else:
                 head_mva = 2.0 * float(np.sqrt(3.0) * vn_f * np.nanmax(normal.line_imax)) \
                     if normal.line_imax.size else 10.0
@@ -385,6 +396,15 @@ def main_transformer_n1(net: Any, *, topology: Any = None, stations: Any = None,
             _restore(net, undo)
         if model is None:
             row.update(binding=_KIND_TEXT[BindingKind.NO_SOLUTION], note="largest unit out: no solution")
+            rows.append(row)
+            continue
+        busbars = np.array(srow["busbars"], dtype=np.int64)
+        dead = _unrestored(model, net, pd.Series(np.arange(len(net.bus)), index=net.bus.index)
+                           .reindex(busbars).to_numpy(np.int64))
+        if dead.size:
+            row.update(binding="station busbar not supplied with the largest unit out",
+                       binding_element=element_label("bus", int(dead[0]), element_name(net.bus, int(dead[0]))),
+                       note="the remaining units cannot reach every busbar of the station")
             rows.append(row)
             continue
         tpos = trafo_pos.reindex(rest).to_numpy(np.int64)
