@@ -237,7 +237,9 @@ class ACModel:
                 self.method = "pandapower"  # voltage-dependent injections: fall back to runpp
             else:
                 self._lu = splu(self._jacobian(self.V0).tocsc())
+                self._tree = radial_tree(self)
         self.n_pf = 0
+        self.n_sweeps = 0  # backward/forward sweeps run (radial grids)
 
     # ------------------------------------------------------------------ Newton-Raphson
     def _mismatch(self, V: np.ndarray, S: np.ndarray) -> np.ndarray:
@@ -289,6 +291,8 @@ class ACModel:
     def _solve_batch(self, S: np.ndarray, V: np.ndarray, max_it: int = 40,
                      fallback: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         k = S.shape[1]
+        if getattr(self, "_tree", None) is not None:
+            return self._solve_sweep(S, V, max_it, fallback)
         conv = np.zeros(k, bool)
         active = np.ones(k, bool)
         prev = np.full(k, np.inf)
@@ -311,6 +315,24 @@ class ACModel:
             V[:, go] = self._update(V[:, go], dx)
         retry = ~conv if fallback is None else ~conv & fallback
         for c in np.flatnonzero(retry):  # chord iterations did not settle: full Newton-Raphson
+            V[:, c], conv[c] = self._solve_full(self.V0.copy(), S[:, c])
+        return V, conv
+
+    def _solve_sweep(self, S: np.ndarray, V: np.ndarray, max_it: int,
+                     fallback: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """Radial grids: backward/forward sweeps (compiled, one case after the other) on the exact branch
+        two-ports, stopped on the same mismatch test as the Newton-Raphson; a case they do not settle is
+        re-solved by a full Newton-Raphson where ``fallback`` is True."""
+        t = self._tree
+        k = S.shape[1]
+        Vt = np.ascontiguousarray(V.T)
+        St = np.ascontiguousarray(S.T)
+        conv = np.zeros(k, bool)
+        self.n_sweeps += sweep_kernel()(t.order, t.parent, t.a, t.b, t.ytf, t.ytt, t.ysh, t.yp, t.yi, t.yx,
+                                        t.nonref, St, Vt, _TOL_PU, max_it, conv)
+        V = np.ascontiguousarray(Vt.T)
+        retry = ~conv if fallback is None else ~conv & fallback
+        for c in np.flatnonzero(retry):
             V[:, c], conv[c] = self._solve_full(self.V0.copy(), S[:, c])
         return V, conv
 
@@ -403,6 +425,146 @@ class ACModel:
         w.load.loc[li, ["p_mw", "q_mvar", "in_service"]] = [0.0, 0.0, False]
         return ACEvaluation(converged=conv, line_loading=ll, trafo_loading=tl, vm=vm, ext_s=ext,
                      V=np.zeros((0, k), complex))
+
+
+# ---------------------------------------------------------------------------------------------- radial sweeps
+@dataclass
+class RadialTree:
+    """pandapower's internal case as a tree rooted at its one slack bus, for backward/forward sweeps.
+
+    Per bus ``i`` (internal numbering) with parent ``p``: the parallel branches between them summed into one
+    two-port ``[I_p; I_i] = [[Y_pp, Y_pi], [Y_ip, Y_ii]] [V_p; V_i]`` (currents into the branch), stored as
+    ``ytf = Y_ip``, ``ytt = Y_ii``, ``a = Y_pp - Y_pi Y_ip / Y_ii`` and ``b = -Y_pi / Y_ii`` (the parent-end current
+    is ``a V_p + b J_i`` for a current ``J_i`` delivered into the child's side); ``ysh`` the bus shunt.
+    """
+
+    order: np.ndarray   # internal buses, parents first
+    parent: np.ndarray  # -1 at the slack
+    a: np.ndarray
+    b: np.ndarray
+    ytf: np.ndarray
+    ytt: np.ndarray
+    ysh: np.ndarray
+    yp: np.ndarray      # Ybus CSR (the mismatch test)
+    yi: np.ndarray
+    yx: np.ndarray
+    nonref: np.ndarray
+
+
+def radial_tree(model: ACModel) -> RadialTree | None:
+    """The :class:`RadialTree` of ``model``'s internal case, or None when it has a loop, PV buses or not
+    exactly one slack (then the chord Newton-Raphson is used)."""
+    import scipy.sparse as sp  # deferred: heavy imports
+    from pandapower.pypower.idx_brch import F_BUS, T_BUS
+    from scipy.sparse.csgraph import breadth_first_order
+
+    n = model.V0.size
+    if model.pv.size or model.ref.size != 1 or n < 2:
+        return None
+    branch = model.work._ppc["internal"]["branch"]
+    f = branch[:, F_BUS].real.astype(np.int64)
+    t = branch[:, T_BUS].real.astype(np.int64)
+    rows = np.arange(f.size)
+    Yf, Yt = model.Yf.tocsr(), model.Yt.tocsr()
+    yff, yft = np.asarray(Yf[rows, f]).ravel(), np.asarray(Yf[rows, t]).ravel()
+    ytf, ytt = np.asarray(Yt[rows, f]).ravel(), np.asarray(Yt[rows, t]).ravel()
+    adj = sp.coo_matrix((np.ones(f.size), (f, t)), shape=(n, n)).tocsr()
+    adj = ((adj + adj.T) > 0).astype(np.int8).tocsr()
+    if adj.nnz // 2 != n - 1 or np.any(f == t):
+        return None  # a loop (parallel branches between one pair of buses are summed, not a loop)
+    order, pred = breadth_first_order(adj, int(model.ref[0]), directed=False, return_predecessors=True)
+    if order.size != n:
+        return None
+    parent = np.where(pred >= 0, pred, -1).astype(np.int64)
+    fwd = parent[t] == f
+    bwd = parent[f] == t
+    if not (fwd | bwd).all():
+        return None
+    child = np.where(fwd, t, f)
+    Ypp, Ypi, Yip, Yii = (np.zeros(n, complex) for _ in range(4))
+    np.add.at(Ypp, child, np.where(fwd, yff, ytt))
+    np.add.at(Ypi, child, np.where(fwd, yft, ytf))
+    np.add.at(Yip, child, np.where(fwd, ytf, yft))
+    np.add.at(Yii, child, np.where(fwd, ytt, yff))
+    nonroot = parent >= 0
+    if np.any(np.abs(Yii[nonroot]) == 0):
+        return None
+    own = np.zeros(n, complex)
+    np.add.at(own, f, yff)
+    np.add.at(own, t, ytt)
+    ysh = np.asarray(model.Ybus.diagonal(), dtype=complex) - own
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a = np.where(nonroot, Ypp - Ypi * Yip / Yii, 0)
+        b = np.where(nonroot, -Ypi / Yii, 0)
+    Y = model.Ybus.tocsr()
+    Y.sort_indices()
+    return RadialTree(order=order.astype(np.int64), parent=parent, a=a, b=b, ytf=Yip, ytt=Yii, ysh=ysh,
+                      yp=Y.indptr.astype(np.int64), yi=Y.indices.astype(np.int64), yx=Y.data.astype(complex),
+                      nonref=np.setdiff1d(np.arange(n), model.ref).astype(np.int64))
+
+
+_KERNELS: dict[str, Any] = {}
+
+
+def sweep_kernel() -> Any:
+    """The compiled backward/forward sweep (numba, compiled on first use and cached on disk)."""
+    if "sweep" in _KERNELS:
+        return _KERNELS["sweep"]
+    from numba import njit  # deferred: heavy import, compile on first use
+
+    @njit(cache=True, nogil=True)
+    def sweep(order, parent, a, b, ytf, ytt, ysh, yp, yi, yx, nonref, S, V, tol, max_it, conv):  # pragma: no cover
+        k, n = V.shape
+        its = np.zeros(k, np.int64)
+        for c in range(k):
+            v = V[c]
+            s = S[c]
+            J = np.empty(n, np.complex128)
+            prev = np.inf
+            check = False
+            for it in range(max_it + 1):
+                # the mismatch test of the Newton-Raphson, once the voltage updates have become small
+                if check or it == 0:
+                    norm = 0.0
+                    for q in range(nonref.size):
+                        i = nonref[q]
+                        acc = 0j
+                        for p in range(yp[i], yp[i + 1]):
+                            acc += yx[p] * v[yi[p]]
+                        mis = v[i] * np.conj(acc) - s[i]
+                        norm = max(norm, abs(mis.real), abs(mis.imag))
+                    if norm < tol:
+                        conv[c] = True
+                        break
+                    if not np.isfinite(norm):
+                        break
+                if it == max_it:
+                    break
+                for i in range(n):
+                    J[i] = 0j
+                for q in range(order.size - 1, -1, -1):  # backward: currents, children first
+                    i = order[q]
+                    p = parent[i]
+                    if p >= 0:
+                        J[i] += ysh[i] * v[i] - np.conj(s[i] / v[i])
+                        J[p] += a[i] * v[p] + b[i] * J[i]
+                dv = 0.0
+                for q in range(order.size):  # forward: voltages, parents first
+                    i = order[q]
+                    p = parent[i]
+                    if p >= 0:
+                        new = (-J[i] - ytf[i] * v[p]) / ytt[i]
+                        dv = max(dv, abs(new - v[i]))
+                        v[i] = new
+                its[c] += 1
+                if not np.isfinite(dv) or dv > 10 * prev or dv > 1.0:
+                    break  # diverging: beyond the collapse point, or a poor start
+                prev = dv
+                check = dv < 1e-7
+        return its.sum()
+
+    _KERNELS["sweep"] = sweep
+    return sweep
 
 
 # ---------------------------------------------------------------------------------------------- constraints
@@ -796,7 +958,10 @@ def _search(model: ACModel, cons: Constraints, buses: np.ndarray, start: np.ndar
     prev_lo, prev_mlo = np.full(k, np.nan), np.full(k, np.nan)
     last_feasible = np.zeros(k, bool)
     same_side = np.zeros(k, np.int64)  # consecutive evaluations on the same side of the root
-    guess = np.clip(np.where(np.isfinite(start) & (start > 0), start, 1.0), 1e-3, p_max_mw)
+    # a screen of 0 (a limit on the path already reached): probe at the absolute tolerance first, which settles
+    # a zero capacity in one round instead of a bisection down from 1 MW
+    guess = np.where(np.isfinite(start) & (start > 0), np.clip(start, 1e-3, p_max_mw),
+                     np.where(np.isfinite(start), abs_tol_mw, 1.0))
     done = np.zeros(k, bool)
     V_lo = None
     # margins at zero added load: the constraint model's base case
@@ -917,8 +1082,9 @@ def bus_open_capacity(net: Any, buses: Any = None, *, pf: float = LOAD_PF, scali
         Voltage band per level (:mod:`gridscope.capacity.voltage`, GB/T 12325-2008); default: ``limits.v_band_pu``
         at 20 kV and below, ``settings.V_BAND_HV_PU`` at 35 kV and above.
     progress, cancel : callable, optional
-        The progress protocol (:mod:`gridscope.progress`): records of ``what="buses"`` settled (planning,
-        then physical search: ``total`` is twice the buses with ``physical``) after every round; ``cancel``
+        The progress protocol (:mod:`gridscope.progress`): records of ``what="buses"`` settled (per chunk of
+        buses the planning, then the physical search: ``total`` is twice the buses with ``physical``) after
+        every round; ``cancel``
         is checked before every batch of power flows (about every 100 ms).
 
     Returns
@@ -978,16 +1144,27 @@ def bus_open_capacity(net: Any, buses: Any = None, *, pf: float = LOAD_PF, scali
     for c0 in range(0, n_tot, chunk):  # bounded chunks: memory does not grow with the number of buses
         sl = slice(c0, min(n_tot, c0 + chunk))
         res = _search(model, cons, bus_arr[sl], start[sl], pf=pf, physical=False, p_max_mw=p_max_mw, rtol=rtol,
-                      max_rounds=max_rounds, rep=rep, done_before=c0)
+                      max_rounds=max_rounds, rep=rep, done_before=c0 * (2 if physical else 1))
         part = {"open_capacity_mw": res["capacity_mw"], "upper_mw": res["upper_mw"], "kind": res["kind"],
                 "elem": res["elem"], "search_converged": res["converged"], "note_kind": res["note_kind"],
                 "note_elem": res["note_elem"]}
         if physical:
-            start2 = np.maximum(res["capacity_mw"], 1e-3)
-            res2 = _search(model, cons, bus_arr[sl], start2, pf=pf, physical=True, p_max_mw=p_max_mw, rtol=rtol,
-                           max_rounds=max_rounds, rep=rep, done_before=n_tot + c0)
-            part.update({"physical_capacity_mw": res2["capacity_mw"], "pkind": res2["kind"], "pelem": res2["elem"]})
-            part["search_converged"] = part["search_converged"] & res2["converged"]
+            # bound by a voltage limit or by the collapse point, the planning bracket is the physical one too
+            # (the voltage band does not change, every thermal limit only widens): no second search there
+            same = np.isin(res["kind"], [BindingKind.UNDER_VOLTAGE, BindingKind.OVER_VOLTAGE,
+                                         BindingKind.NO_SOLUTION]) & res["converged"]
+            cap2, kind2, elem2 = res["capacity_mw"].copy(), res["kind"].copy(), res["elem"].copy()
+            conv2 = res["converged"].copy()
+            todo = np.flatnonzero(~same)
+            if todo.size:
+                start2 = np.maximum(res["capacity_mw"][todo], 1e-3)
+                res2 = _search(model, cons, bus_arr[sl][todo], start2, pf=pf, physical=True, p_max_mw=p_max_mw,
+                               rtol=rtol, max_rounds=max_rounds, rep=rep, done_before=2 * c0 + (sl.stop - c0))
+                cap2[todo], kind2[todo], elem2[todo] = res2["capacity_mw"], res2["kind"], res2["elem"]
+                conv2[todo] = res2["converged"]
+            rep.update(2 * sl.stop)
+            part.update({"physical_capacity_mw": cap2, "pkind": kind2, "pelem": elem2})
+            part["search_converged"] = part["search_converged"] & conv2
         for key, val in part.items():
             cols.setdefault(key, []).append(val)
     cat = {key: np.concatenate(val) if val else np.zeros(0) for key, val in cols.items()}
