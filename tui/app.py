@@ -34,6 +34,7 @@ from .screens.connection import ConnectionView
 from .screens.help import HelpScreen
 from .screens.modals import ErrorModal, ExportModal, ExportRequest, OpenNetworkModal
 from .screens.network import COLOUR_MODES, NetworkView
+from .screens.outages import OutagesView
 from .screens.reliability import ReliabilityView
 from .widgets.jobbar import JobBar
 from .widgets.netmap import NetworkMap
@@ -42,9 +43,10 @@ __all__ = ["DARK", "LIGHT", "GridscopeApp", "run"]
 
 #: The two themes the theme key switches between.
 DARK, LIGHT = "textual-dark", "textual-light"
-_TABS = ("network", "reliability", "capacity", "connection")
+_TABS = ("network", "reliability", "capacity", "connection", "outages")
 _VIEWS: dict[str, type[Widget]] = {"network": NetworkView, "reliability": ReliabilityView,
-                                   "capacity": CapacityView, "connection": ConnectionView}
+                                   "capacity": CapacityView, "connection": ConnectionView,
+                                   "outages": OutagesView}
 
 
 class GridscopeApp(App[None]):
@@ -158,6 +160,11 @@ class GridscopeApp(App[None]):
         """The connection screen."""
         return self.query_one("#connection-view", ConnectionView)
 
+    @property
+    def outages_view(self) -> OutagesView:
+        """The outages screen."""
+        return self.query_one("#outages-view", OutagesView)
+
     # ------------------------------------------------------------------ opening a network
     def open_source(self, source: str) -> None:
         """Open ``source`` in a worker; the network screen shows a loading indicator meanwhile."""
@@ -248,6 +255,8 @@ class GridscopeApp(App[None]):
             self.network_view.set_map_loading(r.peak, r.flags)
         elif message.job == "connection":
             self.connection_view.show_result(r, s)
+        elif message.job == "outages":
+            self.outages_view.show_result(r, s)
         elif message.job == "export":
             files = ", ".join(str(p) for p in r)
             self.notify(t("exported", self.lang, n=len(r), files=files), timeout=8)
@@ -300,6 +309,8 @@ class GridscopeApp(App[None]):
             await self.action_run_capacity()
         elif tab == "connection":
             await self.action_run_connection()
+        elif tab == "outages":
+            await self.action_run_outages()
         else:
             await self.action_run_reliability("analytical")
 
@@ -360,6 +371,39 @@ class GridscopeApp(App[None]):
         self.start_job("connection", f"{t('connection', self.lang)} · {p_mw:g} MW",
                        lambda progress, cancel: study.connection(p_mw, progress=progress, cancel=cancel, **req))
 
+    async def action_run_outages(self) -> None:
+        """Plan the jobs file of the outages screen (先算后停)."""
+        if not self._need_study():
+            return
+        req = (await self.ensure_view("outages")).request()
+        self.action_show_tab("outages")
+        if req is None:
+            return
+        study, jobs = self.study, req.pop("jobs")
+        self.start_job("outages", f"{t('outages', self.lang)} · {Path(jobs).name}",
+                       lambda progress, cancel: study.outages(jobs, **req))
+
+    def action_export_plan(self) -> None:
+        """Write the outage plan (the file named on the outages screen) with the CLI's writer."""
+        from ..reliability.planning import write_plan
+
+        view = self.mounted_view("outages")
+        if view is None or view.plan is None:
+            self.notify(t("no_plan", self.lang), severity="warning")
+            return
+        path = view.export_path()
+        if path is not None:
+            plan, lang = view.plan, self.lang
+            self.start_job("export", f"{t('export', self.lang)} {Path(path).suffix}",
+                           lambda progress, cancel: write_plan(plan, path, lang=lang))
+
+    def action_toggle_decision(self) -> None:
+        """Approve or reject the outage under the cursor (outages screen); the zone budget follows."""
+        view = self.mounted_view("outages")
+        group = view.toggle_selected() if view is not None else None
+        if group is not None:
+            self.notify(f"{group}: {view.decisions[group]}", timeout=2)
+
     def action_export(self) -> None:
         """Export the capacity tables (dialog: path, format, language) with the CLI's writer."""
         view = self.mounted_view("capacity")
@@ -403,6 +447,18 @@ class GridscopeApp(App[None]):
     async def _con_run(self) -> None:
         await self.action_run_connection()
 
+    @on(Button.Pressed, "#out-run")
+    async def _out_run(self) -> None:
+        await self.action_run_outages()
+
+    @on(Button.Pressed, "#out-toggle")
+    def _out_toggle(self) -> None:
+        self.action_toggle_decision()
+
+    @on(Button.Pressed, "#out-export")
+    def _out_export(self) -> None:
+        self.action_export_plan()
+
     async def on_show_element(self, message: ShowElement) -> None:
         self.network_view.show_element(message.table, message.index)
         if message.table == "bus" and message.index is not None:
@@ -415,7 +471,7 @@ class GridscopeApp(App[None]):
 
     # ------------------------------------------------------------------ view actions
     def action_show_tab(self, name: str) -> None:
-        """Show one of the four screens."""
+        """Show one of the five screens."""
         if name in _TABS:
             self.query_one("#main-tabs", TabbedContent).active = name
 

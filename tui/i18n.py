@@ -8,6 +8,7 @@ only by the reliability and flag columns the capacity exports do not have; user-
 from __future__ import annotations
 
 from ..capacity.export import COLUMNS_ZH, SHEETS_ZH
+from ..reliability.planning import PLAN_LABELS_ZH, VERDICTS_ZH
 
 __all__ = ["LABELS", "LANGS", "header", "t", "value"]
 
@@ -98,6 +99,23 @@ LABELS: dict[str, tuple[str, str]] = {
     "connect": ("CONNECT", "可接入"),
     "connect_then_reinforce": ("CONNECT, THEN REINFORCE", "先接入、后改造"),
     "reject": ("REJECT", "不可接入"),
+    # outages
+    "outages": ("Outages", "停电计划"),
+    "jobs_file": ("Jobs file", "作业清单"),
+    "year": ("Year", "年份"),
+    "window_days": ("Window (days)", "间隔(天)"),
+    "max_interruptions": ("Max per window", "窗口内最多停电"),
+    "transfer_check": ("Check transfers", "潮流校核转供"),
+    "toggle_decision": ("Approve / reject (a)", "同意/不同意 (a)"),
+    "plan_file": ("Plan file", "计划文件"),
+    "outage_groups": ("Outages", "停电组"),
+    "jobs": ("Jobs", "作业"),
+    "budget": ("Zone budgets", "区域预算"),
+    "no_plan": ("Give a jobs file (.csv/.xlsx) and press Run (r).", "请填写作业清单（.csv/.xlsx）后按计算（r）。"),
+    "plan_summary": ("{jobs} jobs in {groups} outages, {approved} approved · {ch} customer-hours · {saved} saved "
+                     "by combining and live-line work · over budget: {over}",
+                     "{jobs} 项作业，{groups} 次停电，已同意 {approved} 次 · {ch} 时户 · 合并与带电作业减少 {saved} "
+                     "时户 · 超预算区域：{over}"),
     # jobs
     "esc_cancel": ("Esc to cancel", "Esc 取消"),
     "eta": ("ETA", "剩余"),
@@ -157,6 +175,7 @@ _VALUES_ZH: dict[str, str] = {
     "green": "绿", "yellow": "黄", "red": "红", "system": "全系统",
     "connect": "可接入", "connect_then_reinforce": "先接入后改造", "reject": "不可接入",
     "pass": "达标", "FAIL": "未达标", "yes": "达标", "NO": "未达标",
+    **VERDICTS_ZH, "approved": "已同意", "rejected": "不同意",
 }
 
 
@@ -177,6 +196,8 @@ def header(column: str, lang: str = "en") -> str:
         return SHEETS_ZH[column]
     if column in _HEADERS_ZH:
         return _HEADERS_ZH[column]
+    if column in PLAN_LABELS_ZH:
+        return PLAN_LABELS_ZH[column]
     base, _, rest = column.partition(" ")  # the programme's "SAIDI_h A": translated base, zone kept
     return f"{_HEADERS_ZH[base]} {rest}" if base in _HEADERS_ZH else column
 

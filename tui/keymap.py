@@ -37,6 +37,8 @@ APP_BINDINGS: list[Binding] = [
     Binding("2", "show_tab('reliability')", "Reliability", id="tab.reliability", show=False),
     Binding("3", "show_tab('capacity')", "Capacity", id="tab.capacity", show=False),
     Binding("4", "show_tab('connection')", "Connection", id="tab.connection", show=False),
+    Binding("5", "show_tab('outages')", "Outages", id="tab.outages", show=False),
+    Binding("a", "toggle_decision", "Approve/reject", id="outages.decision", show=False),
     Binding("ctrl+t", "toggle_theme", "Theme", id="theme"),
     Binding("ctrl+l", "toggle_language", "中/EN", id="language"),
     Binding("f1,question_mark", "help", "Help", id="help"),

@@ -33,6 +33,8 @@ _STYLES: dict[str, str] = {
     "overload": "bold red", "undervoltage": "bold red", "overvoltage": "yellow", "heavy": "yellow",
     "pass": "bold green", "FAIL": "bold red", "yes": "bold green", "NO": "bold red",
     "connect": "bold green", "connect_then_reinforce": "bold yellow", "reject": "bold red",
+    "approve": "bold green", "approved": "bold green", "over budget": "bold red", "no date": "bold red",
+    "rejected": "bold red", "live line": "bold green",
 }
 
 
