@@ -44,16 +44,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import ConvergenceError
+from ..errors import ConvergenceError, GridscopeError, InputError
 from ..grid.facts import element_label, element_name, in_service
 from ..grid.stations import build_stations
 from ..grid.topology import EdgeKind, build_topology
-from ..settings import LOAD_PF
+from ..settings import LOAD_PF, N1_POWERFLOW_MAX_BUSES
 from .bus_capacity import ACModel, BindingKind
 from .open_capacity import Limits
 from .voltage import VoltageBands, voltage_band_pu
 
-__all__ = ["FEEDER_N1_COLUMNS", "STATION_N1_COLUMNS", "feeder_n1", "main_transformer_n1"]
+__all__ = ["FEEDER_N1_COLUMNS", "STATION_N1_COLUMNS", "N1Tables", "feeder_n1", "main_transformer_n1", "n1_tables"]
 
 #: Columns of :func:`feeder_n1`.
 FEEDER_N1_COLUMNS = ["feeder", "name", "n1_mva", "tie_switch", "worst_bus", "binding", "binding_element",
@@ -427,3 +427,63 @@ def main_transformer_n1(net: Any, *, topology: Any = None, stations: Any = None,
                         f"others at {limits.n1_overload_factor:g} x rating; load added at bus {lv}")
         rows.append(row)
     return pd.DataFrame(rows, columns=STATION_N1_COLUMNS)
+
+
+@dataclass
+class N1Tables:
+    """N-1 values for :func:`~gridscope.capacity.open_capacity.open_capacity_tables` (its ``n1`` argument).
+
+    Attributes
+    ----------
+    stations, feeders : pandas.DataFrame or None
+        :func:`main_transformer_n1` and :func:`feeder_n1`; None: the tables use the headroom arithmetic.
+    note : str
+        Why the arithmetic is used (empty when the power flow gave the values, or when the arithmetic was asked
+        for).
+    """
+
+    stations: pd.DataFrame | None
+    feeders: pd.DataFrame | None
+    note: str = ""
+
+
+def n1_tables(net: Any, peak: Any = None, *, topology: Any = None, stations: Any = None,
+              limits: Limits | None = None, method: str = "auto") -> N1Tables:
+    """N-1 values for the open-capacity tables, by power flow where it is affordable.
+
+    Parameters
+    ----------
+    net : pandapowerNet
+    peak : PeakLoading, optional
+        Its ``scaling`` and ``include_sgen`` give the planning snapshot (1.0, False without it).
+    topology, stations : Topology, Stations, optional
+        Prebuilt :func:`build_topology` / :func:`build_stations` of ``net``.
+    limits : Limits, optional
+    method : {"auto", "powerflow", "arithmetic"}
+        ``"auto"``: power flow up to :data:`gridscope.settings.N1_POWERFLOW_MAX_BUSES` buses (one AC model per
+        feeder and tie does not scale to the largest networks), arithmetic above; and the arithmetic, with a
+        note, if the power flow raises a gridscope error (``"powerflow"`` raises it).
+
+    Returns
+    -------
+    N1Tables
+    """
+    if method not in ("auto", "powerflow", "arithmetic"):
+        raise InputError(f"unknown N-1 method {method!r}: use 'auto', 'powerflow' or 'arithmetic'")
+    if method == "arithmetic":
+        return N1Tables(None, None)
+    if method == "auto" and len(net.bus) > N1_POWERFLOW_MAX_BUSES:
+        return N1Tables(None, None, f"N-1 by arithmetic: more than {N1_POWERFLOW_MAX_BUSES} buses")
+    limits = limits or Limits()
+    topo = topology if topology is not None else build_topology(net)
+    st = stations if stations is not None else build_stations(net, topo)
+    kw = {"scaling": float(getattr(peak, "scaling", 1.0) or 1.0),
+          "include_sgen": bool(getattr(peak, "include_sgen", False))}
+    try:
+        st_n1 = main_transformer_n1(net, topology=topo, stations=st, limits=limits, **kw)
+        fd_n1 = feeder_n1(net, topology=topo, stations=st, limits=limits, **kw)
+    except GridscopeError as exc:  # e.g. the planning snapshot does not solve: say so, use the arithmetic
+        if method == "powerflow":
+            raise
+        return N1Tables(None, None, f"N-1 by power flow not possible ({exc}); arithmetic rule")
+    return N1Tables(st_n1, fd_n1)

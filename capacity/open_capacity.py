@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import GridscopeError, InputError
+from ..errors import InputError
 from ..grid.facts import (
     element_label,
     element_name,
@@ -47,7 +47,6 @@ from ..settings import (
     CAPACITY_LEVELS,
     LINE_HEAVY_PERCENT,
     N1_OVERLOAD_FACTOR,
-    N1_POWERFLOW_MAX_BUSES,
     OVERLOAD_PERCENT,
     TRAFO_HEAVY_PERCENT,
     V_BAND_PU,
@@ -840,7 +839,7 @@ def _bus_table(ctx: _Context, grades: Grades) -> pd.DataFrame:
 
 # ------------------------------------------------------------------------------------------------ main
 def open_capacity_tables(net: Any, peak: Any, *, topology: Any = None, limits: Limits | None = None,
-                         grades: Grades | None = None, n1: str = "auto",
+                         grades: Grades | None = None, n1: Any = None,
                          stations: Any = None) -> dict[str, pd.DataFrame]:
     """The five open-capacity tables.
 
@@ -856,11 +855,10 @@ def open_capacity_tables(net: Any, peak: Any, *, topology: Any = None, limits: L
         Planning limits, N-1 factors (default :class:`Limits`).
     grades : Grades or None
         Grade thresholds (default :class:`Grades`).
-    n1 : {"auto", "powerflow", "arithmetic"}
-        How N-1 open capacity is found: by AC power flow (:mod:`gridscope.capacity.n1`, at the planning snapshot
-        ``peak.scaling`` / ``peak.include_sgen``), by the headroom arithmetic below, or ``"auto"``: power flow
-        up to :data:`gridscope.settings.N1_POWERFLOW_MAX_BUSES` buses, arithmetic above (one AC model per
-        feeder and tie does not scale to the largest networks).
+    n1 : N1Tables or None
+        N-1 values by AC power flow from :func:`gridscope.capacity.n1.n1_tables` (what
+        :func:`gridscope.assess_capacity` passes; it decides power flow or arithmetic by network size); None:
+        the headroom arithmetic below.
     stations : Stations or None
         Prebuilt :func:`gridscope.grid.stations.build_stations` of ``net``.
 
@@ -880,12 +878,12 @@ def open_capacity_tables(net: Any, peak: Any, *, topology: Any = None, limits: L
     grid's ``sn_mva`` column, else from ``max_p_mw`` (counted as MVA), else the sum of its feeders' head
     ratings; its peak is the external grid's apparent power.
 
-    *N-1 by power flow* (``n1="powerflow"``): the substation's value is
+    *N-1 by power flow* (``n1`` given): the substation's value is
     ``min(open, main_transformer_n1)`` and a feeder's ``min(open, feeder_n1)`` (largest unit out with the bus
     couplers closed; feeder head lost, best tie closed, load at the worst bus: see
     :mod:`gridscope.capacity.n1`); the ``n1_note`` column says which tie, bus and limit (substations: which
     units, which unit out, which limit).
-    The rules below are the arithmetic (``n1="arithmetic"``).
+    The rules below are the arithmetic (``n1=None``).
 
     *N-1, main transformers.* With the largest unit of the substation out the others may carry
     ``n1_overload_factor`` times their rating: ``N-1 = min(open, k · (Σ rating − max rating) − Σ peak −
@@ -906,29 +904,16 @@ def open_capacity_tables(net: Any, peak: Any, *, topology: Any = None, limits: L
 
     limits = limits or Limits()
     grades = grades or Grades()
-    if n1 not in ("auto", "powerflow", "arithmetic"):
-        raise InputError(f"unknown N-1 method {n1!r}: use 'auto', 'powerflow' or 'arithmetic'")
+    if n1 is not None and not all(hasattr(n1, a) for a in ("stations", "feeders", "note")):
+        raise InputError("n1 must be None or the result of gridscope.capacity.n1.n1_tables")
     topo = topology if topology is not None else build_topology(net)
     st_built = stations if stations is not None else build_stations(net, topo)
     edges = _edge_arrays(net, topo, peak, limits)
     stations = _station_groups(net, topo, edges, st_built)
     heads = _feeder_heads(net, topo, edges, stations, limits)
-    use_pf = n1 == "powerflow" or (n1 == "auto" and len(net.bus) <= N1_POWERFLOW_MAX_BUSES)
-    st_n1 = fd_n1 = None
-    n1_fallback = ""
-    if use_pf:
-        from .n1 import feeder_n1, main_transformer_n1  # deferred: n1 imports this module
-
-        pf_kw = {"scaling": float(getattr(peak, "scaling", 1.0) or 1.0),
-                 "include_sgen": bool(getattr(peak, "include_sgen", False))}
-        try:
-            st_n1 = main_transformer_n1(net, topology=topo, stations=st_built, limits=limits, **pf_kw)
-            fd_n1 = feeder_n1(net, topology=topo, stations=st_built, limits=limits, **pf_kw)
-        except GridscopeError as exc:  # e.g. the planning snapshot does not solve: say so, use the arithmetic
-            if n1 == "powerflow":
-                raise
-            st_n1 = fd_n1 = None
-            n1_fallback = f"N-1 by power flow not possible ({exc}); arithmetic rule"
+    st_n1 = getattr(n1, "stations", None)
+    fd_n1 = getattr(n1, "feeders", None)
+    n1_fallback = str(getattr(n1, "note", "") or "")
     ok = stations.of_node >= 0
     by_station = np.argsort(stations.of_node[ok], kind="stable")
     node_ids = np.flatnonzero(ok)[by_station]

@@ -177,7 +177,7 @@ def test_tables_use_power_flow_n1_urban_one_two_unit_station(monkeypatch):
         return seen["f"]
 
     monkeypatch.setattr(n1, "feeder_n1", spy)
-    tabs = open_capacity_tables(net, peak, n1="powerflow")
+    tabs = open_capacity_tables(net, peak, n1=n1.n1_tables(net, peak, method="powerflow"))
     st = tabs["substation"]
     assert len(st) == 1 and st.at[0, "n_units"] == 2  # issue 11 item 2: one station, its two units listed
     assert st.at[0, "n1_note"].startswith("units: trafo 0 (HV1-MV3.101-Trafo1), trafo 1 (HV1-MV3.101-Trafo2)")
@@ -192,7 +192,7 @@ def test_tables_use_power_flow_n1_urban_one_two_unit_station(monkeypatch):
     for note, row in zip(fd["n1_note"], f1.itertuples(), strict=True):
         assert f"tie switch {row.tie_switch} closed" in note and row.binding_element in note
     # the arithmetic rule of before stays available and differs
-    ar = open_capacity_tables(net, peak, n1="arithmetic")["substation"]
+    ar = open_capacity_tables(net, peak)["substation"]
     assert ar.at[0, "n1_open_capacity_mva"] != pytest.approx(st.at[0, "n1_open_capacity_mva"])
 
 
@@ -205,9 +205,10 @@ def test_tables_fall_back_to_the_arithmetic_with_a_note(monkeypatch):
     net = station_net()[0]
     peak = fake_peak(net, {i: 40.0 for i in net.line.index}, {i: 50.0 for i in net.trafo.index})
     monkeypatch.setattr(n1, "feeder_n1", lambda *a, **k: (_ for _ in ()).throw(ConvergenceError("no solution")))
-    tabs = open_capacity_tables(net, peak)
-    ref = open_capacity_tables(net, peak, n1="arithmetic")
+    tabs = open_capacity_tables(net, peak, n1=n1.n1_tables(net, peak))
+    ref = open_capacity_tables(net, peak)
     assert tabs["feeder"]["n1_open_capacity_mva"].tolist() == ref["feeder"]["n1_open_capacity_mva"].tolist()
     assert tabs["feeder"]["n1_note"].str.startswith("N-1 by power flow not possible (no solution)").all()
     with pytest.raises(ConvergenceError):
-        open_capacity_tables(net, peak, n1="powerflow")
+        n1.n1_tables(net, peak, method="powerflow")
+    assert n1.n1_tables(net, peak, method="arithmetic").feeders is None

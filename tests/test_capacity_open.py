@@ -1,5 +1,6 @@
-"""Open-capacity tables: hand-computed arithmetic (reserved capacity, upstream cap, N-1 by the arithmetic rule:
-``n1="arithmetic"``, the power-flow N-1 is checked in test_capacity_n1.py), grades."""
+"""Open-capacity tables: hand-computed arithmetic (reserved capacity, upstream cap, N-1 by the arithmetic rule,
+the default of ``open_capacity_tables`` without ``n1``; the power-flow N-1 is checked in test_capacity_n1.py),
+grades."""
 
 from __future__ import annotations
 
@@ -63,7 +64,7 @@ def base_case(t0_pct: float = 60.0):
                                              "p_mw": [0.1, 0.5]})
     peak = fake_peak(net, {lines[0]: 50.0, lines[1]: 40.0, lines[2]: 40.0},
                      {trafos[0]: t0_pct, trafos[1]: 50.0, d0: 50.0})
-    return net, b, trafos, lines, d0, open_capacity_tables(net, peak, n1="arithmetic")
+    return net, b, trafos, lines, d0, open_capacity_tables(net, peak)
 
 
 def test_columns_and_levels():
@@ -140,7 +141,7 @@ def test_no_tie_means_no_n1():
     net.switch.drop(net.switch.index, inplace=True)
     peak = fake_peak(net, {lines[0]: 50.0, lines[1]: 40.0, lines[2]: 40.0},
                      {trafos[0]: 60.0, trafos[1]: 50.0, d0: 50.0})
-    fd = open_capacity_tables(net, peak, n1="arithmetic")["feeder"]
+    fd = open_capacity_tables(net, peak)["feeder"]
     assert (fd["n1_open_capacity_mva"] == 0).all()
     assert (fd["open_capacity_mva"] > 0).all()
 
@@ -163,7 +164,7 @@ def test_upstream_cap_by_substation():
 def test_single_unit_substation_has_no_n1():
     net, _b, trafos, lines, d0 = station_net(units=1)
     peak = fake_peak(net, {lines[0]: 10.0, lines[1]: 10.0, lines[2]: 10.0}, {trafos[0]: 30.0, d0: 10.0})
-    tabs = open_capacity_tables(net, peak, n1="arithmetic")
+    tabs = open_capacity_tables(net, peak)
     st = tabs["substation"].iloc[0]
     assert st["open_capacity_mva"] == pytest.approx(20 * 0.8 - 6.0)
     assert st["n1_open_capacity_mva"] == 0.0
@@ -180,11 +181,11 @@ def test_ext_grid_substation_rating_from_sn_mva_then_feeders():
                                         max_i_ka=0.1)
     peak = fake_peak(net, {li: 10.0}, {})
     peak.ext_grid.loc[:, ["p_mw", "q_mvar"]] = [0.3, 0.4]  # 0.5 MVA
-    st = open_capacity_tables(net, peak, n1="arithmetic")["substation"].iloc[0]
+    st = open_capacity_tables(net, peak)["substation"].iloc[0]
     assert st["rating_mva"] == pytest.approx(SQ3 * 10 * 0.1)  # sum of feeder heads
     assert "sum of feeder heads" in st["source"]
     net.ext_grid["sn_mva"] = 5.0
-    st = open_capacity_tables(net, peak, n1="arithmetic")["substation"].iloc[0]
+    st = open_capacity_tables(net, peak)["substation"].iloc[0]
     assert st["rating_mva"] == 5.0
     assert st["open_capacity_mva"] == pytest.approx(5.0 * 0.8 - 0.5)
     assert np.isnan(st["n1_open_capacity_mva"])
@@ -194,7 +195,7 @@ def test_limits_and_grades_configurable():
     net, _b, trafos, lines, d0 = station_net()
     peak = fake_peak(net, {lines[0]: 50.0, lines[1]: 40.0, lines[2]: 40.0},
                      {trafos[0]: 60.0, trafos[1]: 50.0, d0: 50.0})
-    tabs = open_capacity_tables(net, peak, n1="arithmetic", limits=Limits(trafo_percent=100.0),
+    tabs = open_capacity_tables(net, peak, limits=Limits(trafo_percent=100.0),
                                 grades=Grades(green_min_ratio=0.5, red_max_ratio=0.45))
     dt = tabs["distribution_transformer"].iloc[0]
     assert dt["open_capacity_mva"] == pytest.approx(0.63 - 0.315)
@@ -211,7 +212,7 @@ def test_invalid_reserved_rows_all_reported():
                                              "p_mw": [0.1, 0.1, -2.0]})
     peak = fake_peak(net, {}, {})
     with pytest.raises(InputError) as exc:
-        open_capacity_tables(net, peak, n1="arithmetic")
+        open_capacity_tables(net, peak)
     msg = str(exc.value)
     assert "bus 999 does not exist" in msg and "'pump'" in msg and "-2.0" in msg
 
