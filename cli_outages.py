@@ -38,6 +38,9 @@ def register(main: click.Group) -> None:
 @click.option("--no-combine", is_flag=True, help="Do not combine overlapping jobs into one outage (一停多用).")
 @click.option("--scaling", type=click.FloatRange(min=0.0, min_open=True), default=1.0, show_default=True,
               help="Planning load as a factor on every load.")
+@click.option("--profiles", default=None, metavar="FILE|simbench",
+              help="Load profiles (a CSV, or simbench for a SimBench net's own): check each job's transfers at "
+                   "the peak step of its date instead of the planning load.")
 @click.option("--target", "targets", multiple=True, metavar="ZONE=PERCENT",
               help="Override a zone's ASAI target (repeatable), e.g. --target B=99.965.")
 @click.option("--default-zone", default=None, help="Zone for buses without one.")
@@ -50,8 +53,8 @@ def register(main: click.Group) -> None:
 @handle_errors
 def outages_cmd(net_source: str, jobs_path: str, year: int | None, sheet: str, window_days: int,
                 max_interruptions: int, no_transfer_check: bool, no_combine: bool, scaling: float,
-                targets: tuple[str, ...], default_zone: str | None, out_path: str | None, lang: str,
-                force: bool) -> None:
+                profiles: str | None, targets: tuple[str, ...], default_zone: str | None, out_path: str | None,
+                lang: str, force: bool) -> None:
     """Planned outages of JOBS (.csv/.xlsx) on NET: compute before switching off (先算后停).
 
     For each job: the switches opened, the ties closed beforehand (checked by power flow), the customers still
@@ -59,16 +62,16 @@ def outages_cmd(net_source: str, jobs_path: str, year: int | None, sheet: str, w
     the expected fault SAIDI); live-line jobs interrupt nobody. Overlapping jobs are combined (一停多用) and
     every outage gets a date that keeps customers within the interruption limit.
     """
-    from .reliability.planning import plan_outages, read_jobs, write_plan
+    from .reliability.planning import read_jobs, write_plan
     from .study import Study
 
     st = Study(net_source, default_zone=default_zone)
     jobs = read_jobs(jobs_path, st.net, year=year, sheet=int(sheet) if sheet.isdigit() else sheet)
     zones = st.impact().zones
-    plan = plan_outages(st.net, jobs, year=year, targets=parse_targets(targets, zones) if targets else None,
-                        window_days=window_days, max_interruptions=max_interruptions,
-                        check_transfer=not no_transfer_check, scaling=scaling, combine=not no_combine,
-                        topology=st.topology, impact=st.impact())
+    plan = st.outages(jobs, profiles=profiles, year=year,
+                      targets=parse_targets(targets, zones) if targets else None, window_days=window_days,
+                      max_interruptions=max_interruptions, check_transfer=not no_transfer_check, scaling=scaling,
+                      combine=not no_combine)
     _print_plan(plan)
     if out_path:
         for path in write_plan(plan, out_path, lang=lang, overwrite=force):
@@ -80,7 +83,8 @@ def _print_plan(plan: Any) -> None:
 
     jobs = plan.jobs[["requested", "planned", "duration_h", "live_line", "customers", "customer_hours",
                       "saved_customer_hours", "group", "verdict"]]
-    click.echo(f"Planned jobs ({plan.attrs['year']}):")
+    click.echo(f"Planned jobs ({plan.attrs['year']}; transfers checked at the {plan.attrs['check_load']}):"
+               if plan.attrs["check_transfer"] else f"Planned jobs ({plan.attrs['year']}; transfers not checked):")
     click.echo(format_table(jobs, {"customers": "{:.0f}", "customer_hours": "{:.1f}",
                                    "saved_customer_hours": "{:.1f}", "duration_h": "{:g}"}))
     refused = plan.jobs[plan.jobs["refused"] != ""]

@@ -394,13 +394,19 @@ class Study:
                       progress=progress, cancel=cancel, **options)
 
 
-    def outages(self, jobs: Any, **options: Any) -> Any:
+    def outages(self, jobs: Any, *, profiles: Any = None, **options: Any) -> Any:
         """Planned jobs' switching plans, impacts, groups, dates and zone budgets (先算后停): options of
         :func:`gridscope.reliability.planning.plan_outages` (``year``, ``window_days``, ``check_transfer`` ...),
-        with the cached topology and failure-effect structure."""
+        with the cached topology and failure-effect structure. With ``profiles`` (anything
+        :func:`gridscope.capacity.timeseries.coerce_profiles` takes, e.g. ``"simbench"``) each job's transfers
+        are checked at the peak step of its date."""
         from .reliability.planning import plan_outages
 
         self.refresh()
+        if profiles is not None:
+            from .capacity.timeseries import net_on_day
+
+            options["net_on"] = net_on_day(self.net, profiles)
         return plan_outages(self.net, jobs, topology=self._topology(), impact=self._impact(False), **options)
 
 

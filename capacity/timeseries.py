@@ -60,6 +60,8 @@ __all__ = [
     "PgmEngine",
     "Profiles",
     "coerce_profiles",
+    "day_peak_step",
+    "net_on_day",
     "read_profile_csv",
     "run_batch",
     "simbench_profiles",
@@ -1209,3 +1211,37 @@ def _raise_failures(net: Any, prof: Profiles, failures: dict[int, str], *, scali
     exc.time_steps = [prof.time[s] for s in steps]  # type: ignore[attr-defined]
     exc.step_positions = steps  # type: ignore[attr-defined]
     raise exc
+
+
+def day_peak_step(net: Any, prof: Profiles, day: Any) -> int:
+    """The step of calendar day ``day`` (month and day; the profile's year may differ) with the largest total
+    load active power; 28 February stands in for 29 February when the profile has no leap day.
+
+    Raises
+    ------
+    InputError
+        The profile's time labels are not dates, or it has no step on that day.
+    """
+    time = prof.time
+    if not isinstance(time, pd.DatetimeIndex):
+        raise InputError(f"profiles {prof.source!r}: time labels are not dates, so a day's load cannot be found")
+    month, dom = int(day.month), int(day.day)
+    rows = np.flatnonzero((time.month == month) & (time.day == dom))
+    if rows.size == 0 and (month, dom) == (2, 29):
+        rows = np.flatnonzero((time.month == 2) & (time.day == 28))
+    if rows.size == 0:
+        raise InputError(f"profiles {prof.source!r} ({_span(time)}) have no step on {month:02d}-{dom:02d}")
+    total = prof.block(net, "load", "p_mw", rows).sum(axis=1)
+    return int(rows[int(np.argmax(total))])
+
+
+def net_on_day(net: Any, profiles: Any, *, include_sgen: bool = True) -> Callable[[Any], Any]:
+    """``f(date)`` → a copy of ``net`` with the loads, sgens and storages of that day's peak step
+    (:func:`day_peak_step`; the elements' own ``scaling`` applied, then set to 1); what
+    :meth:`gridscope.Study.outages` gives the planned-job transfer check."""
+    prof = coerce_profiles(net, profiles, include_sgen=include_sgen)
+
+    def on(day: Any) -> Any:
+        return net_at_step(net, prof, day_peak_step(net, prof, day), include_sgen=include_sgen)
+
+    return on

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -602,7 +602,7 @@ def _union_groups(outages: dict[str, Outage], live: pd.Series) -> list[list[str]
 def plan_outages(net: Any, jobs: Any, *, year: int | None = None, targets: Mapping[str, float] | None = None,
                  window_days: int = 60, max_interruptions: int = 1, check_transfer: bool = True,
                  scaling: float = 1.0, combine: bool = True, topology: Topology | None = None,
-                 impact: Impact | None = None) -> OutagePlan:
+                 impact: Impact | None = None, net_on: Callable[[dt.date], Any] | None = None) -> OutagePlan:
     """Switching plan, impact, grouping (一停多用), dates and zone budgets of planned jobs (先算后停).
 
     Parameters
@@ -619,13 +619,18 @@ def plan_outages(net: Any, jobs: Any, *, year: int | None = None, targets: Mappi
         No customer gets more than ``max_interruptions`` planned interruptions within ``window_days``
         (default: not twice within 60 days).
     check_transfer : bool
-        Check each tie transfer by power flow at the planning load (``runpp``); False accepts every tie.
+        Check each tie transfer by power flow (``runpp``) at the planning load, or at the load of the job's date
+        with ``net_on``; False accepts every tie.
     scaling : float
         Planning load as a multiple of ``load.p_mw × load.scaling``.
     combine : bool
         Combine jobs whose interrupted customers overlap when it saves customer-hours.
     topology, impact : optional
         Prebuilt topology / impact of ``net`` (e.g. from a :class:`~gridscope.Study`).
+    net_on : callable, optional
+        ``net_on(date)`` → the network with its loads of that date (same elements), for the transfer check of
+        the jobs requested that day (a combined outage: its earliest date). :meth:`gridscope.Study.outages`
+        builds it from load profiles (the day's peak step). Default: the planning load for every job.
 
     Returns
     -------
@@ -643,15 +648,24 @@ def plan_outages(net: Any, jobs: Any, *, year: int | None = None, targets: Mappi
     imp = impact if impact is not None else build_impact(net, topology=topo)
     facts = _LoadFacts.of(imp)
     _check_on_feeders(net, topo, table)
-    check = _PowerFlowCheck.start(net, scaling) if check_transfer else None
+    checks: dict[dt.date | None, _PowerFlowCheck] = {}
+
+    def check_on(day: dt.date) -> _PowerFlowCheck | None:
+        """The power-flow check at the load of ``day`` (one per distinct date with ``net_on``)."""
+        if not check_transfer:
+            return None
+        key = day if net_on is not None else None
+        if key not in checks:
+            checks[key] = _PowerFlowCheck.start(net_on(day) if net_on is not None else net, scaling)
+        return checks[key]
 
     first = table.groupby("job", sort=False).first()
     elements = {j: list(zip(rows["element"], rows["element_index"].astype(int), strict=True))
                 for j, rows in table.groupby("job", sort=False)}
-    outages = {j: job_outage(net, topo, elements[j], check=check) for j in first.index}
+    outages = {j: job_outage(net, topo, elements[j], check=check_on(first.loc[j, "date"])) for j in first.index}
     job_rows = _job_rows(net, topo, first, elements, outages, facts)
 
-    groups = _combine(net, topo, first, elements, outages, facts, check) if combine else \
+    groups = _combine(net, topo, first, elements, outages, facts, check_on) if combine else \
         [([j], outages[j], float(first.loc[j, "duration_h"])) for j in first.index]
     budget = _zone_budget(imp, facts, targets)
     group_rows, verdicts, group_zones = _schedule(groups, first, job_rows, facts, budget, the_year, window_days,
@@ -662,7 +676,8 @@ def plan_outages(net: Any, jobs: Any, *, year: int | None = None, targets: Mappi
                       job_zones=_job_zone_rows(first, outages, facts, budget), group_zones=group_zones,
                       attrs={"year": int(the_year), "window_days": int(window_days),
                              "max_interruptions": int(max_interruptions), "check_transfer": bool(check_transfer),
-                             "scaling": float(scaling)})
+                             "scaling": float(scaling),
+                             "check_load": "load of each job's date" if net_on is not None else "planning load"})
 
 
 def _check_on_feeders(net: Any, topo: Topology, table: pd.DataFrame) -> None:
@@ -702,8 +717,8 @@ def _job_rows(net: Any, topo: Topology, first: pd.DataFrame, elements: dict[str,
 
 
 def _combine(net: Any, topo: Topology, first: pd.DataFrame, elements: dict[str, list[tuple[str, int]]],
-             outages: dict[str, Outage], facts: _LoadFacts, check: _PowerFlowCheck | None
-             ) -> list[tuple[list[str], Outage, float]]:
+             outages: dict[str, Outage], facts: _LoadFacts,
+             check_on: Callable[[dt.date], _PowerFlowCheck | None]) -> list[tuple[list[str], Outage, float]]:
     """Groups of jobs done in one outage, where that saves customer-hours; else each job alone."""
     out = []
     for members in _union_groups(outages, first["live_line"]):
@@ -711,7 +726,8 @@ def _combine(net: Any, topo: Topology, first: pd.DataFrame, elements: dict[str, 
         if len(members) == 1:
             out += alone
             continue
-        together = job_outage(net, topo, [e for j in members for e in elements[j]], check=check)
+        day = min(first.loc[j, "date"] for j in members)
+        together = job_outage(net, topo, [e for j in members for e in elements[j]], check=check_on(day))
         duration = _group_duration(first.loc[members])
         ch_alone = sum(facts.totals(o.interrupted, d)["customer_hours"] for _, o, d in alone)
         if facts.totals(together.interrupted, duration)["customer_hours"] < ch_alone - 1e-9:

@@ -244,3 +244,46 @@ def test_approved_budget_spends_only_approved_outages(rbts2_net):
     assert g1 != g2
     with pytest.raises(Exception, match="G99"):
         approved_budget(plan, ["G99"])
+
+
+def test_transfer_checked_at_the_load_of_the_job_date(rbts2_net):
+    """Profiles: 2 March at half load, 3 March at full load (hourly); F2's head line cut to 0.25 kA carries the
+    transfer at half load (78 % / 2 + the transfer ≈ 67 %) but not at full load (135 %, see above)."""
+    from gridscope.study import Study
+
+    net = copy.deepcopy(rbts2_net)
+    s12 = net.line.index[net.line["name"] == "S12"][0]
+    net.line.loc[s12, "max_i_ka"] = 0.25
+    time = pd.date_range("2027-03-02", periods=48, freq="h")
+    factor = np.where(time.day == 2, 0.5, 1.0)
+    p = pd.DataFrame(np.outer(factor, net.load["p_mw"].to_numpy()), index=time, columns=net.load.index)
+    q = pd.DataFrame(np.outer(factor, net.load["q_mvar"].to_numpy()), index=time, columns=net.load.index)
+    st = Study(net)
+    rows = [{"job": "low", "element_name": "S4", "duration_h": 8, "date": "2027-03-02"},
+            {"job": "peak", "element_name": "S4", "duration_h": 8, "date": "2027-03-03"}]
+    plan = st.outages(_jobs(*rows), profiles={("load", "p_mw"): p, ("load", "q_mvar"): q}, combine=False,
+                      max_interruptions=2)
+    assert plan.jobs.at["low", "closed_ties"] == "tie B6-B8" and plan.jobs.at["low", "customers"] == 211
+    assert plan.jobs.at["peak", "closed_ties"] == "" and plan.jobs.at["peak", "customers"] == 232
+    assert plan.attrs["check_load"] == "load of each job's date"
+    # independent: runpp at half load in the switched state stays within the rating
+    net.load["scaling"] = 0.5
+    net.switch.loc[net.switch["name"].isin(["DS S4", "FUSE S5", "FUSE S6", "DS S7"]), "closed"] = False
+    net.switch.loc[net.switch["name"] == "tie B6-B8", "closed"] = True
+    net.line.loc[net.line["name"] == "S4", "in_service"] = False
+    pp.runpp(net)
+    assert net.res_line.at[s12, "loading_percent"] < 100
+
+
+@pytest.mark.slow
+def test_day_peak_step_on_simbench(simbench_mv):
+    import simbench as sb
+    from gridscope.capacity.timeseries import coerce_profiles, day_peak_step
+
+    prof = coerce_profiles(simbench_mv, "simbench")
+    absolute = sb.get_absolute_values(simbench_mv, profiles_instead_of_study_cases=True)
+    total = absolute[("load", "p_mw")].sum(axis=1).to_numpy()
+    # 1 March of the plan year is 1 March of SimBench's 2016 profile: the step with the largest total load
+    steps = np.flatnonzero((prof.time.month == 3) & (prof.time.day == 1))
+    assert steps.size == 96
+    assert day_peak_step(simbench_mv, prof, dt.date(2027, 3, 1)) == steps[int(np.argmax(total[steps]))]
