@@ -7,6 +7,8 @@ the 37k-bus SimBench grid validates in well under a second.
 
 Checks (the ``check`` code of each :class:`Problem` in brackets):
 
+* ``missing_column``: a non-empty table lacking a column pandapower needs (:data:`REQUIRED_COLUMNS`:
+  ``line.length_km``, ``switch.closed``, ``load.p_mw``, ...). The other checks are skipped until fixed.
 * ``duplicate_index``: a row index used twice in an element table. Every other check addresses rows by
   index, so when this is found the other checks are skipped (fix the indices first).
 * ``text_bool``: ``switch.closed`` or an ``in_service`` column holding text (``"False"``, ``"yes"``, ...)
@@ -25,7 +27,10 @@ Checks (the ``check`` code of each :class:`Problem` in brackets):
   behind it are energised from two sides.
 * ``no_protection``: a feeder with no breaker or fuse at its head (reliability needs one to clear faults).
 * ``rating``: NaN or non-positive ratings and parameters (``vn_kv``, ``max_i_ka``, ``length_km``, ``sn_mva``,
-  ``vk_percent``, ...).
+  ``vk_percent``, ...); infinite ones (only ``line.max_i_ka`` may be ``inf``, an unlimited rating); non-zero
+  magnitudes below :data:`TINY_VALUE` (1e-100, which underflow in the power flow); a NaN or infinite load,
+  sgen or gen injection (``p_mw``, ``q_mvar``) or ext_grid ``va_degree``; an ext_grid or gen ``vm_pu``
+  that is NaN, infinite or ≤ 0.
 * ``reliability_data``: NaN, infinite or negative reliability columns (``lambda_per_km``, ``lambda_per_yr``,
   ``repair_h``, ``switching_h``, ``planned_per_yr``, ``planned_h``) and negative ``p_avg_mw``; a
   ``repair_h`` ≤ 0 on an element that fails (λ > 0: it would be restored instantly), or above
@@ -60,11 +65,11 @@ import pandas as pd
 from .defaults import RADIAL_MAX_KV, ZONES
 from .topology import EDGE_KINDS, NO, SWITCH_TYPES, Topology, build_topology
 
-__all__ = ["CAPACITY_CHECKS", "CHECKS", "MAX_REPAIR_H", "Problem", "validate"]
+__all__ = ["CAPACITY_CHECKS", "CHECKS", "MAX_REPAIR_H", "REQUIRED_COLUMNS", "TINY_VALUE", "Problem", "validate"]
 
 #: Check codes in the order :func:`validate` runs them.
 CHECKS: tuple[str, ...] = (
-    "duplicate_index", "text_bool", "nothing_to_analyse",
+    "missing_column", "duplicate_index", "text_bool", "nothing_to_analyse",
     "no_source", "dangling", "rating", "reliability_data", "switch_type", "customers", "zone",
     "duplicate_name", "not_energised", "meshed_feeder", "two_sources", "no_protection", "station", "internal",
 )
@@ -73,8 +78,8 @@ CHECKS: tuple[str, ...] = (
 #: connection evaluation refuse a network with any of these (they do not need reliability data, customers,
 #: zones, protection or unique names).
 CAPACITY_CHECKS: frozenset[str] = frozenset({
-    "duplicate_index", "text_bool", "nothing_to_analyse", "no_source", "dangling", "rating", "switch_type",
-    "not_energised", "meshed_feeder", "two_sources", "internal",
+    "missing_column", "duplicate_index", "text_bool", "nothing_to_analyse", "no_source", "dangling", "rating",
+    "switch_type", "not_energised", "meshed_feeder", "two_sources", "internal",
 })
 
 #: Upper bound of a plausible ``repair_h`` (10 years = 87,600 h). A validation bound, not a default: the
@@ -193,6 +198,17 @@ _RATINGS: dict[str, dict[str, str]] = {
     "load": {"scaling": "nonneg"},
     "sgen": {"scaling": "nonneg"},
 }
+#: Ratings that may be infinite (an unlimited thermal rating); every other rating must be finite.
+_MAY_BE_INFINITE: frozenset[tuple[str, str]] = frozenset({("line", "max_i_ka")})
+#: Operating set points of the sources: a voltage magnitude > 0.
+_SETPOINTS: dict[str, dict[str, str]] = {"ext_grid": {"vm_pu": "pos"}, "gen": {"vm_pu": "pos"}}
+#: Injections (MW, Mvar): any sign, but a number and finite.
+_INJECTIONS: dict[str, tuple[str, ...]] = {"load": ("p_mw", "q_mvar"), "sgen": ("p_mw", "q_mvar"),
+                                           "gen": ("p_mw",), "ext_grid": ("va_degree",)}
+#: Non-zero magnitudes below this are no physical quantity in any unit a network table uses: the power flow
+#: would underflow on them (pandapower computes the admittances with floating-point errors raised).
+TINY_VALUE: float = 1e-100
+
 _RELIABILITY: dict[str, dict[str, str]] = {
     "line": {"lambda_per_km": "nonneg", "repair_h": "nonneg"},
     "trafo": {"lambda_per_yr": "nonneg", "repair_h": "nonneg"},
@@ -202,6 +218,24 @@ _RELIABILITY: dict[str, dict[str, str]] = {
     "load": {"p_avg_mw": "nonneg"},
 }
 _PLANNED = ("line", "trafo", "trafo3w", "bus", "switch")
+
+
+def _check_physical(out: list[Problem], net: Any, table: str, columns: list[str]) -> None:
+    """Infinite values (either sign) and non-zero magnitudes below :data:`TINY_VALUE` in ``columns``."""
+    df = net[table] if table in net else None
+    if df is None or not len(df):
+        return
+    for column in columns:
+        if column not in df.columns:
+            continue
+        v = _numeric(df, column).to_numpy()
+        inf = np.isinf(v)
+        _emit(out, table, df, df.index[inf], f"{column} is infinite; it must be a finite number", "rating")
+        with np.errstate(invalid="ignore"):
+            tiny = (v != 0) & (np.abs(v) < TINY_VALUE)
+        _emit(out, table, df, df.index[tiny],
+              [f"{column} = {x:g} is not a physical value (non-zero below {TINY_VALUE:g}): use 0 or the real "
+               "value" for x in v[tiny]], "rating")
 
 
 def _check_repair_times(out: list[Problem], net: Any) -> None:
@@ -220,6 +254,37 @@ def _check_repair_times(out: list[Problem], net: Any) -> None:
         _emit(out, table, df, df.index[long],
               [f"repair_h = {x:g} h exceeds {MAX_REPAIR_H:g} h (10 years): check the unit" for x in r[long]],
               "reliability_data")
+
+
+#: Columns pandapower and gridscope cannot do without, in every non-empty table (the data-contract columns
+#: are not here: missing, they take the documented defaults).
+REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
+    "bus": ("vn_kv", "in_service"),
+    "line": ("from_bus", "to_bus", "length_km", "r_ohm_per_km", "x_ohm_per_km", "c_nf_per_km", "max_i_ka",
+             "in_service"),
+    "trafo": ("hv_bus", "lv_bus", "sn_mva", "vn_hv_kv", "vn_lv_kv", "vk_percent", "vkr_percent", "in_service"),
+    "switch": ("bus", "element", "et", "type", "closed"),
+    "load": ("bus", "p_mw", "in_service"),
+    "sgen": ("bus", "p_mw", "in_service"),
+    "gen": ("bus", "p_mw", "vm_pu", "in_service"),
+    "ext_grid": ("bus", "in_service"),
+}
+
+
+def _check_required_columns(out: list[Problem], net: Any) -> bool:
+    """Tables lacking a column of :data:`REQUIRED_COLUMNS`; returns True when none is missing."""
+    clean = True
+    for table, columns in REQUIRED_COLUMNS.items():
+        df = net[table] if table in net else None
+        if df is None or not len(df):
+            continue
+        for column in columns:
+            if column not in df.columns:
+                clean = False
+                out.append(Problem(table, None, None, f"the {table} table has no {column!r} column (it has "
+                                   f"{len(df)} rows; the other checks are skipped until it is added)",
+                                   "missing_column"))
+    return clean
 
 
 def _check_duplicate_indices(out: list[Problem], net: Any) -> bool:
@@ -541,8 +606,15 @@ def validate(
         In the order of :data:`CHECKS`; within a check, in table order.
     """
     out: list[Problem] = []
-    if not _check_duplicate_indices(out, net):
-        return out  # every other check addresses rows by index
+    try:
+        if not _check_required_columns(out, net):
+            return out  # every other check reads these columns
+        if not _check_duplicate_indices(out, net):
+            return out  # every other check addresses rows by index
+    except Exception as exc:  # validate must never raise (a table that is not a DataFrame, say)
+        out.append(Problem("net", None, None, f"validation could not complete: {type(exc).__name__}: {exc}",
+                           "internal"))
+        return out
     try:
         _run_checks(out, net, require_zones, default_zone, radial_max_kv, topology)
     except Exception as exc:  # validate must never raise: a net broken in a way no check foresaw
@@ -562,8 +634,13 @@ def _run_checks(out: list[Problem], net: Any, require_zones: bool, default_zone:
     _check_references(out, net)
     for table, columns in _RATINGS.items():
         _check_values(out, net, table, columns, "rating")
-    _check_nan_only(out, net, "load", ("p_mw",), "rating")
-    _check_nan_only(out, net, "sgen", ("p_mw",), "rating")
+        _check_physical(out, net, table, [c for c in columns if (table, c) not in _MAY_BE_INFINITE])
+    for table, columns in _SETPOINTS.items():
+        _check_values(out, net, table, columns, "rating")
+        _check_physical(out, net, table, list(columns))
+    for table, columns in _INJECTIONS.items():
+        _check_nan_only(out, net, table, columns, "rating")
+        _check_physical(out, net, table, list(columns))
     hint = " (set it, or fill the defaults: gridscope.grid.defaults.apply_reliability_data(net))"
     for table, columns in _RELIABILITY.items():
         _check_values(out, net, table, columns, "reliability_data", hint, finite=True)

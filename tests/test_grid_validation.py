@@ -267,9 +267,9 @@ def test_every_problem_at_once(rbts2_copy):
     for exp in expected:
         assert any(g[: len(exp)] == exp for g in got), (exp, problems)
     # not here by design: duplicate_index skips every other check, nothing_to_analyse needs an empty net,
-    # internal is the never-raise safety net; text_bool and station have their own tests
+    # internal is the never-raise safety net; text_bool, station and missing_column have their own tests
     assert {p.check for p in problems} == set(CHECKS) - {"no_source", "duplicate_index", "nothing_to_analyse",
-                                                         "internal", "text_bool", "station"}
+                                                         "internal", "text_bool", "station", "missing_column"}
     assert all("\n" not in str(p) for p in problems)
     # sorted by check, in the documented order
     ranks = [CHECKS.index(p.check) for p in problems]
@@ -435,3 +435,42 @@ def test_reliability_api_refuses_a_target_for_a_zone_that_does_not_exist(rbts2_c
     base = gs.assess_reliability(rbts2_copy)
     other = gs.assess_reliability(rbts2_copy, targets={"C": 99.9})
     assert float(other["SAIDI"].sel(zone="system")) == float(base["SAIDI"].sel(zone="system"))
+
+
+# ------------------------------------------------------------------------------------------------ found by fuzzing
+def test_missing_required_column_is_a_problem_not_an_exception(rbts2_copy):
+    # a dropped line.length_km made build_impact raise KeyError (tests/test_fuzz.py found it)
+    net = rbts2_copy
+    net.line = net.line.drop(columns=["length_km"])
+    problems = gs.validate(net)
+    assert [(p.check, p.table, p.index) for p in problems] == [("missing_column", "line", None)]
+    assert "'length_km'" in problems[0].message
+    with pytest.raises(gs.ValidationError):
+        gs.assess_reliability(net)
+    from gridscope.capacity.api import assess_capacity
+
+    with pytest.raises(gs.ValidationError):
+        assess_capacity(net)
+
+
+@pytest.mark.parametrize(("table", "column", "value", "why"), [
+    ("line", "length_km", np.inf, "infinite"),          # made pandapower's makeYbus raise FloatingPointError
+    ("line", "x_ohm_per_km", np.inf, "infinite"),
+    ("line", "c_nf_per_km", 1e-310, "not a physical value"),  # underflow in makeYbus: FloatingPointError
+    ("load", "q_mvar", np.nan, "NaN"),
+    ("load", "p_mw", -np.inf, "infinite"),
+    ("ext_grid", "vm_pu", np.nan, "NaN"),                # pandapower raised a bare UserWarning
+    ("ext_grid", "vm_pu", -1.0, "must be > 0"),
+])
+def test_power_flow_inputs_must_be_finite_and_physical(rbts2_copy, table, column, value, why):
+    net = rbts2_copy
+    row = int(net[table].index[min(2, len(net[table]) - 1)])
+    net[table].at[row, column] = value
+    found = _found(gs.validate(net), "rating", table, row)
+    assert found and why in found[0].message and column in found[0].message
+
+
+def test_an_unlimited_line_rating_is_allowed(rbts2_copy):
+    # max_i_ka = inf is an unlimited thermal rating: the power flow and the open capacity handle it
+    rbts2_copy.line.at[2, "max_i_ka"] = np.inf
+    assert gs.validate(rbts2_copy) == []
