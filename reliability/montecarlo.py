@@ -47,6 +47,7 @@ from ..errors import CancelledError, InputError
 from ..grid.defaults import HOURS_PER_YEAR
 from ..progress import CANCEL_CHECK_S, ProgressCallback, Reporter
 from . import kernel
+from .checkpoint import CHECKPOINT_EVERY_S, fingerprint, read_checkpoint, write_checkpoint
 from .codes import Distribution
 from .impact import REPAIR, Impact
 from .mc_defaults import (
@@ -123,9 +124,8 @@ PROGRESS_WHAT = "monte-carlo years"
 COMPILE_WHAT = "compiling Monte-Carlo kernel (first run only)"
 _CHUNK_MIN, _CHUNK_MAX, _CHUNK_COV_MAX = 64, 1 << 18, 1 << 14
 _CHUNK_WORK = 2.0e7  # target work units per chunk (≈ 30-60 ms of one core), see _default_chunk_years
-# The kernel returns sums, not CI·CH products: the CAIDI covariance is taken from the per-year buffer it
-# fills; above this size per chunk the buffer is not requested and the CAIDI standard error is NaN.
-_CROSS_BUF_BYTES = 16 << 20  # 16,384-year chunks (the target_cov maximum) of up to 14 groups
+#: Accumulator arrays of :class:`_Acc` that chunks add up (in chunk order), also what a checkpoint stores.
+ACC_ARRAYS: tuple[str, ...] = ("s1", "s2", "fd_s1", "fd_s2", "hist", "miss", "r_acc", "s12")
 
 
 # ----------------------------------------------------------------------------------------------- results
@@ -199,7 +199,7 @@ class MonteCarloResult:
         ``years / elapsed_s``.
     derived_stderr : numpy.ndarray, shape (kind, group, derived)
         Standard errors of the mean CAIDI (h, delta method), ASAI (1) and AENS (kWh/customer·yr), derived =
-        :data:`DERIVED_INDICES`; CAIDI's is NaN for chunks too large for the per-year buffer (> 16 MiB).
+        :data:`DERIVED_INDICES` (the kernel keeps the running sum of CI · CH per kind and group).
     options : dict
         The sampling options (distributions, live work fraction, stop rule).
     """
@@ -469,6 +469,9 @@ class _Model:
     r_flt: np.ndarray
     part_zone: np.ndarray
     part_flt: np.ndarray
+    ev_rec: np.ndarray  # the kernel's packed rows (see kernel.simulate_chunk): alias slots, ranges, zone parts
+    rg: np.ndarray
+    part: np.ndarray
     g_cust: np.ndarray
     g_target_h: np.ndarray
     g_inv_ref: np.ndarray
@@ -577,6 +580,18 @@ def _prepare(impact: Impact, opts: _Options, target_h: np.ndarray) -> _Model:
     r_int = np.ascontiguousarray(np.column_stack([lo, hi, kind, r_feeder, part_ptr[:-1], part_ptr[1:]]))
     r_flt = np.ascontiguousarray(np.column_stack([np.asarray(impact.iv_switch_h, dtype=float), r_cust, r_mw]))
     part_flt = np.ascontiguousarray(np.column_stack([part_cust, part_mw]))
+    ev_rec = np.zeros((2, n_slots, 8))
+    ev_rec[:, :, 0] = ev_prob
+    for j, col in ((1, 0), (4, 1)) if n_comp else ():  # the slot's component, its alias's
+        c = ev_pick[:, :, col]
+        ev_rec[:, :, j] = comp_rng[c, 0]
+        ev_rec[:, :, j + 1] = comp_rng[c, 1]
+        ev_rec[0, :, j + 2] = comp_h[c[0], 0]
+        ev_rec[1, :, j + 2] = comp_h[c[1], 1]
+    zero_r = np.zeros(lo.size)
+    rg = np.ascontiguousarray(np.column_stack([kind, r_feeder, part_ptr[:-1], part_ptr[1:], r_flt, zero_r]),
+                              dtype=float)
+    part = np.ascontiguousarray(np.column_stack([part_zone, part_flt, np.zeros(part_zone.size)]), dtype=float)
     cust = np.asarray(impact.load_customers, dtype=float)
     zone = np.asarray(impact.load_zone, dtype=np.int64)
     g_cust = np.append(np.bincount(zone, weights=cust, minlength=n_z)[:n_z], cust.sum())
@@ -601,7 +616,7 @@ def _prepare(impact: Impact, opts: _Options, target_h: np.ndarray) -> _Model:
         dist=np.array([DISTRIBUTIONS[opts.repair_dist], DISTRIBUTIONS[opts.switching_dist],
                        DISTRIBUTIONS[opts.planned_dist]], np.int64),
         dist_shape=np.array([opts.repair_shape, opts.switching_shape, opts.planned_shape]),
-        r_int=r_int, r_flt=r_flt, part_zone=part_zone, part_flt=part_flt,
+        r_int=r_int, r_flt=r_flt, part_zone=part_zone, part_flt=part_flt, ev_rec=ev_rec, rg=rg, part=part,
         g_cust=g_cust, g_target_h=g_target, g_inv_ref=g_inv_ref, expected=exp,
         n_comp=n_comp, n_load=n_load, n_feeders=n_f, work_per_year=work,
     )
@@ -783,9 +798,8 @@ class _Acc:
     hist: np.ndarray
     v_max: np.ndarray
     miss: np.ndarray
-    lp: np.ndarray
-    comp: np.ndarray
-    s12: np.ndarray  # (kind, group) sum over years of CI · CH (NaN when the buffer was too large)
+    r_acc: np.ndarray  # (range, kind fault/planned, (interruptions, hours)): the per-range sums of the kernel
+    s12: np.ndarray  # (kind, group) sum over years of CI · CH
     samples: np.ndarray | None = None  # the chunk's annual values (keep_samples), returned with the chunk
 
     @classmethod
@@ -794,38 +808,76 @@ class _Acc:
         return cls(
             years=0, s1=np.zeros((3, g, 3)), s2=np.zeros((3, g, 3)), fd_s1=np.zeros((3, f, 3)),
             fd_s2=np.zeros((3, f, 3)), hist=np.zeros((g, 3, kernel.HIST_N_BINS), np.int64), v_max=np.zeros((g, 3)),
-            miss=np.zeros((3, g), np.int64), lp=np.zeros((model.n_load + 1, 2, 2)),
-            comp=np.zeros((2, model.n_comp, g, 3)), s12=np.zeros((3, g)),
+            miss=np.zeros((3, g), np.int64), r_acc=np.zeros((model.r_int.shape[0], 2, 2)), s12=np.zeros((3, g)),
         )
 
     def add(self, other: _Acc) -> None:
         self.years += other.years
-        for name in ("s1", "s2", "fd_s1", "fd_s2", "hist", "miss", "lp", "comp", "s12"):
+        for name in ACC_ARRAYS:
             getattr(self, name).__iadd__(getattr(other, name))
         np.maximum(self.v_max, other.v_max, out=self.v_max)
 
 
-def _run_chunk(model: _Model, state: np.ndarray, n_years: int, keep_samples: bool) -> _Acc:
+def _run_chunk(model: _Model, state: np.ndarray, n_years: int, keep_samples: bool,
+               abort: np.ndarray | None = None) -> _Acc:
     """Simulate one chunk; everything it produces (samples included) comes back in the returned value, so
-    the chunk can run on any executor, in this process or another."""
+    the chunk can run on any executor, in this process or another. ``abort`` (one int64, in this process)
+    set non-zero by another thread stops the chunk at the next year; its sums are then to be discarded."""
     acc = _Acc.zeros(model)
     acc.years = n_years
-    cross = n_years * 9 * model.n_groups * 8 <= _CROSS_BUF_BYTES
-    want = keep_samples or cross  # the per-year values, for the CI·CH sums (see _CROSS_BUF_BYTES)
-    buf = np.empty((n_years if want else 0, 3, model.n_groups, 3))
+    buf = np.empty((n_years if keep_samples else 0, 3, model.n_groups, 3))
     m = model
     kernel.simulate_chunk(
-        state, np.int64(n_years), m.ev_rate, m.ev_cdf, m.ev_cdf_n, m.ev_n, m.ev_prob, m.ev_pick,
-        m.comp_rng, m.comp_h, m.dist, m.dist_shape, m.r_int, m.r_flt, m.part_zone, m.part_flt,
+        state, np.int64(n_years), m.ev_rate, m.ev_cdf, m.ev_cdf_n, m.ev_n, m.ev_rec,
+        m.dist, m.dist_shape, m.rg, m.part,
         m.g_cust, m.g_target_h, m.g_inv_ref, acc.s1, acc.s2, acc.fd_s1, acc.fd_s2, acc.hist, acc.v_max,
-        acc.miss, acc.lp, acc.comp, bool(want), buf,
+        acc.miss, acc.r_acc, acc.s12, bool(keep_samples), buf,
+        abort if abort is not None else np.zeros(1, np.int64),
     )
-    if want:
-        acc.s12 = np.einsum("ykg,ykg->kg", buf[:, :, :, 0], buf[:, :, :, 1])
-    else:
-        acc.s12 = np.full((3, m.n_groups), np.nan)
     acc.samples = buf if keep_samples else None
     return acc
+
+
+def _lp_sums(r_acc: np.ndarray, model: _Model) -> np.ndarray:
+    """Interruptions and hours per load position, shape (load, kind, 2), from the per-range sums: every
+    range ``[lo, hi)`` adds its sums to each position inside (difference array, then a running sum)."""
+    lo, hi = model.r_int[:, 0], model.r_int[:, 1]
+    n = model.n_load + 1
+    out = np.empty((model.n_load, 2, 2))
+    for k in range(2):
+        for j in range(2):
+            v = r_acc[:, k, j]
+            diff = np.bincount(lo, weights=v, minlength=n) - np.bincount(hi, weights=v, minlength=n)
+            out[:, k, j] = np.cumsum(diff)[: model.n_load]
+    return out
+
+
+def _comp_sums(r_acc: np.ndarray, model: _Model) -> np.ndarray:
+    """Summed CI, CH, ENS caused by each component per group, shape (2, component, group, 3), from the
+    per-range sums: an interruption of a range counts its customers (CI), its hours times its customers (CH)
+    and times its MW (ENS), split over the zone parts of the range; the system group takes the whole range."""
+    n_comp, n_g = model.n_comp, model.n_groups
+    n_r = model.r_int.shape[0]
+    comp_of_range = np.repeat(np.arange(n_comp), np.diff(np.append(model.comp_rng[:, 0], n_r)))
+    n_parts = model.r_int[:, 5] - model.r_int[:, 4]
+    part_range = np.repeat(np.arange(n_r), n_parts)
+    key = comp_of_range[part_range] * n_g + model.part_zone  # (component, zone) of each part
+    out = np.zeros((2, n_comp, n_g, 3))
+    size = n_comp * n_g
+    for k in range(2):
+        cnt, hrs = r_acc[:, k, 0], r_acc[:, k, 1]
+        for cu, mw, dst, keys in ((model.part_flt[:, 0], model.part_flt[:, 1], out[k, :, :-1], key),
+                                  (model.r_flt[:, 1], model.r_flt[:, 2], out[k, :, -1], None)):
+            c, h = (cnt[part_range], hrs[part_range]) if keys is not None else (cnt, hrs)
+            idx = keys if keys is not None else comp_of_range
+            m = size if keys is not None else n_comp
+            vals = [np.bincount(idx, weights=w, minlength=m)[:m] for w in (c * cu, h * cu, h * mw)]
+            arr = np.stack(vals, axis=-1)
+            if keys is not None:
+                dst[...] = arr.reshape(n_comp, n_g, 3)[:, :-1]
+            else:
+                dst[...] = arr
+    return out
 
 
 def _mean_se(s1: np.ndarray, s2: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -919,14 +971,14 @@ def _finish(acc: _Acc, model: _Model, impact: Impact, *, converged: bool | None,
     with np.errstate(invalid="ignore", divide="ignore"):
         idx_cov = np.where(idx_mean > 0, idx_se / np.where(idx_mean > 0, idx_mean, 1.0), np.nan)
     fmean, fse, _ = _mean_se(acc.fd_s1, acc.fd_s2, n)
-    lp = np.cumsum(acc.lp, axis=0)[: model.n_load]  # (load, kind, (count, hours))
+    lp = _lp_sums(acc.r_acc, model)  # (load, kind, (count, hours))
     lp_n = np.rint(lp[:, :, 0].T) / n  # counts are exact integers in float64
     lp_h = np.maximum(lp[:, :, 1].T, 0.0) / n  # clip rounding residue
     lp_n = np.vstack([lp_n, lp_n.sum(axis=0)])
     lp_h = np.vstack([lp_h, lp_h.sum(axis=0)])
     with np.errstate(invalid="ignore", divide="ignore"):
         lp_d = np.where(lp_n > 0, lp_h / np.where(lp_n > 0, lp_n, 1.0), np.nan)
-    comp = acc.comp / n
+    comp = _comp_sums(acc.r_acc, model) / n
     comp = np.concatenate([comp, comp.sum(axis=0, keepdims=True)])
     with np.errstate(invalid="ignore", divide="ignore"):
         p_miss = np.where(~np.isnan(target_h) & (g_cust > 0), acc.miss / n, np.nan)
@@ -1026,6 +1078,33 @@ class _ChunkSeeds:
         return state
 
 
+def _model_fingerprint(model: _Model, impact: Impact) -> str:
+    """Fingerprint of everything a run simulates from and reports by: the kernel's arrays (network,
+    durations, rates, targets) and the load and feeder layout of the results."""
+    arrays = {name: getattr(model, name) for name in (
+        "ev_rate", "ev_cdf", "ev_cdf_n", "ev_n", "ev_rec", "dist", "dist_shape", "rg", "part", "r_int", "r_flt",
+        "comp_rng", "g_cust", "g_target_h", "g_inv_ref")}
+    arrays["load_index"] = np.asarray(impact.load_index, dtype=np.int64)
+    arrays["load_feeder"] = np.asarray(impact.load_feeder, dtype=np.int64)
+    arrays["labels"] = np.array([*map(str, impact.zones), "|", *map(str, impact.feeders)])
+    return fingerprint(arrays)
+
+
+def _json_options(options: Mapping[str, Any]) -> dict[str, Any]:
+    """The sampling options as JSON values (numbers as float/int, anything else as text)."""
+    out: dict[str, Any] = {}
+    for key, value in options.items():
+        if value is None or isinstance(value, bool | str):
+            out[key] = value
+        elif _is_int(value):
+            out[key] = int(value)
+        elif _is_real(value):
+            out[key] = float(value)
+        else:
+            out[key] = str(value)
+    return out
+
+
 def _running_figures(acc: _Acc, model: _Model, elapsed_s: float) -> dict[str, float]:
     """Running system figures for progress records: mean total SAIDI (h) with its standard error, SAIFI, ENS."""
     mean, se, _ = _mean_se(acc.s1[2, -1], acc.s2[2, -1], acc.years)  # total kind, system group: (metric,)
@@ -1067,6 +1146,8 @@ def simulate(
     progress: ProgressCallback | None = None,
     cancel: Callable[[], bool] | None = None,
     keep_samples: bool = False,
+    checkpoint: str | os.PathLike[str] | None = None,
+    checkpoint_every_s: float = CHECKPOINT_EVERY_S,
 ) -> MonteCarloResult:
     """Simulate years of fault and planned outages over ``impact`` and return every index's distribution.
 
@@ -1129,6 +1210,17 @@ def simulate(
     keep_samples : bool
         Keep every year's CI, CH, ENS per kind and group (``result.samples``, 72 bytes × groups per year);
         otherwise memory does not depend on the number of years.
+    checkpoint : path-like, optional
+        Checkpoint file (:mod:`gridscope.reliability.checkpoint`, NumPy ``.npz``): when it exists the run
+        resumes from it (``seed=None`` takes the checkpoint's seed), after that the accumulated state is
+        written to it atomically after a chunk at most every ``checkpoint_every_s`` seconds and always when
+        the run ends (finished, stop rule, cancelled). A run resumed after any interruption, ``kill -9``
+        included, ends with exactly the numbers of an uninterrupted run with the same seed. A checkpoint of
+        another network, seed, options or chunk size is refused (:class:`~gridscope.errors.InputError`). The
+        file is kept at the end (resuming a finished run returns its result at once). Not with
+        ``keep_samples``.
+    checkpoint_every_s : float
+        Least time between two checkpoint writes (s), default :data:`CHECKPOINT_EVERY_S`.
 
     Returns
     -------
@@ -1146,6 +1238,13 @@ def simulate(
     problems = _check_arguments(impact, years=years, target_cov=target_cov, cov_on=cov_on, max_years=max_years,
                                 seed=seed, dists=dists, threads=threads, chunk_years=chunk_years,
                                 executor=executor, progress=progress, cancel=cancel, keep_samples=keep_samples)
+    if checkpoint is not None:
+        if not isinstance(checkpoint, str | os.PathLike) or not str(checkpoint):
+            problems.append(f"checkpoint must be a file path, got {checkpoint!r}")
+        elif keep_samples:
+            problems.append("checkpoint cannot be combined with keep_samples=True (the samples are not stored)")
+    if not (_is_real(checkpoint_every_s) and checkpoint_every_s >= 0):
+        problems.append(f"checkpoint_every_s must be a number ≥ 0, got {checkpoint_every_s!r}")
     impact_ok = isinstance(impact, Impact) and not problems
     lwf = _check_options(problems, impact, live_work_fraction) if impact_ok else None
     target_h = _targets(problems, impact, saidi_target_h) if impact_ok else None
@@ -1175,6 +1274,11 @@ def simulate(
     cy = int(chunk_years) if chunk_years is not None else _default_chunk_years(
         model.work_per_year, limit if fixed else None)
     n_threads = int(threads) if threads is not None else (os.cpu_count() or 1)
+    saved = None
+    if checkpoint is not None and os.path.exists(checkpoint):
+        saved = read_checkpoint(checkpoint)  # identity checked below, once the seed is known
+        if seed is None and _is_int(saved[1].get("seed")):
+            seed = int(saved[1]["seed"])
     # seed=None: fresh 63-bit entropy, so the reported seed fits an int64 (netCDF attributes)
     root_entropy = int(seed) if seed is not None else secrets.randbits(63)
     options = {
@@ -1186,12 +1290,23 @@ def simulate(
     rep = Reporter(PROGRESS_WHAT, limit, progress=progress, cancel=cancel)
     run = _Run(model, impact, rep, chunk_years=cy, limit=limit, target_cov=None if fixed else target_cov,
                cov_on=cov_on, keep_samples=bool(keep_samples), seeds=_ChunkSeeds(root_entropy))
+    if checkpoint is not None:
+        identity = {"fingerprint": _model_fingerprint(model, impact), "seed": root_entropy, "chunk_years": cy,
+                    "limit": limit, "target_cov": None if fixed else float(target_cov), "cov_on": cov_on,
+                    "options": _json_options(options)}
+        run.use_checkpoint(checkpoint, identity, float(checkpoint_every_s), saved)
+        options["checkpoint"] = str(checkpoint)
+        options["resumed_years"] = run.start_years
     run.execute(executor, n_threads)
 
     def result(cancelled: bool) -> MonteCarloResult:
-        return _finish(run.total, model, impact, converged=run.converged, cancelled=cancelled, seed=root_entropy,
-                       chunk_years=cy, n_chunks=run.n_done, threads=n_threads, target_h=target_h,
-                       samples=run.samples(), elapsed_s=run.elapsed_s, options=options)
+        res = _finish(run.total, model, impact, converged=run.converged, cancelled=cancelled, seed=root_entropy,
+                      chunk_years=cy, n_chunks=run.n_done, threads=n_threads, target_h=target_h,
+                      samples=run.samples(), elapsed_s=run.elapsed_s, options=options)
+        if run.start_years:  # resumed: the speed of this session's years
+            new = run.total.years - run.start_years
+            res.years_per_s = new / run.elapsed_s if run.elapsed_s > 0 else math.inf
+        return res
 
     if run.cancelled:
         err = CancelledError(f"Monte-Carlo simulation cancelled after {run.total.years} years")
@@ -1216,6 +1331,49 @@ class _Run:
         self.elapsed_s = 0.0
         self._sample_parts: list[np.ndarray] = []
         self._t0 = time.perf_counter()
+        self.start_years = 0
+        self._ckpt: tuple[str | os.PathLike[str], dict[str, Any], float] | None = None
+        self._saved_at = self._t0
+        self._dirty = False
+        self._abort = np.zeros(1, np.int64)  # tells running chunks to stop (cancellation)
+
+    def use_checkpoint(self, path: str | os.PathLike[str], identity: dict[str, Any], every_s: float,
+                       saved: tuple[dict[str, np.ndarray], dict[str, Any]] | None) -> None:
+        """Resume from ``saved`` (the checkpoint's arrays and meta, identity checked) and write the state to
+        ``path`` during and at the end of the run."""
+        self._ckpt = (path, identity, every_s)
+        if saved is None:
+            return
+        arrays, _ = read_checkpoint(path, identity)
+        want = _Acc.zeros(self.model)
+        for name in (*ACC_ARRAYS, "v_max"):
+            ref = getattr(want, name)
+            got = arrays.get(name)
+            if got is None or got.shape != ref.shape or got.dtype != ref.dtype:
+                raise InputError(f"checkpoint {path} is damaged: array {name} missing or of the wrong shape")
+            setattr(self.total, name, got.copy())
+        self.total.years = int(arrays["years"])
+        self.n_done = int(arrays["n_done"])
+        if self.total.years != min(self.n_done * self.chunk_years, self.limit):
+            raise InputError(f"checkpoint {path} is damaged: {self.total.years} years in {self.n_done} chunks")
+        self.start_years = self.total.years
+        if self.converged is not None:
+            self.converged = bool(arrays["converged"])
+
+    def _save(self, force: bool) -> None:
+        """Write the checkpoint (if any) when ``force`` or ``every_s`` has passed since the last write."""
+        if self._ckpt is None or not self._dirty:
+            return
+        path, identity, every_s = self._ckpt
+        now = time.perf_counter()
+        if not force and now - self._saved_at < every_s:
+            return
+        arrays = {name: getattr(self.total, name) for name in (*ACC_ARRAYS, "v_max")}
+        arrays.update(years=np.int64(self.total.years), n_done=np.int64(self.n_done),
+                      converged=np.bool_(bool(self.converged)))
+        write_checkpoint(path, arrays, {**identity, "years": self.total.years})
+        self._saved_at = time.perf_counter()
+        self._dirty = False
 
     def samples(self) -> np.ndarray | None:
         """Every simulated year's values in year order (``keep_samples``), else None."""
@@ -1226,12 +1384,20 @@ class _Run:
         return np.concatenate(self._sample_parts)
 
     def execute(self, executor: Executor | None, n_threads: int) -> None:
-        """Run chunks until the limit, the stop rule or a cancellation (``self.cancelled``)."""
+        """Run chunks until the limit, the stop rule or a cancellation (``self.cancelled``); then write the
+        checkpoint (if any)."""
+        if self.converged or self.total.years >= self.limit:  # resumed from the checkpoint of a finished run
+            self.elapsed_s = time.perf_counter() - self._t0
+            return
+        self._loop(executor, n_threads)
+        self._save(force=True)
+
+    def _loop(self, executor: Executor | None, n_threads: int) -> None:
         own = ThreadPoolExecutor(max_workers=n_threads) if executor is None and n_threads > 1 else None
         pool = executor if executor is not None else own
         window = n_threads + 1
         pending: deque[tuple[np.ndarray, int, Future[_Acc] | None]] = deque()
-        submitted = 0
+        submitted = self.total.years
         try:
             while True:
                 while len(pending) < window and submitted < self.limit:  # keep the window full
@@ -1240,7 +1406,8 @@ class _Run:
                         return
                     n = min(self.chunk_years, self.limit - submitted)
                     state = self.seeds[self.n_done + len(pending)]
-                    fut = pool.submit(_run_chunk, self.model, state, n, self.keep_samples) if pool else None
+                    fut = pool.submit(_run_chunk, self.model, state, n, self.keep_samples,
+                                      self._abort) if pool else None
                     pending.append((state, n, fut))
                     submitted += n
                 if not pending:
@@ -1251,13 +1418,18 @@ class _Run:
                     self.cancelled = True
                     return
                 pending.popleft()
-                if self._combine(acc):
+                stop = self._combine(acc)
+                self._dirty = True
+                if stop:
                     return
+                self._save(force=False)
                 if self.rep.cancelled and (pending or submitted < self.limit):
                     self.cancelled = True
                     return
         finally:
             self.elapsed_s = time.perf_counter() - self._t0
+            if self.cancelled or pending:  # chunks still running are not combined: stop them now
+                self._abort[0] = 1
             for _, _, fut in pending:
                 if fut is not None:
                     fut.cancel()

@@ -1,0 +1,147 @@
+"""Monte-Carlo scaling with network size, events per year and threads (issue 13 item 6).
+
+For RBTS Bus 2, SimBench ``1-MV-urban--0-sw`` and the synthetic radial grid of ``gen_radial.generate``
+(default 40 stations x 20 feeders = 200,080 buses; ``--stations N`` for a smaller one) it prints:
+
+* the size (buses, components, load points, zone groups) and the expected fault + planned events per year;
+* years/s of one chunk-sized kernel call on one thread, **before** (the kernel of ``--before REV``, default
+  the commit before the per-range accumulators, with the per-chunk component and load-point arrays it needs)
+  and **after** (the current ``_run_chunk``) in the same process, interleaved three times; CPU time of the
+  calling thread (``time.thread_time``, less sensitive to other processes than wall time) and wall time;
+  the after/before ratio and the events simulated per CPU-second;
+* years/s of ``simulate`` on 1 and 2 threads (wall time; the result is bit-identical, checked).
+
+Run: ``python benchmarks/bench_mc_scaling.py [--stations 40] [--before REV] [--no-before]``. The machine's load
+average is printed: with other processes on the cores, wall-time figures (and the 2-thread gain) are noisy.
+This is a benchmark script: it reaches into ``montecarlo``'s private preparation to time the bare kernel.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import gridscope as gs
+import numpy as np
+from gridscope.reliability import montecarlo as mc
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from gen_radial import generate
+
+ROOT = Path(__file__).resolve().parents[1]
+BEFORE = "75c2053"  # main before the Monte-Carlo scaling work (per-event component/load-point sums)
+
+
+def old_kernel(rev: str) -> Any:
+    """The ``simulate_chunk`` of git revision ``rev`` (imported from a temporary copy), or None."""
+    try:
+        src = subprocess.run(["git", "-C", str(ROOT), "show", f"{rev}:reliability/kernel.py"], check=True,
+                             capture_output=True, text=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    src = src.replace("from .codes import", "from gridscope.reliability.codes import")
+    path = Path(tempfile.mkdtemp()) / "mc_kernel_before.py"
+    path.write_text(src)
+    spec = importlib.util.spec_from_file_location("mc_kernel_before", path)
+    mod = importlib.util.module_from_spec(spec)
+    assert spec.loader is not None
+    spec.loader.exec_module(mod)
+    return mod.simulate_chunk
+
+
+def model_of(impact: Any) -> Any:
+    opts = mc._Options("exponential", 0.0, "fixed", 0.0, "fixed", 0.0, np.zeros(impact.n_comp))
+    return mc._prepare(impact, opts, np.full(len(impact.zones) + 1, np.nan))
+
+
+def run_before(kern: Any, m: Any, n_years: int) -> None:
+    """One chunk as the old ``_run_chunk`` ran it: fresh accumulators incl. the per-chunk component and
+    load-point arrays and the per-year buffer for the CI·CH sums."""
+    acc = mc._Acc.zeros(m)
+    lp = np.zeros((m.n_load + 1, 2, 2))
+    comp = np.zeros((2, m.n_comp, m.n_groups, 3))
+    buf = np.empty((n_years, 3, m.n_groups, 3))
+    kern(np.ones(4, np.uint64), np.int64(n_years), m.ev_rate, m.ev_cdf, m.ev_cdf_n, m.ev_n, m.ev_prob, m.ev_pick,
+         m.comp_rng, m.comp_h, m.dist, m.dist_shape, m.r_int, m.r_flt, m.part_zone, m.part_flt, m.g_cust,
+         m.g_target_h, m.g_inv_ref, acc.s1, acc.s2, acc.fd_s1, acc.fd_s2, acc.hist, acc.v_max, acc.miss, lp, comp,
+         True, buf)
+    np.einsum("ykg,ykg->kg", buf[:, :, :, 0], buf[:, :, :, 1])
+
+
+def run_after(m: Any, n_years: int) -> None:
+    mc._run_chunk(m, np.ones(4, np.uint64), n_years, False)
+
+
+def timed(fn: Any, *args: Any) -> tuple[float, float]:
+    c0, w0 = time.thread_time(), time.perf_counter()
+    fn(*args)
+    return time.thread_time() - c0, time.perf_counter() - w0
+
+
+def bench(label: str, net: Any, kern: Any) -> None:
+    t0 = time.perf_counter()
+    impact = gs.Study(net).impact()
+    m = model_of(impact)
+    events = float(m.ev_rate.sum())
+    chunk = mc._default_chunk_years(m.work_per_year, 10**9)
+    print(f"\n{label}: {len(net.bus):,} buses, {impact.n_comp:,} components, {impact.n_load:,} load points, "
+          f"{m.n_groups} groups; {events:,.1f} events/yr; chunk {chunk} years; impact {time.perf_counter() - t0:.1f} s")
+    n = max(64, min(chunk, int(2e5 / max(events, 1.0))))  # ≈ 200k events per timed call
+    run_after(m, 1)
+    if kern is not None:
+        run_before(kern, m, 1)
+    best: dict[str, tuple[float, float]] = {}
+    for _ in range(3):
+        for name, fn, args in (("before", run_before, (kern, m, n)), ("after", run_after, (m, n))):
+            if name == "before" and kern is None:
+                continue
+            cpu, wall = timed(fn, *args)
+            b = best.get(name, (np.inf, np.inf))
+            best[name] = (min(b[0], cpu), min(b[1], wall))
+    for name, (cpu, wall) in best.items():
+        print(f"  kernel {name:<6} 1 thread: {n / cpu:12,.0f} years/s CPU  {n / wall:12,.0f} years/s wall  "
+              f"{n * events / cpu / 1e6:6.2f} M events/CPU-s   ({n} years, best of 3)")
+    if "before" in best:
+        print(f"  after / before: {best['before'][0] / best['after'][0]:.2f}x CPU, "
+              f"{best['before'][1] / best['after'][1]:.2f}x wall")
+    years = int(min(max(8 * chunk, 2e6 / max(events, 1.0)), 2_000_000))
+    res = {}
+    for th in (1, 2):
+        r = mc.simulate(impact, years=years, seed=1, threads=th)
+        res[th] = r
+        print(f"  simulate {years:,} years, {th} thread(s): {r.years_per_s:12,.0f} years/s wall "
+              f"({r.elapsed_s:.2f} s, {r.n_chunks} chunks)")
+    same = np.array_equal(res[1].annual_mean, res[2].annual_mean) and np.array_equal(res[1].comp_mean,
+                                                                                       res[2].comp_mean)
+    print(f"  2 threads / 1 thread: {res[2].years_per_s / res[1].years_per_s:.2f}x; bit-identical: {same}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--stations", type=int, default=40, help="stations of the generated grid (20 feeders each)")
+    ap.add_argument("--before", default=BEFORE, help="git revision of the 'before' kernel")
+    ap.add_argument("--no-before", action="store_true")
+    ap.add_argument("--skip-simbench", action="store_true")
+    args = ap.parse_args()
+    print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+    mc.warm_up()
+    kern = None if args.no_before else old_kernel(args.before)
+    bench("RBTS Bus 2", gs.load_network("rbts2"), kern)
+    if not args.skip_simbench:
+        bench("SimBench 1-MV-urban--0-sw", gs.load_network("simbench:1-MV-urban--0-sw"), kern)
+    t0 = time.perf_counter()
+    net = generate(args.stations, 20)
+    print(f"\n(generated grid built in {time.perf_counter() - t0:.1f} s)")
+    bench(f"generated radial {args.stations} x 20 feeders", net, kern)
+    print(f"\nload average {os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()
