@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import errno
+import gc
 import hashlib
 import hmac
 import json
@@ -12,6 +13,7 @@ import os
 import pickle
 import shutil
 import stat
+import sys
 import tempfile
 import threading
 import time
@@ -530,6 +532,8 @@ def atomic_write(path: str | os.PathLike[str], write: Any, *, overwrite: bool = 
         os.close(fd)
     except OSError as exc:
         raise _output_error(dest, exc) from None
+    failure: OutputError | None = None
+    hook = sys.unraisablehook
     try:
         write(tmp)
         # mkstemp makes 0600 whatever the umask; chmod after write() because a writer may recreate the file
@@ -541,10 +545,44 @@ def atomic_write(path: str | os.PathLike[str], write: Any, *, overwrite: bool = 
     except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
-        if isinstance(exc, OSError):
-            raise _output_error(dest, exc) from None
-        raise
+        io_error = _as_os_error(exc)
+        if io_error is None:
+            raise
+        failure = _output_error(dest, io_error)
+        del io_error  # holds the traceback, and through it the writer's frames
+        # leaving this block frees the writer's frames; a half-written file object they hold (openpyxl's
+        # ZipFile) fails again when it is closed in __del__ -- Python would print that as a traceback
+        sys.unraisablehook = _quiet_io_errors(hook)
+    if failure is not None:
+        try:
+            gc.collect()
+        finally:
+            sys.unraisablehook = hook
+        raise failure
     return dest
+
+
+def _as_os_error(exc: BaseException) -> OSError | None:
+    """``exc`` as the ``OSError`` of a failed write, or None when it is not one.
+
+    lxml (openpyxl's fast writer) reports a failed write as ``SerialisationError("IO_EFBIG")``.
+    """
+    if isinstance(exc, OSError):
+        return exc
+    text = str(exc)
+    if type(exc).__name__ == "SerialisationError" and text.startswith("IO_"):
+        code = getattr(errno, text[3:].split()[0], None)
+        if isinstance(code, int):
+            return OSError(code, os.strerror(code))
+    return None
+
+
+def _quiet_io_errors(hook: Any) -> Any:
+    def quiet(unraisable: Any) -> None:
+        if _as_os_error(unraisable.exc_value) is None:
+            hook(unraisable)
+
+    return quiet
 
 
 def _link_new(tmp: str, dest: Path) -> None:
@@ -636,6 +674,8 @@ def atomic_folder(folder: str | os.PathLike[str], fill: Any, *, force: bool = Fa
     except OSError as exc:
         raise _output_error(dest, exc, "the results folder ") from None
     old: Path | None = None
+    failure: OutputError | None = None
+    hook = sys.unraisablehook
     try:
         fill(tmp)
         if dest.is_dir() and not _is_empty_dir(dest):
@@ -648,9 +688,18 @@ def atomic_folder(folder: str | os.PathLike[str], fill: Any, *, force: bool = Fa
             os.replace(old / dest.name, dest)  # put the old folder back
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
-        if isinstance(exc, OSError | OutputError):  # a file inside: the message names the folder
-            raise _output_error(dest, exc, "the results folder ") from None
-        raise
+        cause = exc if isinstance(exc, OutputError) else _as_os_error(exc)
+        if cause is None:
+            raise
+        failure = _output_error(dest, cause, "the results folder ")  # also a file inside: name the folder
+        del cause
+        sys.unraisablehook = _quiet_io_errors(hook)  # see atomic_write
+    if failure is not None:
+        try:
+            gc.collect()
+        finally:
+            sys.unraisablehook = hook
+        raise failure
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
     return dest

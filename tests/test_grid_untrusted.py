@@ -1,4 +1,5 @@
-"""Untrusted network files: crafted JSON/Excel entries, local ``.py`` files, oversized inputs, planted cache entries.
+"""Untrusted network files: crafted JSON/Excel entries, local ``.py`` files, oversized inputs, planted cache entries;
+CSV/Excel input tables (zone mappings, profiles): size, encoding, columns, every bad row.
 
 The refusals are checked in a fresh interpreter (``sys.modules`` there tells whether the named module was
 imported); each attack is first shown to work through plain ``pandapower.from_json``, so the tests can fail.
@@ -22,10 +23,18 @@ import gridscope as gs
 import numpy as np
 import pandas as pd
 import pytest
-from gridscope.errors import NetworkError
+from gridscope.errors import ConfigError, InputError, NetworkError
 from gridscope.grid.builtin import BUILTIN
 from gridscope.grid.io import network_hash
-from gridscope.grid.untrusted import ALLOWED_TYPES, check_json_tree
+from gridscope.grid.untrusted import (
+    ALLOWED_TYPES,
+    MAX_LISTED_ROWS,
+    check_json_tree,
+    missing_columns,
+    numeric_problems,
+    read_input_table,
+)
+from gridscope.grid.zones import assign_zones_from_mapping
 from pandapower.io_utils import to_dict_of_dfs
 
 REPO_PARENT = str(Path(gs.__file__).resolve().parent.parent)
@@ -258,3 +267,143 @@ def test_readable_cache_key_is_replaced(tmp_path, monkeypatch):
     assert len(gs.load_network("rbts2").bus) > 0
     assert not marker.exists()
     assert key.read_bytes() != old and stat.S_IMODE(key.stat().st_mode) == 0o600
+
+
+# ------------------------------------------------------------------------------------- CSV and Excel input tables
+# issue 13 item 1 for tables: zone mappings (and, through read_input_table, any CSV/Excel input) -- size limit,
+# encoding, required columns, unknown elements, non-numeric values, every bad row with its file row number.
+@pytest.fixture
+def rbts2_zoneless(rbts2_copy):
+    rbts2_copy.bus["zone"] = None
+    return rbts2_copy
+
+
+def test_mapping_in_gbk_and_utf8_bom_csv(rbts2_zoneless, tmp_path):
+    net = rbts2_zoneless
+    lp3 = int(net.bus.index[net.bus["name"] == "LP3"][0])
+    net.bus.loc[lp3, "name"] = "母线7"
+    text = "feeder,bus,zone\nF1,,C\nF2,,C\nF3,,D\nF4,,D\n,母线7,A+\n"
+    gbk = tmp_path / "gbk.csv"
+    gbk.write_bytes(text.encode("gb18030"))  # what Excel on a Chinese Windows saves as "CSV"
+    assign_zones_from_mapping(net, gbk)
+    assert net.bus.at[lp3, "zone"] == "A+"
+    bom = tmp_path / "bom.csv"
+    bom.write_bytes(text.replace("A+", "B").encode("utf-8-sig"))  # Excel's "CSV UTF-8": a BOM before 'feeder'
+    assign_zones_from_mapping(net, bom)
+    assert net.bus.at[lp3, "zone"] == "B"
+
+
+def test_mapping_from_excel(rbts2_zoneless, tmp_path):
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    for row in (("feeder", "bus", "zone"), ("F1", None, "A"), ("F2", None, "A"), ("F3", None, "B"),
+                ("F4", None, "B"), (None, 5, "C")):
+        ws.append(row)
+    wb.save(tmp_path / "m.xlsx")
+    assign_zones_from_mapping(rbts2_zoneless, tmp_path / "m.xlsx")
+    assert rbts2_zoneless.bus.at[5, "zone"] == "C"
+    assert set(rbts2_zoneless.bus["zone"]) == {"A", "B", "C"}
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (b"bus,zone\nB2,A\n\x00\x01,B\n", "not a text (CSV) file: it holds a NUL byte at line 3"),
+    (b"bus,zone\nB2,A\n\xff\xff,B\n", "neither UTF-8 nor GB18030/GBK text (byte 14, line 3)"),
+    (b"", "is empty"),
+    (b"  \n\n", "is empty"),
+    (b"bus,zone,Zone\nB2,A,B\n", "column 3 'Zone' repeats column 2"),
+    (b"bus,,zone\nB2,x,A\n", "column 2 has no name"),
+    (b'bus,zone\n"B2,A\n', "not a readable CSV table"),
+    (b"bus,color\nB2,red\n", "missing: zone"),
+    (b"zone\nA\n", "missing: bus or feeder"),
+    (b"bus,zone\n", "has no rows"),
+])
+def test_mapping_file_refused_with_one_line(rbts2_zoneless, tmp_path, content, message):
+    path = tmp_path / "m.csv"
+    path.write_bytes(content)
+    with pytest.raises(ConfigError) as info:
+        assign_zones_from_mapping(rbts2_zoneless, path)
+    assert message in str(info.value) and "\n" not in str(info.value)
+
+
+def test_mapping_file_size_and_kind_limits(rbts2_zoneless, tmp_path, monkeypatch):
+    path = tmp_path / "m.csv"
+    path.write_text("bus,zone\n" + "B2,A\n" * 1000)  # 5,009 bytes
+    monkeypatch.setenv("GRIDSCOPE_MAX_INPUT_MB", "0.001")
+    with pytest.raises(ConfigError, match=r"is 0\.0 MB, above the 0 MB input limit"):
+        assign_zones_from_mapping(rbts2_zoneless, path)
+    monkeypatch.delenv("GRIDSCOPE_MAX_INPUT_MB")
+    for name in ("m.xls", "m.xlsm", "m.json"):
+        (tmp_path / name).write_text("x")
+        with pytest.raises(ConfigError, match=r"must be a \.csv or \.xlsx file"):
+            assign_zones_from_mapping(rbts2_zoneless, tmp_path / name)
+    bomb = tmp_path / "bomb.xlsx"
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/worksheets/sheet1.xml", b"\0" * 20_000_000)
+    monkeypatch.setenv("GRIDSCOPE_MAX_INPUT_MB", "10")
+    with pytest.raises(ConfigError, match=r"unpacks to 20\.0 MB"):
+        assign_zones_from_mapping(rbts2_zoneless, bomb)
+
+
+def test_mapping_lists_every_bad_row_with_its_number(rbts2_zoneless, tmp_path):
+    path = tmp_path / "m.csv"
+    # file rows (header = row 1):  2 ok, 3 unknown bus, 4 unknown zone, 5 neither bus nor feeder,
+    # 6 unknown feeder, 7 ok, 8 B2 again with another zone, 9 F1 again with another zone, 10 ok (same zone again)
+    path.write_text("bus,feeder,zone\nB2,,A\nB99,,A\nLP1,,Q\n,,B\n,F9,B\n,F1,A\nB2,,B\n,F1,C\nB2,,A\n")
+    before = rbts2_zoneless.bus["zone"].copy()
+    with pytest.raises(ConfigError) as info:
+        assign_zones_from_mapping(rbts2_zoneless, path)
+    text = str(info.value)
+    expected = ["row 3: unknown bus 'B99'", "row 4: unknown zone 'Q'", "row 5: names neither a bus nor a feeder",
+                "row 6: unknown feeder 'F9'", "row 8: bus 'B2' is given zone 'B', row 2 gave 'A'",
+                "row 9: feeder 'F1' is given zone 'C', row 7 gave 'A'"]
+    for part in expected:
+        assert part in text, part
+    assert text.count("row ") == len(expected) + 2  # each problem once (+ the two "row 2"/"row 7" back-references)
+    assert rbts2_zoneless.bus["zone"].equals(before)  # nothing applied
+
+
+def test_zones_cli_bad_mapping_exit_4_nothing_written(run, tmp_path):
+    path = tmp_path / "m.csv"
+    path.write_text("bus,zone\nB2,A\nB99,A\nLP1,Q\n")
+    out = tmp_path / "net.json"
+    result = run("zones", "rbts2", "--mapping", str(path), "--out", str(out))
+    assert result.exit_code == ConfigError.exit_code == 4
+    assert "row 3: unknown bus 'B99'" in result.output and "row 4: unknown zone 'Q'" in result.output
+    assert "Traceback" not in result.output and not out.exists()
+
+
+def test_numeric_problems_every_bad_row():
+    table = pd.DataFrame({"p_mw": ["1.5", "abc", "", "inf", "-2", "1,5", " 2e-3 "],
+                          "q_mvar": ["0", "0", "0", "0", "0", "0", "x"]})
+    problems = numeric_problems(table, ["p_mw", "q_mvar", "absent"], min_value=0.0)
+    # by hand: table row k is file row k + 2; "1.5" and " 2e-3 " are numbers, "1,5" is not (no decimal comma)
+    assert problems == ["row 3: column 'p_mw': 'abc' is not a number",
+                        "row 4: column 'p_mw' is empty",
+                        "row 5: column 'p_mw': 'inf' is not finite",
+                        "row 6: column 'p_mw': '-2' is below 0",
+                        "row 7: column 'p_mw': '1,5' is not a number",
+                        "row 8: column 'q_mvar': 'x' is not a number"]
+    assert numeric_problems(table.iloc[[0, 6]], ["p_mw"]) == []
+    assert numeric_problems(table.iloc[[2]], ["p_mw"], allow_empty=True) == []
+    assert missing_columns(table, ["p_mw", ("bus", "feeder"), "zone"]) == ["bus or feeder", "zone"]
+
+
+def test_numeric_problems_listing_is_capped():
+    n = MAX_LISTED_ROWS + 100
+    problems = numeric_problems(pd.DataFrame({"p": ["x"] * n}), ["p"])
+    assert len(problems) == MAX_LISTED_ROWS + 1
+    assert problems[-1] == f"... and 100 more problem(s), up to row {n + 1}"
+
+
+def test_read_input_table_reads_a_profile_csv_like_pandas(tmp_path):
+    # what capacity.timeseries.read_profile_csv would get by swapping pd.read_csv(p) for read_input_table(p, ...)
+    path = tmp_path / "profiles.csv"
+    path.write_text("time,load:0,load:1,LP 7\n2024-01-01 00:00,0.21,0.35,0.1\n2024-01-01 01:00,0.2,x,\n")
+    table = read_input_table(path, what="profile file", dtype=None, keep_default_na=True)
+    pd.testing.assert_frame_equal(table, pd.read_csv(path))
+    assert numeric_problems(table, ["load:0", "load:1", "LP 7"]) == [
+        "row 3: column 'load:1': 'x' is not a number", "row 3: column 'LP 7' is empty"]
+    with pytest.raises(InputError, match="profile file not found"):
+        read_input_table(tmp_path / "none.csv", what="profile file")
