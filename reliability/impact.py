@@ -62,7 +62,7 @@ class Impact:
     comp_name : numpy.ndarray of object
         Name (or ``None``).
     comp_feeder : numpy.ndarray of int64
-        Feeder id of the component (``-1`` if none).
+        Feeder id of the component (``-1`` if none, or on a feeder without load points).
     comp_lambda : numpy.ndarray of float64
         Fault rate per year (``lambda_per_km × length_km`` for lines).
     comp_repair_h : numpy.ndarray of float64
@@ -88,7 +88,8 @@ class Impact:
     zones : list of str
         Zone labels (sorted A+, A, B, ..., E, then others).
     feeders : list of str
-        Feeder names by feeder id.
+        Feeder names by feeder id: only feeders with at least one load point (a feeder without one, e.g. a
+        backup or reserve line, has no per-feeder indices and is absent from the results, not NaN).
     tie_blocked : pandas.DataFrame
         Tie transfers refused by the capacity check: component, its fault rate (``rate_per_yr``: how often per
         year the refusal happens), tie switch, transferred MW, headroom MW.
@@ -746,6 +747,13 @@ def build_impact(
     comp = comps.table
     comp_feeder = (topo.feeder_of_node[np.maximum(sections.root[comps.sec1], 0)] if len(comp)
                    else np.zeros(0, np.int64))
+    # feeders without a load point have no per-feeder indices: they are left out (ids renumbered), their
+    # components (whose faults interrupt nobody) get feeder -1
+    load_feeder = np.asarray(loads.feeder, dtype=np.int64)
+    kept = np.bincount(load_feeder[load_feeder >= 0], minlength=len(feeder_names)) > 0
+    new_id = np.where(kept, np.cumsum(kept) - 1, NO)
+    feeder_names = [name for name, k in zip(feeder_names, kept, strict=True) if k]
+    comp_feeder = np.where(comp_feeder >= 0, new_id[np.maximum(comp_feeder, 0)], NO) if len(comp) else comp_feeder
     return Impact(
         comp_element=comp["element"].to_numpy(dtype=object),
         comp_index=comp["index"].to_numpy(dtype=np.int64),
@@ -761,7 +769,7 @@ def build_impact(
         load_pos=loads.load_pos,
         load_index=net.load.index.to_numpy(dtype=np.int64)[loads.rows],
         load_customers=loads.customers, load_p_avg_mw=loads.p_avg_mw,
-        load_zone=loads.zone, load_feeder=np.asarray(loads.feeder, dtype=np.int64),
+        load_zone=loads.zone, load_feeder=np.where(load_feeder >= 0, new_id[np.maximum(load_feeder, 0)], NO),
         zones=loads.zones, feeders=feeder_names,
         tie_blocked=pd.DataFrame(builder.blocked, columns=["component", "rate_per_yr", "tie_switch",
                                                            "transfer_mw", "headroom_mw"]),

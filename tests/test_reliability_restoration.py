@@ -229,3 +229,23 @@ def test_chain_and_late_far_end_in_the_analytical_indices():
     # only L1 fails (0.1/yr, 5 h): B2 repair 0.5 h/yr; BW upstream 3 h and B3 through BW 3 h -> 0.3 h/yr
     assert u["LD B2"] == pytest.approx(0.5)
     assert u["LD BW"] == pytest.approx(0.3) and u["LD B3"] == pytest.approx(0.3)
+
+
+def test_feeders_without_load_points_are_absent():
+    import gridscope as gs
+
+    net = _chain()
+    net.line.loc[net.line["name"] == "LU", "lambda_per_km"] = 0.2  # the backup's line fails, interrupting nobody
+    topo = build_topology(net)
+    assert len(topo.feeders) == 2  # the loaded feeder and the backup U (no load point)
+    imp = build_impact(net)
+    assert imp.feeders == ["CB L0"]
+    assert set(imp.load_feeder.tolist()) == {0}
+    lu = int(np.flatnonzero(imp.comp_name == "LU")[0])
+    assert imp.comp_feeder[lu] == -1 and imp.ranges_of(lu).empty
+    ds = gs.assess_reliability(net)
+    assert ds["feeder"].values.tolist() == ["CB L0"]
+    # one feeder holds every customer: its SAIDI is the system's, 3 load points x 10 customers:
+    # (0.5 + 0.15 + 0.15) h/yr x 10 / 30 = 0.2666... h
+    assert float(ds["feeder_SAIDI"].sel(feeder="CB L0")) == pytest.approx(0.8 / 3)
+    assert float(ds["SAIDI"].sel(zone="system")) == pytest.approx(0.8 / 3)
