@@ -36,6 +36,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from time import perf_counter
 from typing import Any
 
 import numpy as np
@@ -47,7 +48,7 @@ from ..errors import InputError
 from ..grid.facts import element_label, element_name, element_names, line_rating_mva, trafo_is_main, trafo_rating_mva
 from ..grid.io import atomic_write, network_hash
 from ..grid.topology import EdgeKind, build_topology
-from ..progress import ProgressCallback, Reporter
+from ..progress import CANCEL_CHECK_S, ProgressCallback, Reporter
 from ..settings import LOAD_PF
 from .open_capacity import Limits, reserved_by_node, subtree_sums
 from .timeseries import Injections, coerce_profiles, make_engine
@@ -73,10 +74,18 @@ CUSTOMER_SHAPES: dict[str, tuple[float, ...]] = {
            0.05, 0.05, 0.05, 0.1, 0.15, 0.35, 0.65, 0.9, 1.0, 1.0, 0.9, 0.75),
 }
 
-_CHUNK = 2048  # steps (first pass) or scenarios (search) per power-flow batch
+_CHUNK = 2048  # at most this many steps (first pass) or scenarios (search) per power-flow batch
 _TOL_PP = 0.01  # search tolerance on the loading, percentage points
 _MAX_ITER = 40
 _EXPAND = 16
+
+
+def _chunk(per_step_s: float) -> int:
+    """Steps of the next batch: about :data:`~gridscope.progress.CANCEL_CHECK_S` of work (so cancellation
+    is checked that often), at most :data:`_CHUNK`; small while the time per step is unknown."""
+    if per_step_s <= 0:
+        return 16
+    return max(1, min(_CHUNK, int(0.8 * CANCEL_CHECK_S / per_step_s)))
 
 
 def season_codes(time: pd.DatetimeIndex) -> np.ndarray:
@@ -305,7 +314,8 @@ def seasonal_open_capacity(net: Any, profiles: Any = "simbench", *, customer: An
         Variables ``load_mva``, ``loading_percent``, ``time`` (the worst step), ``headroom_mva``,
         ``open_capacity_mw``; with ``customer``: ``customer_shape`` (hour), ``customer_open_capacity_mw``,
         ``customer_binding_season``, ``customer_binding_hour`` (element). Element coordinates ``level``,
-        ``element_id``, ``name``, ``bus``, ``rating_mva``, ``limit_percent``, ``reserved_mw``.
+        ``section`` (the head line or transformer whose loading it is), ``element_id``, ``name``, ``bus``
+        (where the new load is placed), ``rating_mva``, ``limit_percent``, ``reserved_mw``.
 
     Raises
     ------
@@ -336,19 +346,22 @@ def seasonal_open_capacity(net: Any, profiles: Any = "simbench", *, customer: An
     slot = (minutes // (1440 // n_slots)).astype(np.int64)
     group = season_codes(time) * n_slots + slot
     n_group = len(SEASONS) * n_slots
-    n_search_est = el.n * n_group
-    rep = Reporter("seasonal steps", prof.n_steps + n_search_est, progress=progress, cancel=cancel)
+    # the total: every step, then one search per (element, season, slot); corrected after the first pass
+    rep = Reporter("seasonal steps", prof.n_steps + el.n * n_group, progress=progress, cancel=cancel)
 
     # --- pass 1: every step; per element and (season, slot) the step of the largest load in supply direction
-    base_net = copy.deepcopy(net)
     best = np.full((n_group, el.n), -np.inf)
     best_step = np.full((n_group, el.n), -1, dtype=np.int64)
     best_loading = np.full((n_group, el.n), np.nan)
-    engine = make_engine(base_net, "pgm", threads=threads)
-    for start in range(0, prof.n_steps, _CHUNK):
+    engine = make_engine(net, "pgm", threads=threads)
+    start, per_step_s = 0, 0.0
+    while start < prof.n_steps:
         rep.check(start)
-        rows = np.arange(start, min(prof.n_steps, start + _CHUNK))
-        res = engine.run(Injections(base_net, prof, rows, scaling=scaling, include_sgen=include_sgen))
+        rows = np.arange(start, min(prof.n_steps, start + _chunk(per_step_s)))
+        started = perf_counter()
+        res = engine.run(Injections(net, prof, rows, scaling=scaling, include_sgen=include_sgen))
+        per_step_s = (perf_counter() - started) / rows.size
+        start = int(rows[-1]) + 1
         if res.failed.any():
             _raise_failed(net, prof, rows, res)
         loading, p_down = _measure(res, el)
@@ -368,11 +381,13 @@ def seasonal_open_capacity(net: Any, profiles: Any = "simbench", *, customer: An
     # --- pass 2: exact open capacity per (element, season, slot) at the chosen step
     open_mw = np.full((n_group, el.n), np.nan)
     g_idx, e_idx = np.nonzero(best_step >= 0)
+    rep.update(prof.n_steps, total=prof.n_steps + g_idx.size)  # only the slots the profiles cover
     if g_idx.size:
         open_mw[g_idx, e_idx] = _search(net, prof, el, best_step[g_idx, e_idx], e_idx,
                                         best_loading[g_idx, e_idx], pf=pf, scaling=scaling,
                                         include_sgen=include_sgen, threads=threads, rep=rep,
                                         done0=prof.n_steps)
+    rep.update(prof.n_steps + g_idx.size, force=True)
     open_mw = np.maximum(0.0, open_mw - el.reserved_mw[None, :])
     load_mva = best_loading / 100.0 * el.rating_mva[None, :]
     headroom = np.maximum(0.0, el.rating_mva * el.limit_percent / 100.0 - load_mva
@@ -440,24 +455,27 @@ def _search(net: Any, prof: Any, el: _Elements, steps: np.ndarray, elem: np.ndar
     n0 = len(work.load)
     import pandapower as pp  # deferred: heavy import
 
-    for j in range(el.n):
-        pp.create_load(work, bus=int(el.bus[j]), p_mw=0.0, q_mvar=0.0, name=f"gridscope seasonal probe {j}")
+    if el.n:
+        pp.create_loads(work, buses=el.bus.tolist(), p_mw=0.0, q_mvar=0.0,
+                        name=[f"gridscope seasonal probe {j}" for j in range(el.n)])
     engine = make_engine(work, "pgm", threads=threads)
     tan_phi = float(np.sqrt(max(0.0, 1.0 / pf**2 - 1.0)))
     limit = el.limit_percent[elem]
     out = np.zeros(steps.size)
     done = done0
-    for start in range(0, steps.size, _CHUNK):
-        sl = slice(start, min(steps.size, start + _CHUNK))
+    start, per_s = 0, 0.0
+    while start < steps.size:
+        sl = slice(start, min(steps.size, start + _chunk(per_s)))
+        start = sl.stop
         st, ej, lim = steps[sl], elem[sl], limit[sl]
         f = _Probe(engine, Injections(work, prof, st, scaling=scaling, include_sgen=include_sgen), n0 + ej, ej,
-                   lim, el, tan_phi)
+                   lim, el, tan_phi, rep, done)
         f0 = loading0[sl] - lim
         active = np.flatnonzero(f0 < 0)
         cap = np.zeros(st.size)
         lo, flo = np.zeros(st.size), f0.copy()
         hi, fhi = np.full(st.size, np.nan), np.full(st.size, np.nan)
-        # first guess: the arithmetic headroom as active power, plus any reverse flow to overcome
+        # first guess: the arithmetic headroom as active power; doubled until the limit is passed
         guess = np.maximum(-f0 / 100.0 * el.rating_mva[ej] * pf, 1e-6)
         todo = active
         for _ in range(_EXPAND):
@@ -496,6 +514,7 @@ def _search(net: Any, prof: Any, el: _Elements, steps: np.ndarray, elem: np.ndar
         ok = np.isfinite(hi)
         cap[active] = np.where(ok[active], x[active], np.nan)
         out[sl] = cap
+        per_s = f.seconds / max(1, f.evaluated)
         done += st.size
         rep.update(done)
     return out
@@ -506,11 +525,14 @@ class _Probe:
     each scenario's probe load; a failed power flow counts as far above the limit (``inf``)."""
 
     def __init__(self, engine: Any, base: Injections, probe: np.ndarray, elem: np.ndarray, limit: np.ndarray,
-                 el: _Elements, tan_phi: float) -> None:
+                 el: _Elements, tan_phi: float, rep: Reporter, done: int) -> None:
         self.engine, self.base, self.probe, self.elem, self.limit = engine, base, probe, elem, limit
-        self.el, self.tan_phi = el, tan_phi
+        self.el, self.tan_phi, self.rep, self.done = el, tan_phi, rep, done
+        self.seconds, self.evaluated = 0.0, 0  # power-flow time and scenarios, for the next chunk's size
 
     def __call__(self, p: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        self.rep.check(self.done)
+        started = perf_counter()
         base = self.base
         inj = copy.copy(base)
         inj.load_p = base.load_p[idx].copy()
@@ -521,6 +543,8 @@ class _Probe:
         inj.load_p[rows, self.probe[idx]] = p
         inj.load_q[rows, self.probe[idx]] = p * self.tan_phi
         res = self.engine.run(inj)
+        self.seconds += perf_counter() - started
+        self.evaluated += idx.size
         loading, _ = _measure(res, self.el)
         val = loading[rows, self.elem[idx]] - self.limit[idx]
         return np.where(res.failed | ~np.isfinite(val), np.inf, val)

@@ -287,3 +287,21 @@ def test_cli_seasonal(run, rbts2_net, tmp_path):
     r = run("capacity", "rbts2", "--profiles", str(csv), "--seasonal", str(tmp_path / "x.nc"),
             "--customer-profile", "nuclear")
     assert r.exit_code == 4 and "neither a built-in shape" in r.output
+
+
+def test_progress_and_cancel(rbts2_net):
+    from gridscope.errors import CancelledError
+
+    p = _year_profile(rbts2_net).iloc[:48]
+    records = []
+    seasonal_open_capacity(rbts2_net, {("load", "p_mw"): p}, progress=records.append)
+    assert records and {r.what for r in records} == {"seasonal steps"}
+    assert records[-1].done == records[-1].total
+    calls = []
+
+    def cancel_in_the_search() -> bool:  # let the 48 profile steps pass, stop in the open-capacity search
+        calls.append(1)
+        return len(calls) > 6
+
+    with pytest.raises(CancelledError, match="seasonal steps cancelled"):
+        seasonal_open_capacity(rbts2_net, {("load", "p_mw"): p}, cancel=cancel_in_the_search)
