@@ -53,8 +53,9 @@ from ..settings import LOAD_PF
 from .open_capacity import Limits, reserved_by_node, subtree_sums
 from .timeseries import Injections, coerce_profiles, make_engine
 
-__all__ = ["CUSTOMER_SHAPES", "RESOLUTIONS", "SEASONS", "SEASON_MONTHS", "customer_shape", "season_codes",
-           "seasonal_frame", "seasonal_open_capacity", "seasonal_text", "write_seasonal"]
+__all__ = ["COLUMNS_ZH", "CUSTOMER_SHAPES", "LEVELS_ZH", "RESOLUTIONS", "SEASONS", "SEASONS_ZH", "SEASON_MONTHS",
+           "customer_shape", "season_codes", "seasonal_frame", "seasonal_open_capacity", "seasonal_text",
+           "write_seasonal"]
 
 #: Season names in dataset order.
 SEASONS: tuple[str, ...] = ("winter", "spring", "summer", "autumn")
@@ -73,6 +74,20 @@ CUSTOMER_SHAPES: dict[str, tuple[float, ...]] = {
     "ev": (0.55, 0.4, 0.25, 0.15, 0.1, 0.1, 0.1, 0.1, 0.05, 0.05, 0.05, 0.05,
            0.05, 0.05, 0.05, 0.1, 0.15, 0.35, 0.65, 0.9, 1.0, 1.0, 0.9, 0.75),
 }
+
+#: Chinese headers of the seasonal CSV (``lang="zh"``).
+COLUMNS_ZH: dict[str, str] = {
+    "element": "元件", "level": "层级", "element_id": "编号", "name": "名称", "season": "季节", "hour": "时刻(h)",
+    "load_mva": "典型日负荷(MVA)", "loading_percent": "负载率(%)", "time": "典型日取值时刻",
+    "headroom_mva": "裕度(MVA)", "open_capacity_mw": "可开放容量(MW)", "section": "受限元件", "bus": "接入母线",
+    "rating_mva": "额定容量(MVA)", "limit_percent": "负载率限值(%)", "reserved_mw": "已批未接(MW)",
+    "customer_open_capacity_mw": "新用户可接入峰值(MW)", "customer_binding_season": "新用户受限季节",
+    "customer_binding_hour": "新用户受限时刻(h)", "customer_shape": "新用户负荷曲线(标幺)",
+}
+#: Chinese season names.
+SEASONS_ZH: dict[str, str] = {"winter": "冬季", "spring": "春季", "summer": "夏季", "autumn": "秋季"}
+#: Chinese level names.
+LEVELS_ZH: dict[str, str] = {"feeder": "10kV线路", "distribution_transformer": "配变"}
 
 _CHUNK = 2048  # at most this many steps (first pass) or scenarios (search) per power-flow batch
 _TOL_PP = 0.01  # search tolerance on the loading, percentage points
@@ -612,7 +627,7 @@ def seasonal_text(ds: Any, *, head: int = 10) -> str:
     return "\n".join(lines)
 
 
-def write_seasonal(ds: Any, path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
+def write_seasonal(ds: Any, path: str | os.PathLike[str], *, lang: str = "en", overwrite: bool = False) -> Path:
     """Write seasonal curves as NetCDF (``.nc``) or as a long CSV table (``.csv``), atomically.
 
     Parameters
@@ -621,6 +636,8 @@ def write_seasonal(ds: Any, path: str | os.PathLike[str], *, overwrite: bool = F
         From :func:`seasonal_open_capacity`.
     path : path-like
         ``.nc``: the dataset (h5netcdf); ``.csv``: :func:`seasonal_frame`, text cells formula-safe.
+    lang : {"en", "zh"}
+        CSV headers and season / level names (:data:`COLUMNS_ZH`; UTF-8 with a byte-order mark for ``zh``).
     overwrite : bool
         Replace an existing file (CLI ``--force``).
 
@@ -632,8 +649,11 @@ def write_seasonal(ds: Any, path: str | os.PathLike[str], *, overwrite: bool = F
     Raises
     ------
     InputError
-        Another suffix, or an existing file without ``overwrite``.
+        Another suffix or language, or an existing file without ``overwrite``.
     """
+    key = str(lang).strip().lower()
+    if key not in ("en", "zh"):
+        raise InputError(f"unknown language {lang!r}: use 'en' or 'zh'")
     suffix = Path(path).suffix.lower()
     if suffix == ".nc":
         out = ds.copy()
@@ -650,7 +670,18 @@ def write_seasonal(ds: Any, path: str | os.PathLike[str], *, overwrite: bool = F
 
         return atomic_write(path, write, overwrite=overwrite)
     if suffix == ".csv":
-        safe = safe_frame(seasonal_frame(ds))
-        return atomic_write(path, lambda tmp: safe.to_csv(tmp, index=False), overwrite=overwrite)
+        frame = seasonal_frame(ds)
+        if key == "zh":
+            frame = frame.copy()
+            frame["season"] = frame["season"].map(lambda v: SEASONS_ZH.get(v, v))
+            frame["level"] = frame["level"].map(lambda v: LEVELS_ZH.get(v, v))
+            if "customer_binding_season" in frame.columns:
+                frame["customer_binding_season"] = frame["customer_binding_season"].map(
+                    lambda v: SEASONS_ZH.get(v, v))
+            frame = frame.rename(columns={c: COLUMNS_ZH.get(c, c) for c in frame.columns})
+        safe = safe_frame(frame)
+        encoding = "utf-8-sig" if key == "zh" else "utf-8"
+        return atomic_write(path, lambda tmp: safe.to_csv(tmp, index=False, encoding=encoding),
+                            overwrite=overwrite)
     raise InputError(f"seasonal curves are written as .nc or .csv, got {os.fspath(path)!r}")
 

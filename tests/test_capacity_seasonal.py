@@ -202,6 +202,14 @@ def test_writers(rbts2_case, tmp_path):
         float(ds["customer_open_capacity_mw"].sel(element="feeder F2")))
     with pytest.raises(InputError, match="exists"):
         write_seasonal(ds, tmp_path / "curves.csv")
+    zh = write_seasonal(ds, tmp_path / "曲线.csv", lang="zh")
+    assert zh.read_bytes().startswith(b"\xef\xbb\xbf")
+    table_zh = pd.read_csv(zh, encoding="utf-8-sig")
+    assert {"季节", "时刻(h)", "可开放容量(MW)", "新用户可接入峰值(MW)"} <= set(table_zh.columns)
+    assert set(table_zh["季节"]) == {"冬季", "春季", "夏季", "秋季"}
+    np.testing.assert_allclose(table_zh["可开放容量(MW)"], table["open_capacity_mw"])
+    with pytest.raises(InputError, match="unknown language"):
+        write_seasonal(ds, tmp_path / "x.csv", lang="fr")
     with pytest.raises(InputError, match=r"\.nc or \.csv"):
         write_seasonal(ds, tmp_path / "curves.xlsx")
 
