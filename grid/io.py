@@ -17,6 +17,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +32,9 @@ from .facts import in_service
 from .untrusted import check_excel_archive, check_excel_tables, check_input_size, check_json_tree
 from .zones import assign_zones_by_density
 
-__all__ = ["STALE_TEMP_H", "TEMP_PREFIX", "OutputError", "atomic_folder", "atomic_write", "cache_dir",
-           "current_umask", "folder_problems", "load_network", "network_hash", "os_error_reason", "prepare_simbench",
-           "remove_stale_temps", "save_network"]
+__all__ = ["STALE_TEMP_H", "TEMP_PREFIX", "OutputError", "atomic_folder", "atomic_write", "atomic_write_many",
+           "cache_dir", "current_umask", "folder_problems", "load_network", "network_hash", "os_error_reason",
+           "prepare_simbench", "remove_stale_temps", "save_network"]
 
 
 def load_network(source: Any, *, fill_defaults: bool = True) -> Any:
@@ -518,37 +519,79 @@ def atomic_write(path: str | os.PathLike[str], write: Any, *, overwrite: bool = 
     OutputError
         The file cannot be written (the ``OSError`` reason in one line: full disk, size limit, permission ...).
     """
-    dest = Path(path)
-    if dest.exists() and not overwrite:
-        raise InputError(f"{dest} exists; pass overwrite=True (CLI: --force) to replace it")
-    if dest.is_dir():
-        raise OutputError(f"cannot write {dest}: it is a folder", reason="it is a folder")
-    try:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        remove_stale_temps(dest.parent)
-        mode = _file_mode(dest)
-        fd, tmp = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{dest.name}.", suffix=dest.suffix or ".tmp",
-                                   dir=dest.parent)
-        os.close(fd)
-    except OSError as exc:
-        raise _output_error(dest, exc) from None
+    return atomic_write_many({path: write}, overwrite=overwrite)[0]
+
+
+def atomic_write_many(writes: Mapping[str | os.PathLike[str], Any], *, overwrite: bool = True) -> list[Path]:
+    """Write several files all or nothing, each like :func:`atomic_write`: every temporary file is written
+    first, the renames come last.
+
+    A failure while writing (full disk, size limit, an exception of a writer) removes every temporary file and
+    leaves every destination as it was. Only a rename that fails after the others succeeded (with
+    ``overwrite=False``, a destination that appeared meanwhile) leaves the files renamed before it.
+
+    Parameters
+    ----------
+    writes : mapping
+        Destination path -> callable writing the content to the temporary path it is given (a ``str``).
+    overwrite : bool
+        Replace existing files; when False any existing destination raises
+        :class:`~gridscope.errors.InputError` before anything is written.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The destinations, in the order given.
+
+    Raises
+    ------
+    InputError
+        A destination exists and ``overwrite`` is False (all of them are named).
+    OutputError
+        A file cannot be written (the ``OSError`` reason in one line: full disk, size limit, permission ...).
+    """
+    items = [(Path(p), w) for p, w in writes.items()]
+    existing = [str(d) for d, _ in items if d.exists()]
+    if existing and not overwrite:
+        raise InputError("; ".join(f"{p} exists" for p in existing) + "; pass overwrite=True (CLI: --force) to "
+                         f"replace {'it' if len(existing) == 1 else 'them'}")
+    for dest, _ in items:
+        if dest.is_dir():
+            raise OutputError(f"cannot write {dest}: it is a folder", reason="it is a folder")
+    temps: list[str] = []
     failure: OutputError | None = None
     hook = sys.unraisablehook
+    cleaned: set[Path] = set()
+    current = items[0][0] if items else Path()
     try:
-        write(tmp)
-        # mkstemp makes 0600 whatever the umask; chmod after write() because a writer may recreate the file
-        os.chmod(tmp, mode)
-        if overwrite:
-            os.replace(tmp, dest)
-        else:
-            _link_new(tmp, dest)
+        for dest, write in items:
+            current = dest
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            if dest.parent not in cleaned:
+                remove_stale_temps(dest.parent)
+                cleaned.add(dest.parent)
+            mode = _file_mode(dest)
+            fd, tmp = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{dest.name}.", suffix=dest.suffix or ".tmp",
+                                       dir=dest.parent)
+            os.close(fd)
+            temps.append(tmp)
+            write(tmp)
+            # mkstemp makes 0600 whatever the umask; chmod after write() because a writer may recreate the file
+            os.chmod(tmp, mode)
+        for (dest, _), tmp in zip(items, temps, strict=True):
+            current = dest
+            if overwrite:
+                os.replace(tmp, dest)
+            else:
+                _link_new(tmp, dest)
     except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+        for tmp in temps:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
         io_error = _as_os_error(exc)
         if io_error is None:
             raise
-        failure = _output_error(dest, io_error)
+        failure = _output_error(current, io_error)
         del io_error  # holds the traceback, and through it the writer's frames
         # leaving this block frees the writer's frames; a half-written file object they hold (openpyxl's
         # ZipFile) fails again when it is closed in __del__ -- Python would print that as a traceback
@@ -559,7 +602,7 @@ def atomic_write(path: str | os.PathLike[str], write: Any, *, overwrite: bool = 
         finally:
             sys.unraisablehook = hook
         raise failure
-    return dest
+    return [dest for dest, _ in items]
 
 
 def _as_os_error(exc: BaseException) -> OSError | None:

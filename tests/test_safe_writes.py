@@ -20,6 +20,7 @@ from gridscope.grid.io import (
     OutputError,
     atomic_folder,
     atomic_write,
+    atomic_write_many,
     current_umask,
     remove_stale_temps,
     save_network,
@@ -360,3 +361,24 @@ def test_run_into_folder_with_an_old_file(run, tmp_path):
                      "reliability_component.csv", "reliability_feeder.csv", "reliability_load.csv",
                      "reliability_zone.csv"]
     assert (out / "flags.csv").read_text() != "old" and _hidden(tmp_path) == []
+
+
+def test_atomic_write_many_is_all_or_nothing(tmp_path):
+    a, b, c = tmp_path / "a.csv", tmp_path / "sub" / "b.csv", tmp_path / "c.csv"
+    a.write_text("old a")
+
+    def full(tmp: str) -> None:
+        Path(tmp).write_text("half")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    text = {p: (lambda tmp, p=p: Path(tmp).write_text(f"new {p.name}")) for p in (a, b)}
+    with pytest.raises(OutputError, match=r"cannot write .*c\.csv: no space left on the device"):
+        atomic_write_many({**text, c: full})
+    # the third file failed: the first two are not written either (a keeps its old text), no temp file
+    assert a.read_text() == "old a" and not b.exists() and not c.exists()
+    assert _hidden(tmp_path) == [] and _hidden(tmp_path / "sub") == []
+    with pytest.raises(InputError, match=r"a\.csv exists; pass overwrite=True .* replace it"):
+        atomic_write_many({**text, c: _write_text}, overwrite=False)
+    assert not c.exists()
+    assert atomic_write_many({**text, c: _write_text}) == [a, b, c]
+    assert [p.read_text() for p in (a, b, c)] == ["new a.csv", "new b.csv", "x"]
