@@ -230,7 +230,8 @@ def _unrestored(model: ACModel, net: Any, positions: np.ndarray) -> np.ndarray:
 
 def feeder_n1(net: Any, *, topology: Any = None, stations: Any = None, limits: Limits | None = None,
               scaling: float = 1.0, include_sgen: bool = False, pf: float = LOAD_PF,
-              rtol: float = 0.005, method: str = "ybus") -> pd.DataFrame:
+              rtol: float = 0.005, method: str = "ybus",
+              with_buses: bool = False) -> pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame]:
     """Feeder N-1 open capacity by AC power flow (method in the module docstring).
 
     Parameters
@@ -250,6 +251,10 @@ def feeder_n1(net: Any, *, topology: Any = None, stations: Any = None, limits: L
     method : {"ybus", "pandapower"}
         The searches' power flows: batched Newton-Raphson on the admittance matrices, or one
         ``pandapower.runpp`` each (the benchmark's baseline).
+    with_buses : bool
+        Also return the per-bus values: a frame indexed by ``net.bus`` index (every bus of a feeder at the
+        feeder voltage) with ``n1_mva`` (the best tie *for that bus*: max over the ties of the largest load at
+        that bus), ``tie_switch``, ``binding``, ``binding_element``.
 
     Returns
     -------
@@ -289,6 +294,10 @@ def feeder_n1(net: Any, *, topology: Any = None, stations: Any = None, limits: L
     ties = topo.ties
     undo: list = []
     n_pf, n_models, t0 = 0, 1, perf_counter()
+    bus_mva = np.full(len(net.bus), np.nan)
+    bus_tie = np.full(len(net.bus), -1, dtype=np.int64)
+    bus_bind = np.full(len(net.bus), "", dtype=object)
+    bus_elem = np.full(len(net.bus), "", dtype=object)
     for f in range(nf):
         vn_f = float(feeders["vn_kv"].iat[f])
         cand = node_pos[(node_feeder == f) & np.isclose(bus_vn[node_pos], vn_f)]
@@ -322,9 +331,11 @@ def feeder_n1(net: Any, *, topology: Any = None, stations: Any = None, limits: L
             if model is None:
                 res = {"n1_mva": 0.0, "tie_switch": sw, "worst_bus": -1,
                        "binding": _KIND_TEXT[BindingKind.NO_SOLUTION], "binding_element": ""}
+                per_bus = (np.zeros(cand.size), [(res["binding"], "")] * cand.size)
             elif (dead := _unrestored(model, net, cand)).size:
                 res = {"n1_mva": 0.0, "tie_switch": sw, "worst_bus": -1, "binding": "not restored through this tie",
                        "binding_element": element_label("bus", int(dead[0]), element_name(net.bus, int(dead[0])))}
+                per_bus = (np.zeros(cand.size), [(res["binding"], res["binding_element"])] * cand.size)
             else:
                 head_mva = 2.0 * float(np.sqrt(3.0) * vn_f * np.nanmax(normal.line_imax)) \
                     if normal.line_imax.size else 10.0
@@ -335,13 +346,25 @@ def feeder_n1(net: Any, *, topology: Any = None, stations: Any = None, limits: L
                 text, el = _describe(net, int(kind[w]), int(elem[w]))
                 res = {"n1_mva": float(lo[w]), "tie_switch": sw, "worst_bus": int(net.bus.index[cand[w]]),
                        "binding": text, "binding_element": el}
+                per_bus = (lo, [_describe(net, int(a), int(b)) for a, b in zip(kind, elem, strict=True)])
+            better = ~(bus_mva[cand] >= per_bus[0])  # NaN (not yet tried) or smaller
+            for j in np.flatnonzero(better):
+                p = cand[j]
+                bus_mva[p], bus_tie[p] = per_bus[0][j], sw
+                bus_bind[p], bus_elem[p] = per_bus[1][j]
             if best is None or res["n1_mva"] > best["n1_mva"]:
                 best = res
         if best is not None:
             rows[f].update(best)
     out = pd.DataFrame(rows, columns=FEEDER_N1_COLUMNS)
     out.attrs.update(n_pf=int(n_pf), n_models=int(n_models), seconds=perf_counter() - t0)
-    return out
+    if not with_buses:
+        return out
+    tried = np.flatnonzero(np.isfinite(bus_mva))
+    buses = pd.DataFrame({"n1_mva": bus_mva[tried], "tie_switch": bus_tie[tried], "binding": bus_bind[tried],
+                          "binding_element": bus_elem[tried]}, index=net.bus.index[tried])
+    buses.index.name = "bus"
+    return out, buses
 
 
 def main_transformer_n1(net: Any, *, topology: Any = None, stations: Any = None, limits: Limits | None = None,
@@ -437,6 +460,8 @@ class N1Tables:
     ----------
     stations, feeders : pandas.DataFrame or None
         :func:`main_transformer_n1` and :func:`feeder_n1`; None: the tables use the headroom arithmetic.
+    buses : pandas.DataFrame or None
+        The per-bus values of :func:`feeder_n1` (``with_buses=True``).
     note : str
         Why the arithmetic is used (empty when the power flow gave the values, or when the arithmetic was asked
         for).
@@ -445,6 +470,7 @@ class N1Tables:
     stations: pd.DataFrame | None
     feeders: pd.DataFrame | None
     note: str = ""
+    buses: pd.DataFrame | None = None
 
 
 def n1_tables(net: Any, peak: Any = None, *, topology: Any = None, stations: Any = None,
@@ -481,9 +507,9 @@ def n1_tables(net: Any, peak: Any = None, *, topology: Any = None, stations: Any
           "include_sgen": bool(getattr(peak, "include_sgen", False))}
     try:
         st_n1 = main_transformer_n1(net, topology=topo, stations=st, limits=limits, **kw)
-        fd_n1 = feeder_n1(net, topology=topo, stations=st, limits=limits, **kw)
+        fd_n1, bus_n1 = feeder_n1(net, topology=topo, stations=st, limits=limits, with_buses=True, **kw)
     except GridscopeError as exc:  # e.g. the planning snapshot does not solve: say so, use the arithmetic
         if method == "powerflow":
             raise
         return N1Tables(None, None, f"N-1 by power flow not possible ({exc}); arithmetic rule")
-    return N1Tables(st_n1, fd_n1)
+    return N1Tables(st_n1, fd_n1, buses=bus_n1)

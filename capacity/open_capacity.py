@@ -583,6 +583,7 @@ class _Context:
     caps: _Caps
     f_n1: np.ndarray
     limits: Limits
+    bus_n1: pd.DataFrame | None = None
 
     def binding_text(self, b_edge: int, b_station: int) -> tuple[str, str]:
         """(level, element label) of a binding edge or substation."""
@@ -826,6 +827,9 @@ def _bus_table(ctx: _Context, grades: Grades) -> pd.DataFrame:
     st_n1_node = np.where(of_station[bn] >= 0, st_n1[np.maximum(of_station[bn], 0)] if ctx.stations.n else np.nan,
                           np.nan)
     n1_bus = np.where(topo.feeder_of_node[bn] >= 0, ctx.feeder_n1(bn), st_n1_node)
+    if ctx.bus_n1 is not None and len(ctx.bus_n1):  # power flow: the best tie for this very bus
+        own_n1 = ctx.bus_n1["n1_mva"].reindex(b_idx).to_numpy(dtype=float)
+        n1_bus = np.where(np.isfinite(own_n1), own_n1, n1_bus)
     return _finish(pd.DataFrame({
         "id": b_idx, "name": element_names(net.bus).reindex(b_idx).to_numpy(dtype=object),
         "feeder": ctx.feeder_name(bn),
@@ -882,7 +886,9 @@ def open_capacity_tables(net: Any, peak: Any, *, topology: Any = None, limits: L
     ``min(open, main_transformer_n1)`` and a feeder's ``min(open, feeder_n1)`` (largest unit out with the bus
     couplers closed; feeder head lost, best tie closed, load at the worst bus: see
     :mod:`gridscope.capacity.n1`); the ``n1_note`` column says which tie, bus and limit (substations: which
-    units, which unit out, which limit).
+    units, which unit out, which limit). A bus of a feeder gets its own power-flow value (the best tie for a
+    load at that bus, ``N1Tables.buses``), capped by its open capacity; distribution transformers carry their
+    feeder's value.
     The rules below are the arithmetic (``n1=None``).
 
     *N-1, main transformers.* With the largest unit of the substation out the others may carry
@@ -931,7 +937,7 @@ def open_capacity_tables(net: Any, peak: Any, *, topology: Any = None, limits: L
     st_tab = tables["substation"]
     tables["feeder"], f_n1 = _feeder_table(topo, heads, st_tab, st_open, limits, grades, fd_n1)
     ctx = _Context(net=net, topo=topo, edges=edges, stations=stations, heads=heads, st_tab=st_tab, caps=caps,
-                   f_n1=f_n1, limits=limits)
+                   f_n1=f_n1, limits=limits, bus_n1=getattr(n1, "buses", None))
     tables["main_transformer"] = _main_transformer_table(ctx, grades)
     tables["distribution_transformer"] = _distribution_transformer_table(ctx, grades)
     tables["bus"] = _bus_table(ctx, grades)

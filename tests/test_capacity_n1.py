@@ -71,22 +71,34 @@ def _label_key(text):
     return f"{table} {idx}"
 
 
-def _check_feeders(net):
+def _check_feeders(net, n_bus_rows=6):
     topo = build_topology(net)
-    res = feeder_n1(net, topology=topo)
+    res, buses = feeder_n1(net, topology=topo, with_buses=True)
     normal = _run(_planning(net))
     checked = 0
-    for _, row in res.iterrows():
+    # per-bus values (best tie for that bus): a sample, as rows shaped like the feeder rows
+    node_of = {int(b): i for i, b in enumerate(topo.bus_index[: topo.n_bus])}
+    sample = buses.iloc[:: max(1, len(buses) // n_bus_rows)].head(n_bus_rows)
+    bus_rows = [{"feeder": int(topo.feeder_of_node[node_of[int(b)]]), "tie_switch": int(r["tie_switch"]),
+                 "worst_bus": int(b), "n1_mva": float(r["n1_mva"]), "binding_element": r["binding_element"]}
+                for b, r in sample.iterrows() if r["tie_switch"] >= 0 and r["binding_element"]]
+    for f in range(len(res)):  # the feeder value is the smallest over its buses of the best-tie-per-tie value
+        on_f = [node_of[int(b)] for b in buses.index]
+        sel = buses.index[topo.feeder_of_node[on_f] == f]
+        if len(sel):
+            assert res.at[f, "n1_mva"] <= buses.loc[sel, "n1_mva"].min() + 1e-12
+    for row in [r for _, r in res.iterrows()] + bus_rows:
         if row["tie_switch"] < 0:
             assert row["n1_mva"] == 0.0
             continue
         s = float(row["n1_mva"])
         ok = _feeder_case(net, topo, row, s)
         if s > 0:
-            assert _violations(ok, normal) == set(), row.to_dict()
+            assert _violations(ok, normal) == set(), dict(row)
         bad = _feeder_case(net, topo, row, 1.02 * s)
-        assert _label_key(row["binding_element"]) in _violations(bad, normal), row.to_dict()
+        assert _label_key(row["binding_element"]) in _violations(bad, normal), dict(row)
         checked += 1
+    assert bus_rows and checked == len(res) - int((res["tie_switch"] < 0).sum()) + len(bus_rows)
     return res, checked
 
 
@@ -99,7 +111,7 @@ def test_feeder_n1_mv_oberrhein_by_runpp(load_builtin):
     assert net.switch["closed"].equals(before[0])
     assert net.line["in_service"].equals(before[1])
     assert np.array_equal(net.trafo["in_service"], before[2])
-    assert checked == len(res) == 4
+    assert checked >= len(res) == 4
     # issue 11: the arithmetic reported 2.28 MVA for two feeders whose transfer alone overloads lines
     assert (res["n1_mva"] == 0.0).all()
 
@@ -112,7 +124,7 @@ def test_feeder_n1_simbench_by_runpp(code):
 
     net = gs.load_network(f"simbench:{code}")
     res, checked = _check_feeders(net)
-    assert checked == len(res)
+    assert checked >= len(res)
     assert (res["n1_mva"] > 0).any()
 
 
@@ -186,7 +198,12 @@ def test_tables_use_power_flow_n1_urban_one_two_unit_station(monkeypatch):
     assert st.at[0, "n1_open_capacity_mva"] > 0
     assert tabs["main_transformer"]["substation"].tolist() == [st.at[0, "name"]] * 2
     fd = tabs["feeder"]
-    f1 = seen["f"]
+    f1, per_bus = seen["f"]
+    bt = tabs["bus"].set_index("id")
+    own = bt["open_capacity_mva"].reindex(per_bus.index).to_numpy()
+    # a feeder bus carries the best tie for itself (never below its feeder's worst-point value)
+    assert bt["n1_open_capacity_mva"].reindex(per_bus.index).to_numpy() == pytest.approx(
+        np.minimum(own, per_bus["n1_mva"].to_numpy()))
     assert fd["n1_open_capacity_mva"].to_numpy() == pytest.approx(
         np.minimum(fd["open_capacity_mva"].to_numpy(), f1["n1_mva"].to_numpy()))
     for note, row in zip(fd["n1_note"], f1.itertuples(), strict=True):
