@@ -36,7 +36,8 @@ DISCLOSURE_COLUMNS: list[str] = ["level", "id", "name", "parent", "voltage_kv", 
                                  "load_rate_percent", "reserved_mva", "open_capacity_mva",
                                  "n1_open_capacity_mva", "grade"]
 
-#: Chinese names of the levels (the ``level`` column with ``lang="zh"``).
+#: Chinese names of the levels (the ``level`` column with ``lang="zh"``; a feeder with a voltage is named by it,
+#: ``11kV线路``).
 LEVEL_NAMES_ZH: dict[str, str] = {"substation": "变电站", "main_transformer": "主变", "feeder": "10kV线路",
                                   "distribution_transformer": "配变"}
 
@@ -95,7 +96,12 @@ def _localised(table: pd.DataFrame, lang: str) -> pd.DataFrame:
     if lang != "zh":
         return table
     out = table.copy()
-    out["level"] = out["level"].map(lambda v: LEVEL_NAMES_ZH.get(v, v))
+    names = out["level"].map(lambda v: LEVEL_NAMES_ZH.get(v, v))
+    # a feeder is named by its own voltage (20 kV SimBench feeders are not 10kV线路)
+    kv = pd.to_numeric(out["voltage_kv"], errors="coerce")
+    feeder = (out["level"] == "feeder") & kv.notna()
+    names[feeder] = [f"{v:g}kV线路" for v in kv[feeder]]
+    out["level"] = names
     return out.rename(columns=_HEADERS_ZH)
 
 
