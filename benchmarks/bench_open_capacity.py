@@ -6,14 +6,18 @@
    ratio baseline / new.
 1. Flags + all five open-capacity tables (``gs.assess_capacity``, including its power flow) on mv_oberrhein and
    on SimBench ``1-MV-urban--0-sw``.
-2. Exact bus open capacity (planning and physical limits) for every bus of mv_oberrhein and for 300 random
-   buses of the 5.5k-bus SimBench ``1-MVLV-rural-all-0-sw``, with the pandapower-``runpp`` baseline (the same
-   search, one ``runpp`` per case, warm-started) measured on a sample of buses and extrapolated.
+2. Exact bus open capacity (planning and physical limits) for every bus of mv_oberrhein and of the 5.5k-bus
+   SimBench ``1-MVLV-rural-all-0-sw`` (``--sample N``: N random buses instead), with the pandapower-``runpp``
+   baseline (the same search, one ``runpp`` per case, warm-started) measured on a sample of buses and
+   extrapolated. The numba kernel of the radial sweeps is compiled (or loaded from numba's cache) by a
+   warm-up call on two buses that is timed separately; the environment is printed first (editable install
+   or not, numba cache directory, thread settings, machine load).
 
 Run::
 
     python benchmarks/bench_open_capacity.py            # everything (several minutes)
     python benchmarks/bench_open_capacity.py --quick    # without the 5k-bus grid
+    python benchmarks/bench_open_capacity.py --bus-only # only part 2
 
 Times are wall-clock seconds on whatever else the machine is doing; network loading is not timed.
 """
@@ -88,13 +92,41 @@ def bench_tables(name: str, repeat: int = 3) -> None:
           f"(median {np.median(times):.3f} s; {len(cap.flags)} flags; {rows})")
 
 
+def environment() -> None:
+    """What the figures depend on: install kind, numba cache, threads, BLAS, machine load."""
+    import importlib.metadata as md
+    import json
+    import os
+
+    import numba
+
+    editable = "unknown"
+    try:
+        dist = md.distribution("gridscope")
+        direct = dist.read_text("direct_url.json")
+        editable = bool(json.loads(direct).get("dir_info", {}).get("editable")) if direct else False
+    except md.PackageNotFoundError:
+        editable = "not installed (source tree)"
+    load = os.getloadavg() if hasattr(os, "getloadavg") else ("?",)
+    print(f"# environment: gridscope {gs.__version__} at {Path(gs.__file__).parent} (editable install: {editable}); "
+          f"numba {numba.__version__} threads {numba.config.NUMBA_NUM_THREADS}, cache dir "
+          f"{os.environ.get('NUMBA_CACHE_DIR') or '(next to the module / user cache)'}; "
+          + ", ".join(f"{k}={os.environ.get(k, '-')}" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                                                                "OPENBLAS_CORETYPE"))
+          + f"; {os.cpu_count()} CPUs, load average {load[0]}")
+
+
 def bench_bus(name: str, n_buses: int | None, n_baseline: int, seed: int = 0) -> None:
     net = gs.load_network(name)
     model, t_model = _timed(ACModel, net)
     ok = net.bus.index[(model.bus_ppci >= 0) & net.bus["in_service"].to_numpy(bool)].to_numpy()
     rng = np.random.default_rng(seed)
     buses = ok if n_buses is None or n_buses >= ok.size else np.sort(rng.choice(ok, n_buses, replace=False))
+    _, t_warm = _timed(bus_open_capacity, net, buses[:2], model=model)  # numba compile or cache load
+    sweeps0 = model.n_sweeps
+    cpu0 = time.process_time()
     res, t_fast = _timed(bus_open_capacity, net, buses, model=model)
+    cpu = time.process_time() - cpu0
     n_pf = res.attrs["n_power_flows"]
     sample = rng.choice(buses, size=min(n_baseline, buses.size), replace=False)
     base, t_base = _timed(bus_open_capacity, net, sample, method="pandapower")
@@ -102,8 +134,10 @@ def bench_bus(name: str, n_buses: int | None, n_baseline: int, seed: int = 0) ->
     extrapolated = per_bus * buses.size
     agree = np.allclose(base["physical_capacity_mw"], res.loc[sample, "physical_capacity_mw"], rtol=0.011,
                         atol=1e-5)
-    print(f"bus open capacity {name:28s} {buses.size:5d} buses  {t_fast:7.2f} s (+{t_model:.2f} s model; "
-          f"{n_pf} AC power flows, {t_fast / max(n_pf, 1) * 1e3:.2f} ms each)")
+    solver = "radial sweeps" if getattr(model, "_tree", None) is not None else model.method
+    print(f"bus open capacity {name:28s} {buses.size:5d} buses  {t_fast:7.2f} s wall, {cpu:.2f} s CPU "
+          f"(+{t_model:.2f} s model, {t_warm:.2f} s warm-up/compile; {n_pf} AC power flows by {solver}, "
+          f"{model.n_sweeps - sweeps0} sweeps, {t_fast / max(n_pf, 1) * 1e3:.2f} ms each; chunk {res.attrs['chunk']})")
     print(f"    runpp baseline: {sample.size} buses in {t_base:.1f} s ({base.attrs['n_power_flows']} runpp) "
           f"-> {extrapolated:.0f} s extrapolated for {buses.size} buses; ratio {extrapolated / t_fast:.0f}x; "
           f"sample agrees within 1.1 %: {agree}")
@@ -116,15 +150,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="skip the 5k-bus SimBench grid")
     parser.add_argument("--baseline", type=int, default=5, help="buses in the runpp baseline sample")
+    parser.add_argument("--sample", type=int, default=None, help="random buses of the 5k-bus grid (default: all)")
+    parser.add_argument("--bus-only", action="store_true", help="only the exact bus capacity (part 2)")
     args = parser.parse_args()
     print("# gridscope open-capacity benchmark (wall-clock; the machine may be shared, figures are noisy)")
-    bench_snapshot("rbts2")
-    bench_snapshot("mv_oberrhein")
-    bench_tables("mv_oberrhein")
-    bench_tables("simbench:1-MV-urban--0-sw")
-    bench_bus("mv_oberrhein", None, args.baseline)
+    environment()
+    if not args.bus_only:
+        bench_snapshot("rbts2")
+        bench_snapshot("mv_oberrhein")
+        bench_tables("mv_oberrhein")
+        bench_tables("simbench:1-MV-urban--0-sw")
+        bench_bus("mv_oberrhein", None, args.baseline)
     if not args.quick:
-        bench_bus("simbench:1-MVLV-rural-all-0-sw", 300, max(2, args.baseline // 2))
+        bench_bus("simbench:1-MVLV-rural-all-0-sw", args.sample, max(2, args.baseline // 2))
 
 
 if __name__ == "__main__":
