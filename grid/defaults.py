@@ -24,6 +24,7 @@ __all__ = [
     "apply_reliability_data",
     "missing_contract_columns",
     "reliability_defaults",
+    "upstream_defaults",
     "zone_targets",
 ]
 
@@ -108,6 +109,17 @@ _DEFAULTS: list[dict[str, Any]] = [
     },
 ]
 
+# Station equipment for the upstream option (gridscope.reliability.upstream): used where the net gives the
+# busbar or the bus-section breaker no failure rate (the data contract's default for them is 0). Main
+# transformers use their own trafo row (the main_transformer defaults above); supply lines their line row.
+_UPSTREAM: list[dict[str, Any]] = [
+    {"kind": "station_busbar", "lambda": 0.001, "lambda_unit": "1/yr", "repair_h": 2.0, "switching_h": 1.0,
+     "source": f"{_RBTS}: 33 kV and 11 kV busbars 0.001 1/yr, 2 h (the published indices leave them out)"},
+    {"kind": "station_coupler", "lambda": 0.006, "lambda_unit": "1/yr", "repair_h": 4.0, "switching_h": 1.0,
+     "source": f"{_RBTS}: 11 kV breakers 0.006 1/yr, 4 h; isolated by its disconnectors in the 1 h switching "
+     "time"},
+]
+
 # Supply-reliability targets (供电可靠率, RS-1) per supply-area class, State Grid distribution planning
 # guide targets as given in the project brief; E has no national target (set it in the config).
 _TARGETS: list[dict[str, Any]] = [
@@ -133,6 +145,18 @@ def reliability_defaults() -> pd.DataFrame:
         ``lambda_unit``, ``repair_h``, ``switching_h``, ``source``.
     """
     return pd.DataFrame(_DEFAULTS).set_index("kind")
+
+
+def upstream_defaults() -> pd.DataFrame:
+    """Return the station-equipment defaults of the upstream option (a copy), indexed by ``kind``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``station_busbar``, ``station_coupler``; columns ``lambda`` (1/yr), ``lambda_unit``,
+        ``repair_h``, ``switching_h``, ``source``.
+    """
+    return pd.DataFrame(_UPSTREAM).set_index("kind")
 
 
 def zone_targets(overrides: Mapping[str, float] | None = None) -> pd.DataFrame:

@@ -116,6 +116,7 @@ def assess_reliability(
     live_work_fraction: float = 0.0,
     tie_capacity: bool | dict[str, float] = False,
     targets: Mapping[str, float] | None = None,
+    upstream: bool | Mapping[str, Mapping[str, float]] = False,
     validate: bool = True,
     topology: Topology | None = None,
     impact: Impact | None = None,
@@ -153,6 +154,11 @@ def assess_reliability(
         Zone → ASAI target overrides (fraction or percent), see :func:`gridscope.grid.defaults.zone_targets`.
         Every key must be a zone label (``A+`` ... ``E``) and every value a finite number
         (:class:`~gridscope.errors.InputError` listing every bad entry otherwise).
+    upstream : bool or mapping
+        Include the stations' main transformers, busbars, bus couplers and supply lines as failing components
+        (:func:`~gridscope.reliability.upstream.add_upstream`; a mapping overrides its station defaults, e.g.
+        ``{"station_busbar": {"lambda": 0.002}}``). Off by default: the supply is perfectly reliable, as in the
+        RBTS publications. The results then carry ``SAIDI_upstream`` per zone.
     validate : bool
         Run :func:`gridscope.validate` first and raise :class:`~gridscope.errors.ValidationError` with every
         problem found.
@@ -181,6 +187,10 @@ def assess_reliability(
     _check_options(method, years, target_cov, scales, live_work_fraction)
     if impact is None:
         _, impact = prepare_impact(net, topology=topology, validate=validate, tie_capacity=tie_capacity)
+    if upstream and not impact.attrs.get("upstream"):
+        from .upstream import add_upstream
+
+        impact = add_upstream(impact, net, topology=topology, data=None if upstream is True else upstream)
     if impact.load_customers.sum() <= 0:
         raise InputError("the network serves no customers (load.customers sums to 0): reliability indices "
                          "per customer are undefined")
@@ -199,13 +209,26 @@ def assess_reliability(
         if len(impact.tie_blocked) else 0.0,
         **{k: float(v) for k, v in scales.items()},
     }
+    attrs["upstream"] = str(bool(impact.attrs.get("upstream", False)))
     if method == "analytical":
-        return _analytical(scaled, live_work_fraction, targets_df, attrs)
+        return _upstream_share(_analytical(scaled, live_work_fraction, targets_df, attrs), scaled)
     if years is None and target_cov is None:
         years = DEFAULT_YEARS
-    return _monte_carlo(scaled, live_work_fraction, targets_df, attrs, years=years, seed=seed,
-                        target_cov=target_cov, max_years=DEFAULT_MAX_YEARS if max_years is None else max_years,
-                        progress=progress, cancel=cancel, **mc_options)
+    return _upstream_share(_monte_carlo(scaled, live_work_fraction, targets_df, attrs, years=years, seed=seed,
+                                        target_cov=target_cov,
+                                        max_years=DEFAULT_MAX_YEARS if max_years is None else max_years,
+                                        progress=progress, cancel=cancel, **mc_options), scaled)
+
+
+def _upstream_share(ds: Any, impact: Any) -> Any:
+    """Add ``SAIDI_upstream`` (zone): the SAIDI of the upstream components, when the option is on."""
+    if impact.comp_is_upstream is None or "contrib_SAIDI" not in ds:
+        return ds
+    up = np.asarray(impact.comp_is_upstream, dtype=bool)
+    share = ds["contrib_SAIDI"].isel(component=np.flatnonzero(up)).sum("component")
+    ds["SAIDI_upstream"] = share.assign_attrs(
+        units="h/yr", long_name="SAIDI of main transformers, station busbars, couplers and supply lines")
+    return ds
 
 
 def _group_sums(impact: Any, lam: np.ndarray, unav: np.ndarray) -> tuple[dict, dict]:

@@ -200,6 +200,12 @@ def reliability_summary(ds: Any, *, top: int = 5, feeders: int = 15) -> str:
                              index=pd.Index(ds.zone.values, name="zone"))
         parts += ["", "Fault / planned (故障 / 预安排):",
                   format_table(split, {"SAIDI_fault_h": "{:.4f}", "SAIDI_planned_h": "{:.4f}"})]
+    if "SAIDI_upstream" in ds:
+        up = pd.DataFrame({"SAIDI_h": ds["SAIDI"].values, "SAIDI_upstream_h": ds["SAIDI_upstream"].values},
+                          index=pd.Index(ds.zone.values, name="zone"))
+        up["upstream_share"] = (up["SAIDI_upstream_h"] / up["SAIDI_h"]).where(up["SAIDI_h"] > 0, 0.0)
+        parts += ["", "Upstream share (main transformers, station busbars, couplers, supply lines):",
+                  format_table(up, {"SAIDI_h": "{:.4f}", "SAIDI_upstream_h": "{:.4f}", "upstream_share": "{:.1%}"})]
     table = feeder_table(ds)
     shown = table.head(feeders)
     parts += ["", f"By feeder (worst {len(shown)} of {len(table)} by SAIDI):", format_table(shown, FORMATS)]
