@@ -2,9 +2,10 @@
 
 Used by :class:`~gridscope.capacity.api.CapacityResult` (``to_excel`` / ``to_csv`` / ``to_json``), by
 :class:`~gridscope.capacity.connection.ConnectionDecision`, by the CLI (``gridscope capacity --out``) and by
-the TUI's export dialog. Every file is written atomically (:func:`gridscope.grid.io.atomic_write`); an existing
-file is replaced only with ``overwrite=True`` (CLI ``--force``), and then all destinations are checked before
-anything is written. Text that a spreadsheet would read as a formula (``=…``, ``+…``, ``-…``, ``@…``) is
+the TUI's export dialog. Every file is written atomically (:func:`gridscope.grid.io.atomic_write`; the CSV
+set as a whole, :func:`~gridscope.grid.io.atomic_write_many`); an existing file is replaced only with
+``overwrite=True`` (CLI ``--force``), and then all destinations are checked before anything is written. Text
+that a spreadsheet would read as a formula (``=…``, ``+…``, ``-…``, ``@…``) is
 written as text (Excel) or escaped with a leading ``'`` (CSV) by :mod:`gridscope.cells`; JSON is left as is.
 
 =========  ==================================================================================================
@@ -33,7 +34,7 @@ import pandas as pd
 
 from ..cells import safe_frame, write_safe_cell
 from ..errors import InputError
-from ..grid.io import atomic_write
+from ..grid.io import atomic_write, atomic_write_many
 from .open_capacity import resolve_level
 
 __all__ = ["COLUMNS_ZH", "GRADE_FILLS", "SHEETS_ZH", "export_tables", "translate", "write_capacity",
@@ -237,12 +238,9 @@ def export_tables(tables: Mapping[str, pd.DataFrame], metadata: Mapping[str, Any
 
     if fmt == "csv":
         encoding = "utf-8-sig" if lang == "zh" else "utf-8"
-        written = []
-        for n, t in [*translated.items(), ("metadata", translate(meta_rows, lang))]:
-            safe = safe_frame(t)
-            written.append(atomic_write(dest[n], lambda tmp, t=safe: t.to_csv(tmp, index=False, encoding=encoding),
-                                        overwrite=overwrite))
-        return written
+        safe = {n: safe_frame(t) for n, t in [*translated.items(), ("metadata", translate(meta_rows, lang))]}
+        writes = {dest[n]: (lambda tmp, t=t: t.to_csv(tmp, index=False, encoding=encoding)) for n, t in safe.items()}
+        return atomic_write_many(writes, overwrite=overwrite)  # the set of files as a whole, or none
 
     def write_xlsx(tmp: str) -> None:
         from openpyxl import Workbook  # deferred: only the Excel writer needs it

@@ -239,3 +239,25 @@ def test_saved_network_xlsx_has_no_formula_and_reads_back(hostile_net, tmp_path)
     assert back.line["length_km"].tolist() == pytest.approx(net.line["length_km"].tolist())
     back.bus.loc[back.bus.index[0], "name"] = "#N/A"
     assert network_hash(back) == network_hash(net)  # everything else, numbers included, round-trips
+
+
+def test_open_capacity_csv_set_is_written_whole_or_not_at_all(cap, tmp_path, monkeypatch):
+    """A full disk on the third of the CSV files: none of them is left (before: the first two stayed)."""
+    import errno
+
+    from gridscope.grid.io import OutputError
+
+    real, calls = pd.DataFrame.to_csv, []
+
+    def third_fails(self, path, *a, **k):
+        calls.append(path)
+        if len(calls) == 3:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(self, path, *a, **k)
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", third_fails)
+    with pytest.raises(OutputError, match="no space left on the device"):
+        cap.to_csv(tmp_path / "out" / "cap")
+    monkeypatch.undo()
+    assert len(calls) == 3 and list((tmp_path / "out").iterdir()) == []
+    assert len(cap.to_csv(tmp_path / "out" / "cap")) > 3  # the same call on a disk with room writes them all
