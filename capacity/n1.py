@@ -10,7 +10,8 @@ switch of ``topology.ties`` joining ``f`` to another feeder ``g``):
    is lost and the tie is closed, so the whole feeder is fed from ``g``;
 2. an AC power flow (:class:`~gridscope.capacity.bus_capacity.ACModel`, pandapower's admittance matrices of one
    ``runpp`` of that configuration, then batched chord Newton-Raphson) checks the *transfer region*: every line
-   and bus of ``f`` and ``g`` at the feeder voltage and the main transformers of ``g``'s (and ``f``'s) station.
+   and bus of ``f`` and ``g`` at the feeder voltage (not the LV networks below their distribution
+   transformers) and the main transformers of ``g``'s (and ``f``'s) station.
    Lines may run to ``Limits.n1_transfer_percent`` (100 %), main transformers to ``Limits.physical_percent``,
    buses stay in their voltage band (:func:`~gridscope.capacity.voltage.voltage_band_pu`, the MV band
    ``Limits.v_band_pu``). A value beyond its limit that is no worse than in the normal (pre-fault) state does
@@ -278,6 +279,8 @@ def feeder_n1(net: Any, *, topology: Any = None, stations: Any = None, limits: L
     line_edges = topo.element_edges("line")
     lf = topo.feeder_of_node[np.maximum(topo.edge_from[line_edges], 0)]
     lt = topo.feeder_of_node[np.maximum(topo.edge_to[line_edges], 0)]
+    line_vn = bus_vn[bus_pos.reindex(net.line["from_bus"]).to_numpy(dtype=np.int64)] if len(net.line) \
+        else np.zeros(0)
     units = st.unit_table
     trafo_pos = pd.Series(np.arange(len(net.trafo)), index=net.trafo.index)
     lo_all = np.array([voltage_band_pu(v, bands=bands)[0] if v > 0 else 0.0 for v in bus_vn])
@@ -315,7 +318,7 @@ def feeder_n1(net: Any, *, topology: Any = None, stations: Any = None, limits: L
             tpos = trafo_pos.reindex(units.loc[units["station"].isin(stations_fg), "trafo"]).to_numpy(np.int64)
             in_fg = np.isin(node_feeder, [f, g]) & np.isclose(bus_vn[node_pos], vn_f)
             bpos = node_pos[in_fg]
-            lpos = np.flatnonzero(np.isin(lf, [f, g]) | np.isin(lt, [f, g]))
+            lpos = np.flatnonzero((np.isin(lf, [f, g]) | np.isin(lt, [f, g])) & np.isclose(line_vn, vn_f))
             region = _Region(line_pos=lpos, line_lim=limits.n1_transfer_percent, trafo_pos=tpos,
                              trafo_lim=limits.physical_percent, bus_pos=bpos, v_lo=lo_all[bpos], v_hi=hi_all[bpos],
                              ref_line=ref.line_loading[lpos, 0], ref_trafo=ref.trafo_loading[tpos, 0],
