@@ -13,8 +13,10 @@ The network is turned into one node/edge graph that every analysis shares:
 From the closed graph the *supply* is everything reachable from an external grid through supply-level
 elements (buses above :data:`~gridscope.grid.facts.RADIAL_MAX_KV` and the subtransmission feeding a station,
 main transformers by role (:func:`~gridscope.grid.facts.trafo_is_main`) and the switches on them), station
-couplers between supplied busbars, and busbar sections joined to the supply by closed bus-bus switches along
-two independent paths (a section between two transformer-fed sections).
+couplers between supplied busbars, busbar sections joined to the supply by closed bus-bus switches along
+two independent paths (a section between two transformer-fed sections), and the busbar behind a unit's
+incomer switch (every bus on a path of closed same-voltage bus-bus switches from the supply to a bus heading
+breaker-fed lines, :func:`_absorb_incomer_busbars`), so each breaker-fed line out of a station is a feeder.
 Each edge leaving the supply into the radially operated distribution part heads one **feeder**; a breadth-first
 search from the supply gives every distribution node its parent edge, its feeder, its depth and its nearest
 upstream protective device (``CB`` or ``FUSE``). Closed edges that the search does not use close a loop: a
