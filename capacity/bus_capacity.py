@@ -664,14 +664,14 @@ class Constraints:
                 return
             if upper:
                 m = (limit[:, None] - values) / scale[:, None]
-                worse = values > base[:, None] + tol
+                not_worse = values <= base[:, None] + tol
                 pre = base > limit
             else:
                 m = (values - limit[:, None]) / scale[:, None]
-                worse = values < base[:, None] - tol
+                not_worse = values >= base[:, None] - tol
                 pre = base < limit
-            m = np.where(np.isnan(values), np.inf, m)
-            m = np.where((m < 0) & ~worse, np.inf, m)  # pre-existing violation not made worse
+            # NaN (out of service) and a pre-existing violation not made worse do not bind
+            m[np.isnan(m) | ((m < 0) & not_worse)] = np.inf
             note = np.full((0, k), np.inf)
             if bus_node is not None and nodes is not None:
                 rows = np.flatnonzero(pre & np.isfinite(base))
@@ -741,20 +741,26 @@ class Constraints:
 
 
 def _argmin_blocks(blocks: list[np.ndarray], k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Smallest value per column over stacked blocks: (value, block number, row within the block)."""
-    allm = np.vstack(blocks) if blocks else np.zeros((0, k))
-    sizes = [blk.shape[0] for blk in blocks]
-    if allm.shape[0]:
-        pos = np.argmin(allm, axis=0)
-        m = allm[pos, np.arange(k)]
-    else:
-        pos = np.zeros(k, np.int64)
-        m = np.full(k, np.inf)
-    starts = np.cumsum([0, *sizes])
-    kind = np.searchsorted(starts, pos, side="right") - 1
-    # the blocks were added in BindingKind order: LINE, TRAFO, UNDER_VOLTAGE, OVER_VOLTAGE, EXT_GRID
-    elem = pos - starts[np.clip(kind, 0, len(starts) - 1)]
-    return m, kind, elem
+    """Smallest value per column over stacked blocks: (value, block number, row within the block).
+
+    Each block is reduced on its own (a transposed copy makes the per-case search contiguous), so no stacked
+    copy of all margins is made; ties go to the first block and row, as an argmin over the stack would."""
+    best = np.full(k, np.inf)
+    kind = np.zeros(k, np.int64)
+    elem = np.zeros(k, np.int64)
+    first = np.ones(k, bool)  # no block seen yet: the first block's row 0 stands for "nothing"
+    for number, blk in enumerate(blocks):
+        if not blk.shape[0]:
+            continue
+        bt = np.ascontiguousarray(blk.T)
+        pos = bt.argmin(axis=1)
+        val = bt[np.arange(k), pos]
+        take = (val < best) | (first & ~(val > best))
+        best = np.where(take, val, best)
+        kind = np.where(take, number, kind)
+        elem = np.where(take, pos, elem)
+        first &= ~take
+    return best, kind, elem
 
 
 class SupplyPaths:
