@@ -256,15 +256,27 @@ class Study:
         }
 
     # ------------------------------------------------------------------ reliability
-    def _impact(self, tie_capacity: bool | Mapping[str, float]) -> Impact:
+    def _impact(self, tie_capacity: bool | str | Mapping[str, float]) -> Impact:
         from .reliability.impact import build_impact
 
         self.check()
         key = ("impact", _freeze(tie_capacity))
+        if tie_capacity == "powerflow":
+            return self._get(key, lambda: build_impact(self.net, topology=self._topology(),
+                                                       tie_capacity=self.tie_headroom()))
         return self._get(key, lambda: build_impact(self.net, topology=self._topology(), tie_capacity=tie_capacity))
 
-    def impact(self, tie_capacity: bool | Mapping[str, float] = False) -> Impact:
-        """The failure-effect structure (:class:`~gridscope.reliability.impact.Impact`), one per tie option."""
+    def tie_headroom(self) -> dict[str, float]:
+        """MW each backup feeder can take through its ties by AC power flow (cached; what
+        ``tie_capacity="powerflow"`` uses, :func:`gridscope.capacity.ties.tie_headroom_mw`)."""
+        from .capacity.ties import tie_headroom_mw
+
+        self.refresh()
+        return self._get(("tie_headroom",), lambda: tie_headroom_mw(self.net, topology=self._topology()))
+
+    def impact(self, tie_capacity: bool | str | Mapping[str, float] = False) -> Impact:
+        """The failure-effect structure (:class:`~gridscope.reliability.impact.Impact`), one per tie option
+        (``False``, ``True``: head-line headroom, ``"powerflow"``: :meth:`tie_headroom`, or a dict)."""
         self.refresh()
         return self._impact(tie_capacity)
 

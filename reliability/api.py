@@ -49,6 +49,9 @@ def prepare_impact(net: Any, *, topology: Topology | None = None, validate: bool
                    tie_capacity: bool | dict[str, float] = False) -> tuple[Topology, Impact]:
     """The topology (built unless given), validation (raises :class:`ValidationError` with every problem)
     and the failure-effect :class:`Impact` of ``net``: the work a prepared study does once."""
+    if isinstance(tie_capacity, str):
+        raise InputError(f"tie_capacity={tie_capacity!r} needs the capacity module's power flow: use "
+                         "gridscope.assess_reliability or Study.reliability (or pass a headroom dict)")
     topo = topology if topology is not None else build_topology(net)
     if validate:
         problems = validate_net(net, topology=topo)
@@ -203,7 +206,7 @@ def assess_reliability(
         "network_hash": network_hash if network_hash is not None else compute_network_hash(net),
         "gridscope_version": __version__,
         "live_work_fraction": float(live_work_fraction),
-        "tie_capacity_check": str(bool(tie_capacity)),
+        "tie_capacity_check": _tie_mode(tie_capacity),
         "tie_transfers_blocked": len(impact.tie_blocked),
         "tie_transfers_blocked_per_yr": float(impact.tie_blocked["rate_per_yr"].sum()) * failure_rate_scale
         if len(impact.tie_blocked) else 0.0,
@@ -218,6 +221,13 @@ def assess_reliability(
                                         target_cov=target_cov,
                                         max_years=DEFAULT_MAX_YEARS if max_years is None else max_years,
                                         progress=progress, cancel=cancel, **mc_options), scaled)
+
+
+def _tie_mode(tie_capacity: Any) -> str:
+    """How tie transfers were checked, for the attrs: ``False``, ``True`` (head line), ``powerflow``, ``dict``."""
+    if isinstance(tie_capacity, str):
+        return tie_capacity
+    return "dict" if isinstance(tie_capacity, Mapping) else str(bool(tie_capacity))
 
 
 def _upstream_share(ds: Any, impact: Any) -> Any:
