@@ -234,3 +234,30 @@ def test_chunks_and_bands(monkeypatch):
     pd.testing.assert_frame_equal(whole, chunked, check_like=True)
     loose = bus_open_capacity(net, [1, 2], bands=VoltageBands(mv_pu=0.15), physical=False)
     assert (loose["open_capacity_mw"] > 0).all()
+
+
+def test_capacity_bus_table_is_voltage_aware_by_default():
+    """assess_capacity: the bus table carries the exact (voltage-aware) value unless thermal_only; on case33bw
+    the thermal arithmetic shows 1.527 MVA where the exact answer is 0 (bus below 0.93 pu before, runpp)."""
+    from click.testing import CliRunner
+    from gridscope.cli import main
+
+    net = gs.load_network("case33bw")
+    cap = gs.assess_capacity(net)
+    bus = cap.table("bus").set_index("id")
+    assert cap.meta["exact_bus"] is True
+    base = _runpp_with(net, 1.0, 0, 0.0)
+    low = base.res_bus.index[base.res_bus["vm_pu"] < 0.93]
+    shown = bus.index.intersection(low)
+    assert len(shown) >= 10
+    assert (bus.loc[shown, "ac_open_capacity_mw"] == 0).all()
+    assert (bus.loc[shown, "open_capacity_mva"] > 1.0).all()  # the thermal-only figure is far too high there
+    plain = gs.assess_capacity(net, thermal_only=True)
+    assert "ac_open_capacity_mw" not in plain.table("bus").columns and plain.meta["exact_bus"] is False
+    with pytest.raises(InputError, match="contradict"):
+        gs.assess_capacity(net, exact_bus=True, thermal_only=True)
+    out = CliRunner().invoke(main, ["capacity", "case33bw", "--level", "bus", "--head", "3", "--thermal-only"])
+    assert out.exit_code == 0, out.output
+    assert "ac_open_capacity_mw" not in out.output
+    out = CliRunner().invoke(main, ["capacity", "case33bw", "--level", "bus", "--head", "3"])
+    assert out.exit_code == 0 and "ac_open_capacity_mw" in out.output
