@@ -181,7 +181,8 @@ def zone_targets(overrides: Mapping[str, float] | None = None) -> pd.DataFrame:
         if not 0.0 < value <= 1.0:
             raise ConfigError(f"zone target for {zone!r} must be a fraction or a percentage, got {value!r}")
         table.loc[str(zone), ["asai_target", "source"]] = [value, "user override"]
-    table["saidi_target_h"] = (1.0 - table["asai_target"]) * HOURS_PER_YEAR
+    # rounded to 1e-6 h (3.6 ms): the target's meaning, without the float residue (3.0659999999996623 -> 3.066)
+    table["saidi_target_h"] = ((1.0 - table["asai_target"]) * HOURS_PER_YEAR).round(6)
     return table[["asai_target", "saidi_target_h", "source"]]
 
 

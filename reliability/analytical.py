@@ -56,7 +56,11 @@ def range_durations(impact: Impact) -> tuple[np.ndarray, np.ndarray]:
 
 def _per_load(n: int, lo: np.ndarray, hi: np.ndarray, weight: np.ndarray) -> np.ndarray:
     diff = np.bincount(lo, weights=weight, minlength=n + 1) - np.bincount(hi, weights=weight, minlength=n + 1)
-    return np.cumsum(diff)[:n]
+    out = np.cumsum(diff)[:n]
+    # a prefix sum of differences leaves rounding residue (±1e-17) where the ranges cancel: a load point no
+    # range covers is exactly 0 (so its SAIFI is 0 and CAIDI undefined, not a ratio of two residues)
+    out[np.abs(out) <= 1e-12 * max(float(np.abs(weight).sum()), 1e-300)] = 0.0
+    return out
 
 
 def _per_zone_range_sums(impact: Impact, values: np.ndarray) -> np.ndarray:

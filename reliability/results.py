@@ -191,6 +191,8 @@ def build_dataset(
         **_load_coords(impact, order),
     }
     ds = xr.Dataset(data_vars=data, coords=coords)
+    if (f_cust <= 0).any():  # a feeder serving no customer has no indices: it is left out, not reported as NaN
+        ds = ds.isel(feeder=np.flatnonzero(f_cust > 0))
     ds.attrs.update(_plain_attrs(getattr(impact, "attrs", None) or {}))
     ds.attrs.update(attrs)
     ds.attrs.setdefault("created", _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"))
