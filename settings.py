@@ -15,6 +15,7 @@ __all__ = [
     "MC_REPAIR_DIST",
     "MC_YEARS",
     "N1_OVERLOAD_FACTOR",
+    "N1_POWERFLOW_MAX_BUSES",
     "OVERLOAD_PERCENT",
     "TRAFO_HEAVY_PERCENT",
     "V_BAND_HV_MIN_KV",
@@ -50,6 +51,10 @@ V_BAND_LV1PH_PU: tuple[float, float] = (0.90, 1.07)
 #: N-1 and the reliability upstream option's transfer check use the same value (the planning practice of Q/GDW 1738:
 #: 1.3 for up to two hours).
 N1_OVERLOAD_FACTOR: float = 1.3
+
+#: Open-capacity tables: N-1 by AC power flow (one AC model per feeder and tie, per multi-unit station) up to this
+#: many buses; above it the headroom arithmetic (``gridscope.capacity.n1.n1_tables(method="auto")``).
+N1_POWERFLOW_MAX_BUSES: int = 20_000
 
 #: Power factor (lagging) of a requested load and of the load added by the exact bus capacity search.
 LOAD_PF: float = 0.95
