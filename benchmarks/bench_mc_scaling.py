@@ -9,7 +9,9 @@ For RBTS Bus 2, SimBench ``1-MV-urban--0-sw`` and the synthetic radial grid of `
   and **after** (the current ``_run_chunk``) in the same process, interleaved three times; CPU time of the
   calling thread (``time.thread_time``, less sensitive to other processes than wall time) and wall time;
   the after/before ratio and the events simulated per CPU-second;
-* years/s of ``simulate`` on 1 and 2 threads (wall time; the result is bit-identical, checked).
+* years/s of ``simulate`` on 1 and 2 threads (wall time; the result is bit-identical, checked);
+* the cost of the per-load-point interruption-count histograms (``interruption_counts=10``, for CEMI-n) on
+  one thread.
 
 Run: ``python benchmarks/bench_mc_scaling.py [--stations 40] [--before REV] [--no-before]``. The machine's load
 average is printed: with other processes on the cores, wall-time figures (and the 2-thread gain) are noisy.
@@ -36,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from gen_radial import generate
 
 ROOT = Path(__file__).resolve().parents[1]
+COUNTS = 10  # interruption_counts of the CEMI-n cost figure
 BEFORE = "75c2053"  # main before the Monte-Carlo scaling work (per-event component/load-point sums)
 
 
@@ -121,6 +124,14 @@ def bench(label: str, net: Any, kern: Any) -> None:
     same = np.array_equal(res[1].annual_mean, res[2].annual_mean) and np.array_equal(res[1].comp_mean,
                                                                                        res[2].comp_mean)
     print(f"  2 threads / 1 thread: {res[2].years_per_s / res[1].years_per_s:.2f}x; bit-identical: {same}")
+    # per-load-point interruption-count histograms (CEMI-n, issue 10 item 3): cost on one thread
+    plain = counted = 0.0
+    for _ in range(2):
+        plain = max(plain, mc.simulate(impact, years=years, seed=1, threads=1).years_per_s)
+        counted = max(counted, mc.simulate(impact, years=years, seed=1, threads=1,
+                                           interruption_counts=COUNTS).years_per_s)
+    print(f"  interruption_counts={COUNTS}: {counted:12,.0f} years/s vs {plain:,.0f} without, 1 thread: "
+          f"{plain / counted:.2f}x the time (target ≤ 2x)")
 
 
 def main() -> None:

@@ -33,6 +33,10 @@ Sampling of one year (per outage kind: fault ``k = 0``, planned ``k = 1``):
    were 55 MB, out of cache, touched at three places per event), and nothing of that size per year.
 6. year end: the annual sums go to the chunk's sums, sums of squares and ``Σ CI · CH`` (for the CAIDI
    standard error), histogram, target counts; per feeder only for the feeders hit that year.
+7. with ``count_max = K > 0`` (``simulate(..., interruption_counts=K)``): the year's interrupted ranges
+   ``[lo, hi)`` are swept in sorted order; each stretch of load positions interrupted ``c`` times adds one year
+   to bin ``min(c, K)`` of those positions through a difference array over positions (O(R log R) for the
+   year's R interrupted ranges, independent of how many load points they cover).
 """
 
 from __future__ import annotations
@@ -242,6 +246,22 @@ def _poisson(st: np.ndarray, lam: float, cdf: np.ndarray, n_cdf: int) -> int:  #
 
 
 @njit(nogil=True, cache=True)
+def _sort_prefix(a: np.ndarray, n: int) -> None:  # pragma: no cover - numba
+    """Sort ``a[:n]`` in place: insertion sort for the few end points of a small network's year (no
+    allocation), NumPy's sort of the view beyond 32."""
+    if n > 32:
+        a[:n].sort()
+        return
+    for i in range(1, n):
+        v = a[i]
+        j = i - 1
+        while j >= 0 and a[j] > v:
+            a[j + 1] = a[j]
+            j -= 1
+        a[j + 1] = v
+
+
+@njit(nogil=True, cache=True)
 def simulate_chunk(  # pragma: no cover - numba
     state: np.ndarray,          # (4,) uint64 xoshiro256** state of the chunk (copied, not modified)
     n_years: int,
@@ -271,6 +291,10 @@ def simulate_chunk(  # pragma: no cover - numba
     keep_samples: bool,
     samples: np.ndarray,        # (n_years, 3, G, 3) annual values when keep_samples
     abort: np.ndarray,          # (1,) int64 set by another thread: stop at the next year (sums then unusable)
+    count_max: int,             # > 0: per-load-point histograms of the yearly interruption count (0 = off)
+    r_lohi: np.ndarray,         # (n_ranges, 2) first and end load position of each range (with count_max)
+    lpc: np.ndarray,            # (n_load + 1, count_max + 1) int64 difference array over positions of
+                                #   "years with c interruptions" (c = count_max: that many or more)
 ) -> None:
     """Simulate ``n_years`` years and add their statistics to the accumulators (see module docstring).
 
@@ -305,6 +329,20 @@ def simulate_chunk(  # pragma: no cover - numba
     b_r1 = np.empty(n_buf, np.int64)
     b_dur = np.empty(n_buf)
     b_mult = np.empty(n_buf)
+    # yearly interruption counts: the interrupted ranges' end points of the year (at most n_buf events per
+    # kind, each with at most max_span ranges)
+    n_ep_max = 0
+    if count_max > 0:
+        max_span = 1
+        for k in range(2):
+            for i in range(ev_n[k]):
+                for j in (1, 4):
+                    span = int(ev_rec[k, i, j + 1]) - int(ev_rec[k, i, j])
+                    if span > max_span:
+                        max_span = span
+        n_ep_max = 2 * n_buf * max_span
+    ep_lo = np.empty(n_ep_max, np.int64)
+    ep_hi = np.empty(n_ep_max, np.int64)
     repair_dist = dist[0]
     switch_dist = dist[1]
     planned_dist = dist[2]
@@ -312,6 +350,7 @@ def simulate_chunk(  # pragma: no cover - numba
         if abort[0] != 0:
             break
         n_touched = 0
+        n_ep = 0
         for k in range(n_kinds):
             lam = ev_rate[k]
             if lam <= 0.0:
@@ -363,6 +402,10 @@ def simulate_chunk(  # pragma: no cover - numba
                     # per range only: the component and load-point sums follow from these (see montecarlo)
                     r_acc[r, k, 0] += 1.0
                     r_acc[r, k, 1] += d
+                    if count_max > 0:
+                        ep_lo[n_ep] = r_lohi[r, 0]
+                        ep_hi[n_ep] = r_lohi[r, 1]
+                        n_ep += 1
                     f = int(rg[r, 1])
                     if f >= 0:
                         if not is_touched[f]:
@@ -372,6 +415,33 @@ def simulate_chunk(  # pragma: no cover - numba
                         fy[k, f, 0] += cu
                         fy[k, f, 1] += ch
                         fy[k, f, 2] += en
+        # ---- year end: per-load-point interruption counts (fault + planned) by a sweep over the sorted end
+        # points: each stretch of positions with the same count c > 0 adds 1 to bin c of every position in it
+        # through the difference array (O(R log R) for R interrupted ranges, not O(positions))
+        if count_max > 0 and n_ep > 0:
+            _sort_prefix(ep_lo, n_ep)
+            _sort_prefix(ep_hi, n_ep)
+            los = ep_lo
+            his = ep_hi
+            i = 0
+            j = 0
+            cur = 0
+            prev = 0
+            while j < n_ep:
+                if i < n_ep and los[i] <= his[j]:
+                    pos = los[i]
+                    delta = 1
+                    i += 1
+                else:
+                    pos = his[j]
+                    delta = -1
+                    j += 1
+                if pos > prev and cur > 0:
+                    c = cur if cur < count_max else count_max
+                    lpc[prev, c] += 1
+                    lpc[pos, c] -= 1
+                cur += delta
+                prev = pos
         # ---- year end: groups
         for g in range(n_groups):
             a_ci = yv[0, g, 0]

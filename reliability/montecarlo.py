@@ -69,6 +69,7 @@ __all__ = [
     "DISTRIBUTIONS",
     "INDICES",
     "KINDS",
+    "MAX_INTERRUPTION_COUNTS",
     "METRICS",
     "PERCENTILES",
     "PROGRESS_WHAT",
@@ -116,6 +117,8 @@ RESULT_AXES: dict[str, tuple[str, ...]] = {
     "lp_duration_h": ("kind", "load"),
     "comp_mean": ("kind", "component", "group", "metric"),
     "samples": ("year", "kind", "group", "metric"),
+    "lp_count_p": ("load", "count"),
+    "cemi_mean": ("group", "n"),
 }
 
 #: ``Progress.what`` of the records a run posts while it simulates.
@@ -124,8 +127,10 @@ PROGRESS_WHAT = "monte-carlo years"
 COMPILE_WHAT = "compiling Monte-Carlo kernel (first run only)"
 _CHUNK_MIN, _CHUNK_MAX, _CHUNK_COV_MAX = 64, 1 << 18, 1 << 14
 _CHUNK_WORK = 2.0e7  # target work units per chunk (≈ 30-60 ms of one core), see _default_chunk_years
+#: Largest ``interruption_counts`` of :func:`simulate` (bins 0 .. K per load point).
+MAX_INTERRUPTION_COUNTS = 100
 #: Accumulator arrays of :class:`_Acc` that chunks add up (in chunk order), also what a checkpoint stores.
-ACC_ARRAYS: tuple[str, ...] = ("s1", "s2", "fd_s1", "fd_s2", "hist", "miss", "r_acc", "s12")
+ACC_ARRAYS: tuple[str, ...] = ("s1", "s2", "fd_s1", "fd_s2", "hist", "miss", "r_acc", "s12", "lpc")
 
 
 # ----------------------------------------------------------------------------------------------- results
@@ -237,6 +242,8 @@ class MonteCarloResult:
     years_per_s: float
     derived_stderr: np.ndarray
     options: dict[str, Any] = field(default_factory=dict)
+    lp_count_p: np.ndarray | None = None
+    cemi_mean: np.ndarray | None = None
 
     def index(self, name: str, kind: str = "total") -> tuple[np.ndarray, np.ndarray]:
         """Mean and standard error of index ``name`` (SAIFI, SAIDI, ENS) per group for ``kind``."""
@@ -250,7 +257,9 @@ class MonteCarloResult:
                 "derived": list(DERIVED_INDICES),
                 "q": list(PERCENTILES), "feeder": list(self.feeders), "load": np.asarray(self.load_index),
                 "component": np.arange(self.comp_mean.shape[1]),
-                "year": np.arange(self.samples.shape[0] if self.samples is not None else 0)}
+                "year": np.arange(self.samples.shape[0] if self.samples is not None else 0),
+                "count": np.arange(self.lp_count_p.shape[1] if self.lp_count_p is not None else 0),
+                "n": np.arange(self.cemi_mean.shape[1] if self.cemi_mean is not None else 0)}
 
     def array(self, name: str) -> xr.DataArray:
         """The statistic ``name`` (``"index_mean"``, ``"annual_stderr"``, ``"comp_mean"`` ... see
@@ -297,6 +306,12 @@ class MonteCarloResult:
             raise InputError("; ".join(problems))
         row = arr[KINDS.index(kind), :, names.index(index)]
         return row if group is None else float(row[self.groups.index(group)])
+
+    @property
+    def cemi(self) -> xr.DataArray:
+        """CEMI-n (share of customers with more than ``n`` interruptions, fault + planned, in a year; mean over
+        the simulated years) per group and ``n`` = 0 .. ``interruption_counts`` − 1, as a DataArray."""
+        return self.array("cemi_mean")
 
     def comp_share(self, metric: str = "CH", kind: str = "total") -> np.ndarray:
         """Each component's share (0–1) of the group's mean annual ``metric``; shape (component, group).
@@ -480,6 +495,8 @@ class _Model:
     n_load: int
     n_feeders: int
     work_per_year: float
+    r_lohi: np.ndarray  # (range, 2) first and end load position, for the yearly interruption counts
+    count_max: int = 0  # interruption_counts of the run (0: no per-load-point count histograms)
 
     @property
     def n_groups(self) -> int:
@@ -619,6 +636,7 @@ def _prepare(impact: Impact, opts: _Options, target_h: np.ndarray) -> _Model:
         r_int=r_int, r_flt=r_flt, part_zone=part_zone, part_flt=part_flt, ev_rec=ev_rec, rg=rg, part=part,
         g_cust=g_cust, g_target_h=g_target, g_inv_ref=g_inv_ref, expected=exp,
         n_comp=n_comp, n_load=n_load, n_feeders=n_f, work_per_year=work,
+        r_lohi=np.ascontiguousarray(np.column_stack([lo, hi])),
     )
 
 
@@ -800,6 +818,7 @@ class _Acc:
     miss: np.ndarray
     r_acc: np.ndarray  # (range, kind fault/planned, (interruptions, hours)): the per-range sums of the kernel
     s12: np.ndarray  # (kind, group) sum over years of CI · CH
+    lpc: np.ndarray  # (load + 1, count) difference array of years with c interruptions (count_max > 0)
     samples: np.ndarray | None = None  # the chunk's annual values (keep_samples), returned with the chunk
 
     @classmethod
@@ -809,6 +828,7 @@ class _Acc:
             years=0, s1=np.zeros((3, g, 3)), s2=np.zeros((3, g, 3)), fd_s1=np.zeros((3, f, 3)),
             fd_s2=np.zeros((3, f, 3)), hist=np.zeros((g, 3, kernel.HIST_N_BINS), np.int64), v_max=np.zeros((g, 3)),
             miss=np.zeros((3, g), np.int64), r_acc=np.zeros((model.r_int.shape[0], 2, 2)), s12=np.zeros((3, g)),
+            lpc=np.zeros((model.n_load + 1, model.count_max + 1) if model.count_max else (1, 1), np.int64),
         )
 
     def add(self, other: _Acc) -> None:
@@ -832,7 +852,7 @@ def _run_chunk(model: _Model, state: np.ndarray, n_years: int, keep_samples: boo
         m.dist, m.dist_shape, m.rg, m.part,
         m.g_cust, m.g_target_h, m.g_inv_ref, acc.s1, acc.s2, acc.fd_s1, acc.fd_s2, acc.hist, acc.v_max,
         acc.miss, acc.r_acc, acc.s12, bool(keep_samples), buf,
-        abort if abort is not None else np.zeros(1, np.int64),
+        abort if abort is not None else np.zeros(1, np.int64), np.int64(m.count_max), m.r_lohi, acc.lpc,
     )
     acc.samples = buf if keep_samples else None
     return acc
@@ -877,6 +897,26 @@ def _comp_sums(r_acc: np.ndarray, model: _Model) -> np.ndarray:
                 dst[...] = arr.reshape(n_comp, n_g, 3)[:, :-1]
             else:
                 dst[...] = arr
+    return out
+
+
+def _cemi(count_p: np.ndarray, impact: Impact) -> np.ndarray:
+    """CEMI-n per group (zones, system) for n = 0 .. K − 1 from the per-load-point count probabilities:
+    Σ customers · P(N > n) / Σ customers (NaN for a group without customers)."""
+    k = count_p.shape[1] - 1
+    # P(N > n) = sum of the bins above n (the last bin holds "K or more", so n ≤ K − 1 is exact)
+    p_more = np.cumsum(count_p[:, ::-1], axis=1)[:, ::-1][:, 1:]  # (load, n = 0 .. K-1)
+    cust = np.asarray(impact.load_customers, dtype=float)
+    zone = np.asarray(impact.load_zone, dtype=np.int64)
+    n_z = len(impact.zones)
+    out = np.full((n_z + 1, k), np.nan)
+    w = cust[:, None] * p_more
+    for z in range(n_z):
+        c = cust[zone == z].sum()
+        if c > 0:
+            out[z] = w[zone == z].sum(axis=0) / c
+    if cust.sum() > 0:
+        out[n_z] = w.sum(axis=0) / cust.sum()
     return out
 
 
@@ -982,6 +1022,11 @@ def _finish(acc: _Acc, model: _Model, impact: Impact, *, converged: bool | None,
     comp = np.concatenate([comp, comp.sum(axis=0, keepdims=True)])
     with np.errstate(invalid="ignore", divide="ignore"):
         p_miss = np.where(~np.isnan(target_h) & (g_cust > 0), acc.miss / n, np.nan)
+    count_p = None
+    if model.count_max and n > 0:
+        counts = np.cumsum(acc.lpc, axis=0)[: model.n_load].astype(float)  # years with c ≥ 1 interruptions
+        counts[:, 0] = n - counts[:, 1:].sum(axis=1)
+        count_p = counts / n
     cust = np.asarray(impact.load_customers, dtype=float)
     feeder = np.asarray(impact.load_feeder, dtype=np.int64)
     fmask = feeder >= 0
@@ -997,6 +1042,7 @@ def _finish(acc: _Acc, model: _Model, impact: Impact, *, converged: bool | None,
         feeder_mean=fmean, feeder_stderr=fse, lp_failure_rate=lp_n, lp_unavailability_h=lp_h,
         lp_duration_h=lp_d, comp_mean=comp, samples=samples, elapsed_s=elapsed_s,
         years_per_s=n / elapsed_s if elapsed_s > 0 else math.inf, options=options,
+        lp_count_p=count_p, cemi_mean=_cemi(count_p, impact) if count_p is not None else None,
     )
 
 
@@ -1148,6 +1194,7 @@ def simulate(
     keep_samples: bool = False,
     checkpoint: str | os.PathLike[str] | None = None,
     checkpoint_every_s: float = CHECKPOINT_EVERY_S,
+    interruption_counts: int | None = None,
 ) -> MonteCarloResult:
     """Simulate years of fault and planned outages over ``impact`` and return every index's distribution.
 
@@ -1221,6 +1268,11 @@ def simulate(
         ``keep_samples``.
     checkpoint_every_s : float
         Least time between two checkpoint writes (s), default :data:`CHECKPOINT_EVERY_S`.
+    interruption_counts : int, optional
+        ``K`` (1 .. :data:`MAX_INTERRUPTION_COUNTS`): also count, per load point, the years with 0, 1, ...,
+        ``K − 1`` and ``K`` or more interruptions (fault + planned): ``result.lp_count_p`` (load, count) holds
+        their shares and ``result.cemi`` CEMI-n for ``n < K`` per group. Memory (load points × (K + 1)
+        int64 per chunk in flight) and time grow a little (a sort of the year's interrupted ranges).
 
     Returns
     -------
@@ -1243,6 +1295,10 @@ def simulate(
             problems.append(f"checkpoint must be a file path, got {checkpoint!r}")
         elif keep_samples:
             problems.append("checkpoint cannot be combined with keep_samples=True (the samples are not stored)")
+    if interruption_counts is not None and not (
+            _is_int(interruption_counts) and 1 <= interruption_counts <= MAX_INTERRUPTION_COUNTS):
+        problems.append(f"interruption_counts must be an integer in 1..{MAX_INTERRUPTION_COUNTS}, "
+                        f"got {interruption_counts!r}")
     if not (_is_real(checkpoint_every_s) and checkpoint_every_s >= 0):
         problems.append(f"checkpoint_every_s must be a number ≥ 0, got {checkpoint_every_s!r}")
     impact_ok = isinstance(impact, Impact) and not problems
@@ -1268,6 +1324,7 @@ def simulate(
     else:
         compiling = None
     model = _prepare(impact, opts, target_h)
+    model.count_max = int(interruption_counts or 0)
     _run_chunk(model, np.ones(4, np.uint64), 0, False)  # compile (or load the cache) before timing and threads
     if compiling is not None:
         compiling.update(1)
@@ -1286,6 +1343,7 @@ def simulate(
         "switching_cv": switching_cv, "planned_dist": planned_dist, "planned_cv": planned_cv,
         "live_work_fraction": live_work_fraction if np.ndim(live_work_fraction) == 0 else "per component",
         "years": years, "target_cov": target_cov, "cov_on": cov_on, "max_years": None if fixed else limit,
+        "interruption_counts": interruption_counts,
     }
     rep = Reporter(PROGRESS_WHAT, limit, progress=progress, cancel=cancel)
     run = _Run(model, impact, rep, chunk_years=cy, limit=limit, target_cov=None if fixed else target_cov,

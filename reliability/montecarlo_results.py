@@ -29,7 +29,8 @@ def monte_carlo_dataset(impact: Any, live_work_fraction: float, targets: Any, at
     ``<index>_std`` (year-to-year spread),
     ``<index>_quantile`` (P5/P50/P95 of the annual total), ``p_miss_target`` (share of years whose SAIDI
     exceeds the zone target), ``feeder_<index>_stderr``; with ``keep_samples=True`` also
-    ``sample_<index>`` (year × zone).
+    ``sample_<index>`` (year × zone); with ``interruption_counts=K`` also ``CEMI_mc`` (zone × cemi_n, n = 0 ..
+    K − 1).
     """
     zones = [*impact.zones, "system"]
     saidi_target = targets.reindex(zones)["saidi_target_h"].to_numpy(dtype=float)
@@ -105,6 +106,10 @@ def _statistics(res: Any) -> dict[str, Any]:
             "units": units, "long_name": f"standard error of the mean feeder {name}"})
     extra["p_miss_target"] = (("zone",), res.array("p_miss_target").sel(kind="total").values, {
         "units": "1", "long_name": "share of simulated years whose SAIDI exceeds the zone target"})
+    if res.cemi_mean is not None:  # simulate(..., interruption_counts=K)
+        extra["CEMI_mc"] = (("zone", "cemi_n"), res.cemi_mean, {
+            "units": "1", "long_name": "share of customers with more than n interruptions (fault + planned) in a "
+            "year, mean over the simulated years (n = 0 .. K-1)"})
     if res.samples is not None:
         samples = res.array("samples").sel(kind="total")
         for name in INDICES:

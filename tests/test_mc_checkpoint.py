@@ -22,7 +22,7 @@ from gridscope.settings import MC_REPAIR_DIST
 # every statistic of a result (exact comparison, NaN = NaN)
 COMPARED = ("annual_mean", "annual_stderr", "annual_std", "index_mean", "index_stderr", "derived_stderr",
             "index_percentiles", "annual_max", "p_miss_target", "feeder_mean", "feeder_stderr", "lp_failure_rate",
-            "lp_unavailability_h", "comp_mean")
+            "lp_unavailability_h", "comp_mean", "lp_count_p", "cemi_mean")
 KW = dict(years=200_000, seed=7, chunk_years=2000, repair_dist="exponential", saidi_target_h=1.0)
 
 
@@ -88,7 +88,7 @@ def test_cancel_then_resume_with_seed_from_checkpoint(tmp_path: Path, rbts2_impa
         done[0] = max(done[0], rec.done)
         time.sleep(0.06)
 
-    kw = dict(years=30_000, seed=11, chunk_years=1000)
+    kw = dict(years=30_000, seed=11, chunk_years=1000, interruption_counts=3)  # the count histograms too
     with pytest.raises(CancelledError) as info:
         simulate(rbts2_impact, threads=2, checkpoint=ckpt, checkpoint_every_s=60.0, progress=progress,
                  cancel=lambda: done[0] >= 5000, **kw)
@@ -96,11 +96,13 @@ def test_cancel_then_resume_with_seed_from_checkpoint(tmp_path: Path, rbts2_impa
     assert partial is not None and partial.cancelled and 5000 <= partial.years < 30_000
     # the state at the cancellation is written whatever checkpoint_every_s says
     assert read_checkpoint(ckpt)[1]["years"] == partial.years
-    resumed = simulate(rbts2_impact, years=30_000, chunk_years=1000, checkpoint=ckpt)  # seed from the file
+    resumed = simulate(rbts2_impact, years=30_000, chunk_years=1000, interruption_counts=3,
+                       checkpoint=ckpt)  # seed from the file
     assert resumed.seed == 11
     assert_identical(resumed, simulate(rbts2_impact, **kw))
     # a finished run's checkpoint gives its result again at once
-    again = simulate(rbts2_impact, years=30_000, chunk_years=1000, checkpoint=ckpt)
+    again = simulate(rbts2_impact, years=30_000, chunk_years=1000, interruption_counts=3, checkpoint=ckpt)
+    assert resumed.lp_count_p is not None
     assert_identical(again, resumed)
 
 

@@ -676,3 +676,66 @@ def test_results_read_by_label():
         res.mean("SAIDI", group="Z")
     with pytest.raises(InputError, match="no labelled statistic"):
         res.array("nothing")
+
+
+# ------------------------------------------------------------------ per-load-point interruption counts
+def _binomial_se(p: np.ndarray, n: int) -> np.ndarray:
+    return np.sqrt(np.maximum(p * (1.0 - p), 1e-12) / n)
+
+
+def test_interruption_counts_are_poisson_per_load_point() -> None:
+    """small_network: load point i is interrupted by fault and planned events of every component whose ranges
+    cover it (upstream/tie ranges too), each a Poisson process, so its yearly count is Poisson with the summed
+    rate. Hand rates (fault + planned that interrupt): LP0: c0 0.5 + 0.2, c1 0.3 (UPSTREAM, fault only) + 0
+    (planned only interrupts REPAIR) = 1.0; LP1: c0 0.7, c1 0.3 + 0.1 = 1.1; LP2: c2 0.2; LP3: c2 0.2 (TIE)."""
+    from scipy.stats import poisson
+
+    imp = small_network()
+    n, k = 200_000, 4
+    res = simulate(imp, years=n, seed=21, threads=2, interruption_counts=k)
+    lam = np.array([1.0, 1.1, 0.2, 0.2])
+    np.testing.assert_allclose(expected_values(imp).lp_failure_rate[TOTAL], lam, rtol=1e-12)
+    exact = np.column_stack([poisson.pmf(np.arange(k), lam[:, None]).reshape(4, k), poisson.sf(k - 1, lam)])
+    p = res.lp_count_p
+    assert p.shape == (4, k + 1)
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=0, atol=1e-12)
+    assert_within_se(p, _binomial_se(exact, n), exact, 5, "P(N_lp = c)")
+    # the mean count from the histogram (bins < K exact) agrees with the simulated interruption rate
+    np.testing.assert_allclose((p[:, :k] * np.arange(k)).sum(axis=1) + k * p[:, k],
+                               res.lp_failure_rate[TOTAL], rtol=0.02)  # P(N ≥ 4) ≤ 0.5 %: truncation only
+    # CEMI-n of a zone: Σ customers · P(N > n) / Σ customers; zone A = LP0 (100) and LP3 (5)
+    sf = poisson.sf(np.arange(k)[None, :], lam[:, None])
+    cemi_a = (100 * sf[0] + 5 * sf[3]) / 105
+    assert_within_se(res.cemi.sel(group="A").values, _binomial_se(cemi_a, n), cemi_a, 5, "CEMI A")
+    # identical with one thread, and off by default
+    one = simulate(imp, years=n, seed=21, threads=1, interruption_counts=k)
+    np.testing.assert_array_equal(one.lp_count_p, res.lp_count_p)
+    plain = simulate(imp, years=n, seed=21, threads=2)
+    assert plain.lp_count_p is None and plain.cemi_mean is None
+    np.testing.assert_array_equal(plain.annual_mean, res.annual_mean)  # counting changes no other number
+
+
+def test_cemi_on_rbts2_agrees_with_poisson_expectation(rbts2e_impact) -> None:
+    """RBTS Bus 2: Monte-Carlo CEMI-n vs the analytical expectation of reliability/frequent.py (Poisson with the
+    exact per-load-point rates); the standard error is bounded by Σ w·sqrt(p(1 − p)) / sqrt(years)
+    (Cauchy–Schwarz: load points fully correlated is the worst case)."""
+    from gridscope.reliability.frequent import cemi_by_zone, prob_more_than
+
+    n = 100_000
+    res = simulate(rbts2e_impact, years=n, seed=5, interruption_counts=4, repair_dist="fixed")
+    lam = expected_values(rbts2e_impact, repair_dist="fixed").lp_failure_rate[TOTAL]
+    cust = rbts2e_impact.load_customers
+    w = cust / cust.sum()
+    for m in range(3):
+        exact = cemi_by_zone(lam, cust, rbts2e_impact.load_zone, rbts2e_impact.zones, m)["system"]
+        p = prob_more_than(lam, m)
+        se_bound = float((w * np.sqrt(p * (1 - p))).sum()) / math.sqrt(n)
+        got = float(res.cemi.sel(group="system", n=m))
+        assert abs(got - exact) <= 5 * se_bound, (m, got, exact, se_bound)
+
+
+def test_interruption_counts_option_checked() -> None:
+    with pytest.raises(InputError, match=r"interruption_counts must be an integer in 1\.\.100"):
+        simulate(one_component(), years=10, seed=1, interruption_counts=0)
+    with pytest.raises(InputError, match="interruption_counts"):
+        simulate(one_component(), years=10, seed=1, interruption_counts=2.5)
