@@ -312,12 +312,18 @@ def _check_text_bools(out: list[Problem], net: Any) -> None:
     """Text in boolean columns: ``bool("False")`` is True, so the element would count as closed/in service."""
     for table, column in _BOOL_COLUMNS:
         df = net[table] if table in net else None
-        if df is None or not len(df) or column not in df.columns or df[column].dtype != object:
+        if df is None or not len(df) or column not in df.columns or df[column].dtype == bool:
             continue
-        text = df[column].map(lambda v: isinstance(v, (str, bytes)))
-        _emit(out, table, df, df.index[text.to_numpy(bool)],
+        values = df[column]
+        text = values.map(lambda v: isinstance(v, (str, bytes))).to_numpy(bool)
+        _emit(out, table, df, df.index[text],
               [f"{column} is the text {v!r}, not a boolean (text reads as True): store True/False"
-               for v in df.loc[text.to_numpy(bool), column].tolist()], "text_bool")
+               for v in values[text].tolist()], "text_bool")
+        # numbers (0/1 from a spreadsheet) or missing values: some code paths index by them instead of masking
+        other = ~text & ~values.map(lambda v: isinstance(v, (bool, np.bool_))).to_numpy(bool)
+        _emit(out, table, df, df.index[other],
+              [f"{column} is {v!r} ({type(v).__name__}), not a boolean: store True/False"
+               for v in values[other].tolist()], "text_bool")
 
 
 def _in_service(df: pd.DataFrame) -> np.ndarray:
@@ -347,6 +353,21 @@ def _check_nan_only(out: list[Problem], net: Any, table: str, columns: tuple[str
         if column in df.columns:
             nan = _numeric(df, column).isna()
             _emit(out, table, df, df.index[nan], f"{column} is NaN", check)
+
+
+def _check_numeric_cells(out: list[Problem], net: Any, table: str, columns: list[str]) -> None:
+    """Text in a column the power flow reads as numbers (``"0.5"`` parses, but pandapower does arithmetic on
+    the raw column and fails): a ``rating`` problem per cell."""
+    df = net[table] if table in net else None
+    if df is None or not len(df):
+        return
+    for column in columns:
+        if column not in df.columns or df[column].dtype != object:
+            continue
+        raw = df[column]
+        text = raw.map(lambda v: isinstance(v, (str, bytes))).to_numpy(bool)
+        _emit(out, table, df, df.index[text],
+              [f"{column} is the text {v!r}, not a number: store numbers" for v in raw[text].tolist()], "rating")
 
 
 # ------------------------------------------------------------------------------------------------ checks
@@ -635,12 +656,14 @@ def _run_checks(out: list[Problem], net: Any, require_zones: bool, default_zone:
     for table, columns in _RATINGS.items():
         _check_values(out, net, table, columns, "rating")
         _check_physical(out, net, table, [c for c in columns if (table, c) not in _MAY_BE_INFINITE])
+        _check_numeric_cells(out, net, table, [c for c in columns if c != "scaling"])
     for table, columns in _SETPOINTS.items():
         _check_values(out, net, table, columns, "rating")
         _check_physical(out, net, table, list(columns))
     for table, columns in _INJECTIONS.items():
         _check_nan_only(out, net, table, columns, "rating")
         _check_physical(out, net, table, list(columns))
+        _check_numeric_cells(out, net, table, [*columns, "scaling"])
     hint = " (set it, or fill the defaults: gridscope.grid.defaults.apply_reliability_data(net))"
     for table, columns in _RELIABILITY.items():
         _check_values(out, net, table, columns, "reliability_data", hint, finite=True)

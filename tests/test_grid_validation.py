@@ -474,3 +474,18 @@ def test_an_unlimited_line_rating_is_allowed(rbts2_copy):
     # max_i_ka = inf is an unlimited thermal rating: the power flow and the open capacity handle it
     rbts2_copy.line.at[2, "max_i_ka"] = np.inf
     assert gs.validate(rbts2_copy) == []
+
+
+def test_numbers_in_boolean_columns_and_text_in_power_flow_columns(rbts2_copy):
+    # switch.closed as 0/1 (a spreadsheet's booleans) made the capacity tables raise KeyError; load.p_mw as the
+    # text "0.5" parses, but pandapower's arithmetic on the raw column raised TypeError (found by probing the
+    # fuzz corruptions): both are problems naming the cell
+    net = rbts2_copy
+    net.switch["closed"] = net.switch["closed"].astype(int)
+    net.load["p_mw"] = net.load["p_mw"].astype(object)
+    net.load.at[2, "p_mw"] = "0.5"
+    problems = gs.validate(net)
+    closed = _found(problems, "text_bool", "switch")
+    assert len(closed) == len(net.switch) and "is 1 (int), not a boolean" in closed[0].message
+    text = _found(problems, "rating", "load", 2)
+    assert text and "the text '0.5', not a number" in text[0].message
