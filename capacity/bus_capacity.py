@@ -434,18 +434,18 @@ class RadialTree:
 
     Per bus ``i`` (internal numbering) with parent ``p``: the parallel branches between them summed into one
     two-port ``[I_p; I_i] = [[Y_pp, Y_pi], [Y_ip, Y_ii]] [V_p; V_i]`` (currents into the branch), stored as
-    ``ytf = Y_ip``, ``ytt = Y_ii``, ``a = Y_pp - Y_pi Y_ip / Y_ii`` and ``b = -Y_pi / Y_ii`` (the parent-end current
+    ``ytf = Y_ip``, ``ytt = 1 / Y_ii``, ``a = Y_pp - Y_pi Y_ip / Y_ii`` and ``b = -Y_pi / Y_ii`` (the parent-end current
     is ``a V_p + b J_i`` for a current ``J_i`` delivered into the child's side); ``ysh`` the bus shunt.
     """
 
-    order: np.ndarray   # internal buses, parents first
-    parent: np.ndarray  # -1 at the slack
+    order: np.ndarray   # internal bus at breadth-first position q (the slack at 0, parents first)
+    parent: np.ndarray  # position of the parent of position q, -1 at the slack; every array below by position
     a: np.ndarray
     b: np.ndarray
     ytf: np.ndarray
-    ytt: np.ndarray
+    ytt: np.ndarray     # here 1 / Y_ii
     ysh: np.ndarray
-    yp: np.ndarray      # Ybus CSR (the mismatch test)
+    yp: np.ndarray      # Ybus CSR in positions (the mismatch test)
     yi: np.ndarray
     yx: np.ndarray
     nonref: np.ndarray
@@ -496,11 +496,19 @@ def radial_tree(model: ACModel) -> RadialTree | None:
     with np.errstate(divide="ignore", invalid="ignore"):
         a = np.where(nonroot, Ypp - Ypi * Yip / Yii, 0)
         b = np.where(nonroot, -Ypi / Yii, 0)
-    Y = model.Ybus.tocsr()
+    # everything in breadth-first positions (the slack at 0, every parent before its children): the sweeps
+    # then walk the arrays in order, which keeps them in cache
+    order = order.astype(np.int64)
+    pos = np.empty(n, np.int64)
+    pos[order] = np.arange(n)
+    par_pos = np.where(parent[order] >= 0, pos[np.maximum(parent[order], 0)], -1)
+    Y = model.Ybus.tocsr()[order][:, order].tocsr()
     Y.sort_indices()
-    return RadialTree(order=order.astype(np.int64), parent=parent, a=a, b=b, ytf=Yip, ytt=Yii, ysh=ysh,
-                      yp=Y.indptr.astype(np.int64), yi=Y.indices.astype(np.int64), yx=Y.data.astype(complex),
-                      nonref=np.setdiff1d(np.arange(n), model.ref).astype(np.int64))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inv_ytt = np.where(nonroot[order], 1.0 / Yii[order], 0)
+    return RadialTree(order=order, parent=par_pos, a=a[order], b=b[order], ytf=Yip[order], ytt=inv_ytt,
+                      ysh=ysh[order], yp=Y.indptr.astype(np.int64), yi=Y.indices.astype(np.int64),
+                      yx=Y.data.astype(complex), nonref=np.arange(1, n, dtype=np.int64))
 
 
 _KERNELS: dict[str, Any] = {}
@@ -513,25 +521,27 @@ def sweep_kernel() -> Any:
     from numba import njit  # deferred: heavy import, compile on first use
 
     @njit(cache=True, nogil=True)
-    def sweep(order, parent, a, b, ytf, ytt, ysh, yp, yi, yx, nonref, S, V, tol, max_it, conv):  # pragma: no cover
+    def sweep(order, parent, a, b, ytf, inv_ytt, ysh, yp, yi, yx, nonref, S, V, tol, max_it, conv):  # pragma: no cover
         k, n = V.shape
-        its = np.zeros(k, np.int64)
+        its = 0
+        v = np.empty(n, np.complex128)
+        s = np.empty(n, np.complex128)
+        J = np.empty(n, np.complex128)
         for c in range(k):
-            v = V[c]
-            s = S[c]
-            J = np.empty(n, np.complex128)
+            for q in range(n):  # into breadth-first positions
+                v[q] = V[c, order[q]]
+                s[q] = S[c, order[q]]
             prev = np.inf
             check = False
             for it in range(max_it + 1):
                 # the mismatch test of the Newton-Raphson, once the voltage updates have become small
                 if check or it == 0:
                     norm = 0.0
-                    for q in range(nonref.size):
-                        i = nonref[q]
+                    for q in range(1, n):
                         acc = 0j
-                        for p in range(yp[i], yp[i + 1]):
+                        for p in range(yp[q], yp[q + 1]):
                             acc += yx[p] * v[yi[p]]
-                        mis = v[i] * np.conj(acc) - s[i]
+                        mis = v[q] * np.conj(acc) - s[q]
                         norm = max(norm, abs(mis.real), abs(mis.imag))
                     if norm < tol:
                         conv[c] = True
@@ -540,28 +550,26 @@ def sweep_kernel() -> Any:
                         break
                 if it == max_it:
                     break
-                for i in range(n):
-                    J[i] = 0j
-                for q in range(order.size - 1, -1, -1):  # backward: currents, children first
-                    i = order[q]
-                    p = parent[i]
-                    if p >= 0:
-                        J[i] += ysh[i] * v[i] - np.conj(s[i] / v[i])
-                        J[p] += a[i] * v[p] + b[i] * J[i]
+                for q in range(n):
+                    J[q] = 0j
+                for q in range(n - 1, 0, -1):  # backward: currents, children first
+                    vq = v[q]
+                    mag2 = vq.real * vq.real + vq.imag * vq.imag
+                    J[q] += ysh[q] * vq - np.conj(s[q]) * vq / mag2
+                    J[parent[q]] += a[q] * v[parent[q]] + b[q] * J[q]
                 dv = 0.0
-                for q in range(order.size):  # forward: voltages, parents first
-                    i = order[q]
-                    p = parent[i]
-                    if p >= 0:
-                        new = (-J[i] - ytf[i] * v[p]) / ytt[i]
-                        dv = max(dv, abs(new - v[i]))
-                        v[i] = new
-                its[c] += 1
+                for q in range(1, n):  # forward: voltages, parents first
+                    new = (-J[q] - ytf[q] * v[parent[q]]) * inv_ytt[q]
+                    dv = max(dv, abs(new - v[q]))
+                    v[q] = new
+                its += 1
                 if not np.isfinite(dv) or dv > 10 * prev or dv > 1.0:
                     break  # diverging: beyond the collapse point, or a poor start
                 prev = dv
                 check = dv < 1e-7
-        return its.sum()
+            for q in range(n):
+                V[c, order[q]] = v[q]
+        return its
 
     _KERNELS["sweep"] = sweep
     return sweep
