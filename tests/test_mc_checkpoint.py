@@ -173,3 +173,25 @@ def test_cli_ctrl_c_prints_partial_result_exits_130_writes_nothing(tmp_path: Pat
     # min(switching, repair) is below the analytical method's 3.61 h) lies within 5 standard errors
     exact = expected_values(rbts2_impact, repair_dist=MC_REPAIR_DIST).index[2, -1, 1]
     assert saidi_se > 0 and abs(saidi - exact) < 5 * saidi_se + 1e-4
+
+
+def test_target_cov_run_resumes_to_the_same_stopping_point(tmp_path: Path, rbts2_impact) -> None:
+    """The stop rule is checked after each chunk in chunk order, so a resumed target_cov run stops at the same
+    chunk as an uninterrupted one, with the same numbers."""
+    ckpt = tmp_path / "cov.ckpt"
+    kw = dict(target_cov=0.03, seed=9, chunk_years=2000)
+    reference = simulate(rbts2_impact, **kw)
+    assert reference.converged and reference.years > 6000  # enough chunks to stop in between
+    done = [0]
+
+    def progress(rec) -> None:
+        done[0] = max(done[0], rec.done)
+        time.sleep(0.06)
+
+    with pytest.raises(CancelledError):
+        simulate(rbts2_impact, threads=2, checkpoint=ckpt, checkpoint_every_s=0, progress=progress,
+                 cancel=lambda: done[0] >= 4000, **kw)
+    assert read_checkpoint(ckpt)[1]["years"] < reference.years
+    resumed = simulate(rbts2_impact, threads=1, checkpoint=ckpt, **kw)
+    assert resumed.converged
+    assert_identical(resumed, reference)
