@@ -38,7 +38,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 #: Cases in the CI profile (about 0.5 s each on one core).
-CI_EXAMPLES: int = int(os.environ.get("GRIDSCOPE_FUZZ_EXAMPLES", "25"))
+CI_EXAMPLES: int = int(os.environ.get("GRIDSCOPE_FUZZ_EXAMPLES", "20"))
 #: Monte-Carlo years per case: enough to exercise the kernel, cheap.
 MC_YEARS: int = 200
 #: Stages of :func:`run_pipeline`, in order.
@@ -82,8 +82,8 @@ _DROP_TARGETS: tuple[tuple[str, str], ...] = (
     ("load", "scaling"), ("line", "in_service"),
 )
 _INDEX_TABLES = ("bus", "line", "switch", "load", "trafo")
-KINDS = ("nan", "negative", "zero", "huge", "tiny", "inf", "text", "text_bool", "duplicate_index", "drop_column",
-         "dangling", "bad_zone", "bad_switch_type")
+KINDS = ("nan", "negative", "zero", "huge", "tiny", "inf", "text", "numeric_text", "text_bool", "int_bool",
+         "duplicate_index", "drop_column", "dangling", "bad_zone", "bad_switch_type")
 
 
 @dataclass
@@ -221,6 +221,21 @@ def _corrupt(draw: Any, case: Case) -> None:
         net[table][column] = net[table][column].astype(object)
         net[table].at[row, column] = text
         case.notes.append(f"{table}.{column}[{row}] = {text!r} (text boolean)")
+    elif kind == "numeric_text":  # "0.5" instead of 0.5: parses, but arithmetic on the raw column fails
+        options = [(t, c) for t, c in _NUMERIC_TARGETS if t in net and len(net[t]) and c in net[t].columns]
+        table, column = draw(st.sampled_from(options))
+        row = draw(st.sampled_from(list(net[table].index)))
+        net[table][column] = net[table][column].astype(object)
+        net[table].at[row, column] = str(net[table].at[row, column])
+        case.notes.append(f"{table}.{column}[{row}] as text {net[table].at[row, column]!r}")
+    elif kind == "int_bool":  # 0/1 from a spreadsheet instead of booleans
+        options = [(t, c) for t, c in _BOOL_TARGETS if len(net[t]) and c in net[t].columns
+                   and net[t][c].dtype == bool]
+        if not options:
+            return
+        table, column = draw(st.sampled_from(options))
+        net[table][column] = net[table][column].astype(int)
+        case.notes.append(f"{table}.{column} as 0/1 integers")
     elif kind == "duplicate_index":
         options = [t for t in _INDEX_TABLES if len(net[t]) >= 2]
         if not options:
