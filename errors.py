@@ -13,6 +13,7 @@ __all__ = [
     "GridscopeError",
     "InputError",
     "NetworkError",
+    "OutputError",
     "ValidationError",
 ]
 
@@ -65,3 +66,18 @@ class CancelledError(GridscopeError):
     """A long computation was cancelled through its cancel callback."""
 
     exit_code = 130
+
+
+class OutputError(GridscopeError):
+    """An output file or folder cannot be written: full disk, size limit, read-only place, no permission.
+
+    Nothing is left behind: the temporary file (or folder) is removed and an existing destination is unchanged.
+    Exit code 6.
+    """
+
+    exit_code = 6
+
+    def __init__(self, message: str, *, reason: str | None = None) -> None:
+        super().__init__(message)
+        #: The plain cause (``"no space left on the device"``), without the path.
+        self.reason = reason or message

@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from gridscope.errors import InputError, NetworkError
-from gridscope.grid.untrusted import check_excel_archive, check_input_size
+
+from ..errors import InputError
+from ..grid.untrusted import read_input_table
 
 __all__ = ["ELEMENT_ALIASES", "read_reserved"]
 
@@ -27,23 +28,6 @@ ELEMENT_ALIASES: dict[str, str] = {
 
 #: Power units accepted in an optional ``unit`` column, as the factor to MW.
 _UNIT_TO_MW = {"mw": 1.0, "kw": 1e-3}
-
-
-def _read_table(path: Path, sheet: str | int) -> pd.DataFrame:
-    """Read the raw table (all cells as text) after the size checks; Excel through openpyxl only."""
-    try:
-        check_input_size(path)
-        if path.suffix.lower() == ".xlsx":
-            check_excel_archive(path)
-            try:
-                return pd.read_excel(path, sheet_name=sheet, dtype=str, engine="openpyxl")
-            except (ValueError, KeyError) as exc:  # unknown sheet name or index
-                raise InputError(f"{path}: sheet {sheet!r} not found ({exc})") from None
-        if path.suffix.lower() == ".csv":
-            return pd.read_csv(path, dtype=str, encoding="utf-8-sig", keep_default_na=False)
-    except NetworkError as exc:  # the size checks speak of networks; this is an input file
-        raise InputError(str(exc)) from None
-    raise InputError(f"{path}: reserved capacity must be a .csv or .xlsx file")
 
 
 def _power_mw(row: pd.Series, columns: set[str]) -> tuple[float, str | None]:
@@ -108,7 +92,7 @@ def read_reserved(path: str | os.PathLike[str], net: Any, *, sheet: str | int = 
         oversized file.
     """
     path = Path(path)
-    raw = _read_table(path, sheet)
+    raw = read_input_table(path, what="reserved capacity file", sheet=sheet)
     raw.columns = [str(c).strip().lower() for c in raw.columns]
     columns = set(raw.columns)
     missing = [label for label, ok in (("element", "element" in columns),

@@ -46,7 +46,7 @@ from .. import __version__
 from ..cells import safe_frame
 from ..errors import InputError
 from ..grid.facts import element_label, element_name, element_names, line_rating_mva, trafo_is_main, trafo_rating_mva
-from ..grid.io import atomic_write, network_hash
+from ..grid.io import atomic_write, network_hash, write_netcdf
 from ..grid.topology import EdgeKind, build_topology
 from ..progress import CANCEL_CHECK_S, ProgressCallback, Reporter
 from ..settings import LOAD_PF
@@ -660,15 +660,7 @@ def write_seasonal(ds: Any, path: str | os.PathLike[str], *, lang: str = "en", o
         for c in ("level", "section", "name", "element", "season", "customer_binding_season"):
             if c in out.variables:
                 out[c] = out[c].astype(str)
-        # built in memory, then written by plain file I/O: HDF5 writing straight to a file can crash the
-        # interpreter when the write fails half way (as gridscope.reliability.io.write_netcdf does it)
-        data = out.to_netcdf(engine="h5netcdf")
-
-        def write(tmp: str) -> None:
-            with open(tmp, "wb") as fh:
-                fh.write(data)
-
-        return atomic_write(path, write, overwrite=overwrite)
+        return write_netcdf(out, path, overwrite=overwrite)
     if suffix == ".csv":
         frame = seasonal_frame(ds)
         if key == "zh":

@@ -367,13 +367,12 @@ def read_profile_csv(path: str | os.PathLike[str], net: Any, *, step_h: float | 
         are unknown, duplicated or ambiguous, values are missing or not numbers, times are duplicated or
         irregular, elements are not covered.
     """
+    from ..grid.untrusted import read_input_table
+
     p = Path(path)
-    if not p.is_file():
-        raise InputError(f"profile file not found: {p}")
-    try:
-        raw = pd.read_csv(p)
-    except Exception as exc:  # pandas raises several kinds on malformed CSV
-        raise InputError(f"{p} is not a readable CSV file: {type(exc).__name__}: {exc}") from None
+    # the untrusted-input reader: size limit, encoding (UTF-8 or GB18030), binary content, malformed CSV,
+    # blank or repeated column names, each refused with one line
+    raw = read_input_table(p, what="profile file", dtype=None, keep_default_na=True)
     problems: list[str] = []
     if "time" not in raw.columns:
         problems.append(f"no 'time' column (columns: {', '.join(map(str, raw.columns[:8]))}"

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ..cells import is_risky
-from ..errors import GridscopeError, InputError, NetworkError
+from ..errors import InputError, NetworkError, OutputError
 from .builtin import add_head_breakers, builtin_key, make_builtin
 from .defaults import ZONES, apply_reliability_data
 from .facts import in_service
@@ -33,8 +33,8 @@ from .untrusted import check_excel_archive, check_excel_tables, check_input_size
 from .zones import assign_zones_by_density
 
 __all__ = ["STALE_TEMP_H", "TEMP_PREFIX", "OutputError", "atomic_folder", "atomic_write", "atomic_write_many",
-           "cache_dir", "current_umask", "folder_problems", "load_network", "network_hash", "os_error_reason",
-           "prepare_simbench", "remove_stale_temps", "save_network"]
+           "cache_dir", "current_umask", "folder_problems", "load_network", "netcdf_bytes", "network_hash",
+           "os_error_reason", "prepare_simbench", "remove_stale_temps", "save_network", "write_netcdf"]
 
 
 def load_network(source: Any, *, fill_defaults: bool = True) -> Any:
@@ -417,21 +417,6 @@ TEMP_PREFIX = ".gridscope-tmp-"
 #: power loss: no ``finally`` runs); the next write into the same folder removes it. Generous, so a slow write
 #: of another process in the same folder is never touched.
 STALE_TEMP_H = 24.0
-
-
-class OutputError(GridscopeError):
-    """An output file or folder cannot be written: full disk, size limit, read-only place, no permission.
-
-    Nothing is left behind: the temporary file (or folder) is removed and an existing destination is unchanged.
-    Exit code 6.
-    """
-
-    exit_code = 6
-
-    def __init__(self, message: str, *, reason: str | None = None) -> None:
-        super().__init__(message)
-        #: The plain cause (``"no space left on the device"``), without the path.
-        self.reason = reason or message
 
 
 _ERRNO_REASONS = {errno.ENOSPC: "no space left on the device", errno.EFBIG: "file too large (size limit reached)",
@@ -818,3 +803,63 @@ def save_network(net: Any, path: str | os.PathLike[str], *, overwrite: bool = Tr
     if suffix == ".xlsx":
         return atomic_write(path, lambda tmp: _to_excel(net, tmp), overwrite=overwrite)
     raise InputError(f"cannot save a network as {suffix or 'a file without suffix'!r}: use .json or .xlsx")
+
+
+# ----------------------------------------------------------------------------------------------- NetCDF
+def netcdf_bytes(ds: Any) -> Any:
+    """``ds`` serialised as a NetCDF-4 file (h5netcdf engine) in memory: a bytes-like object.
+
+    Boolean and object attrs are stored as strings, so the file reads back with :func:`read_netcdf`.
+    """
+    out = ds.copy()
+    out.attrs = {k: (v if isinstance(v, int | float | str) and not isinstance(v, bool) else str(v))
+                 for k, v in ds.attrs.items()}
+    with _local_scheduler():
+        return out.to_netcdf(engine="h5netcdf")
+
+
+def write_netcdf(ds: Any, path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
+    """Write a results dataset to NetCDF atomically; the one NetCDF writer of gridscope.
+
+    The file is built in memory first (:func:`netcdf_bytes`) and then written with plain Python file I/O
+    through :func:`gridscope.grid.io.atomic_write`. HDF5 writing straight to a file crashes the interpreter
+    (segmentation fault) when a write fails half way (full disk, ``ulimit -f``) and its handles are closed;
+    written this way a failure is an ordinary :class:`~gridscope.grid.io.OutputError` and the temporary file
+    is removed. The temporary file exists only while the bytes are copied out (well under a second for tens
+    of MB), so a ``kill -9`` rarely leaves one, and a left one is removed by a later write into the folder.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+    path : path-like
+    overwrite : bool
+        Replace an existing file.
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    InputError
+        ``path`` exists and ``overwrite`` is False.
+    OutputError
+        The file cannot be written (full disk, size limit, permission, read-only place).
+    """
+    data = netcdf_bytes(ds)
+
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+
+    return atomic_write(path, write, overwrite=overwrite)
+
+
+def _local_scheduler() -> Any:
+    """While a Dask client is the default, xarray takes a cluster-wide lock named after the in-memory target,
+    which the scheduler cannot know; our data are in memory, so the synchronous scheduler is right."""
+    try:
+        import dask.config  # deferred: dask is optional
+    except ImportError:
+        return contextlib.nullcontext()
+    return dask.config.set(scheduler="synchronous")
