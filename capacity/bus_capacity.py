@@ -291,8 +291,6 @@ class ACModel:
     def _solve_batch(self, S: np.ndarray, V: np.ndarray, max_it: int = 40,
                      fallback: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         k = S.shape[1]
-        if getattr(self, "_tree", None) is not None:
-            return self._solve_sweep(S, V, max_it, fallback)
         conv = np.zeros(k, bool)
         active = np.ones(k, bool)
         prev = np.full(k, np.inf)
@@ -318,22 +316,23 @@ class ACModel:
             V[:, c], conv[c] = self._solve_full(self.V0.copy(), S[:, c])
         return V, conv
 
-    def _solve_sweep(self, S: np.ndarray, V: np.ndarray, max_it: int,
+    def _solve_sweep(self, rows: np.ndarray, dS: np.ndarray, V: np.ndarray, max_it: int,
                      fallback: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         """Radial grids: backward/forward sweeps (compiled, one case after the other) on the exact branch
-        two-ports, stopped on the same mismatch test as the Newton-Raphson; a case they do not settle is
-        re-solved by a full Newton-Raphson where ``fallback`` is True."""
+        two-ports, case ``c`` being the base injections plus ``dS[c]`` at internal bus ``rows[c]``, stopped on
+        the same mismatch test as the Newton-Raphson; ``V`` (``(n, k)``) is the start and is overwritten. A case
+        the sweeps do not settle is re-solved by a full Newton-Raphson where ``fallback`` is True."""
         t = self._tree
-        k = S.shape[1]
-        Vt = np.ascontiguousarray(V.T)
-        St = np.ascontiguousarray(S.T)
+        k = rows.size
         conv = np.zeros(k, bool)
-        self.n_sweeps += sweep_kernel()(t.order, t.parent, t.a, t.b, t.ytf, t.ytt, t.ysh, t.yp, t.yi, t.yx,
-                                        t.nonref, St, Vt, _TOL_PU, max_it, conv)
-        V = np.ascontiguousarray(Vt.T)
+        self.n_sweeps += sweep_kernel()(t.order, t.pos, t.parent, t.a, t.b, t.ytf, t.ytt, t.ysh, t.yp, t.yi,
+                                        t.yx, t.s0, rows.astype(np.int64), dS.astype(complex), V, _TOL_PU,
+                                        max_it, conv)
         retry = ~conv if fallback is None else ~conv & fallback
         for c in np.flatnonzero(retry):
-            V[:, c], conv[c] = self._solve_full(self.V0.copy(), S[:, c])
+            S = self.Sbus0.copy()
+            S[rows[c]] += dS[c]
+            V[:, c], conv[c] = self._solve_full(self.V0.copy(), S)
         return V, conv
 
     # ------------------------------------------------------------------ evaluation
@@ -352,10 +351,14 @@ class ACModel:
         if self.method == "pandapower":
             return self._evaluate_pandapower(bus, p_mw, q_mvar)
         rows = self.bus_ppci[self.bus_pos.reindex(bus).to_numpy(dtype=np.int64)]
-        S = np.repeat(self.Sbus0[:, None], k, axis=1)
-        S[rows, np.arange(k)] -= (p_mw + 1j * q_mvar) / self.baseMVA
+        dS = -(p_mw + 1j * q_mvar) / self.baseMVA
         V = np.repeat(self.V0[:, None], k, axis=1) if V_start is None else V_start.copy()
-        V, conv = self._solve_batch(S, V, fallback=fallback)
+        if getattr(self, "_tree", None) is not None:
+            V, conv = self._solve_sweep(rows, dS, V, 40, fallback)
+        else:
+            S = np.repeat(self.Sbus0[:, None], k, axis=1)
+            S[rows, np.arange(k)] += dS
+            V, conv = self._solve_batch(S, V, fallback=fallback)
         added = np.zeros((self.ext_ppci.size, k), complex)
         for j, r in enumerate(self.ext_ppci):
             hit = rows == r
@@ -448,7 +451,8 @@ class RadialTree:
     yp: np.ndarray      # Ybus CSR in positions (the mismatch test)
     yi: np.ndarray
     yx: np.ndarray
-    nonref: np.ndarray
+    pos: np.ndarray     # breadth-first position of every internal bus
+    s0: np.ndarray      # base-case injections (per unit) by position
 
 
 def radial_tree(model: ACModel) -> RadialTree | None:
@@ -508,7 +512,7 @@ def radial_tree(model: ACModel) -> RadialTree | None:
         inv_ytt = np.where(nonroot[order], 1.0 / Yii[order], 0)
     return RadialTree(order=order, parent=par_pos, a=a[order], b=b[order], ytf=Yip[order], ytt=inv_ytt,
                       ysh=ysh[order], yp=Y.indptr.astype(np.int64), yi=Y.indices.astype(np.int64),
-                      yx=Y.data.astype(complex), nonref=np.arange(1, n, dtype=np.int64))
+                      yx=Y.data.astype(complex), pos=pos, s0=np.asarray(model.Sbus0, dtype=complex)[order])
 
 
 _KERNELS: dict[str, Any] = {}
@@ -521,16 +525,18 @@ def sweep_kernel() -> Any:
     from numba import njit  # deferred: heavy import, compile on first use
 
     @njit(cache=True, nogil=True)
-    def sweep(order, parent, a, b, ytf, inv_ytt, ysh, yp, yi, yx, nonref, S, V, tol, max_it, conv):  # pragma: no cover
-        k, n = V.shape
+    def sweep(order, pos, parent, a, b, ytf, inv_ytt, ysh, yp, yi, yx, s0, rows, dS, V, tol, max_it,
+              conv):  # pragma: no cover
+        n, k = V.shape
         its = 0
         v = np.empty(n, np.complex128)
         s = np.empty(n, np.complex128)
         J = np.empty(n, np.complex128)
         for c in range(k):
             for q in range(n):  # into breadth-first positions
-                v[q] = V[c, order[q]]
-                s[q] = S[c, order[q]]
+                v[q] = V[order[q], c]
+                s[q] = s0[q]
+            s[pos[rows[c]]] += dS[c]
             prev = np.inf
             check = False
             for it in range(max_it + 1):
@@ -568,7 +574,7 @@ def sweep_kernel() -> Any:
                 prev = dv
                 check = dv < 1e-7
             for q in range(n):
-                V[c, order[q]] = v[q]
+                V[order[q], c] = v[q]
         return its
 
     _KERNELS["sweep"] = sweep
