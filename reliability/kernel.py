@@ -274,7 +274,8 @@ def simulate_chunk(  # pragma: no cover - numba
     dist: np.ndarray,           # (3,) codes: repair, switching, planned
     dist_shape: np.ndarray,     # (3,) σ (lognormal) or k (gamma)
     rg: np.ndarray,             # (n_ranges, 8) duration class, feeder, first part, end part, switching hours,
-                                #   customers, MW, 0 (RG_* columns; one 64-byte row per range)
+                                #   customers, MW, 0 (one 64-byte row per range); a range in one zone
+                                #   carries its part instead: -1 - zone, the part's MW, ..., the part's customers
     part: np.ndarray,           # (n_parts, 4) zone, customers, MW, 0 of each zone part of a range
     g_cust: np.ndarray,         # (G,) customers per group (zones then system)
     g_target_h: np.ndarray,     # (G,) SAIDI target (inf: none)
@@ -387,12 +388,20 @@ def simulate_chunk(  # pragma: no cover - numba
                         d = rg[r, 4] * mult
                         if dur < d:
                             d = dur
-                    for p in range(int(rg[r, 2]), int(rg[r, 3])):
-                        z = int(part[p, 0])
-                        cu = part[p, 1]
+                    p0 = rg[r, 2]
+                    if p0 < 0.0:  # the range lies in one zone: its only part is in the row (no part row load)
+                        z = int(-1.0 - p0)
+                        cu = rg[r, 7]
                         yv[k, z, 0] += cu
                         yv[k, z, 1] += cu * d
-                        yv[k, z, 2] += part[p, 2] * d
+                        yv[k, z, 2] += rg[r, 3] * d
+                    else:
+                        for p in range(int(p0), int(rg[r, 3])):
+                            z = int(part[p, 0])
+                            cu = part[p, 1]
+                            yv[k, z, 0] += cu
+                            yv[k, z, 1] += cu * d
+                            yv[k, z, 2] += part[p, 2] * d
                     cu = rg[r, 5]
                     ch = cu * d
                     en = rg[r, 6] * d

@@ -609,6 +609,12 @@ def _prepare(impact: Impact, opts: _Options, target_h: np.ndarray) -> _Model:
     rg = np.ascontiguousarray(np.column_stack([kind, r_feeder, part_ptr[:-1], part_ptr[1:], r_flt, zero_r]),
                               dtype=float)
     part = np.ascontiguousarray(np.column_stack([part_zone, part_flt, np.zeros(part_zone.size)]), dtype=float)
+    # a range with exactly one zone part carries it in its own row (kernel: -1 - zone, part MW, part customers)
+    one = np.flatnonzero(np.diff(part_ptr) == 1)
+    first = part_ptr[:-1][one]
+    rg[one, 2] = -1.0 - part_zone[first]
+    rg[one, 3] = part_mw[first]
+    rg[one, 7] = part_cust[first]
     cust = np.asarray(impact.load_customers, dtype=float)
     zone = np.asarray(impact.load_zone, dtype=np.int64)
     g_cust = np.append(np.bincount(zone, weights=cust, minlength=n_z)[:n_z], cust.sum())
