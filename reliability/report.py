@@ -16,7 +16,7 @@ import pandas as pd
 
 from ..cells import safe_frame
 from ..errors import InputError
-from ..grid.io import atomic_write
+from ..grid.io import atomic_write_many
 from ..textfmt import format_table
 from .results import contributions, to_dataframe
 
@@ -112,11 +112,11 @@ def write_reliability(ds: Any, folder: str | os.PathLike[str] | None = None, *,
     written = []
     if netcdf is not None:
         written.append(write_netcdf(ds, netcdf, overwrite=True))
-    if folder is not None:
-        for kind, table in reliability_tables(ds).items():
-            path = Path(folder) / f"reliability_{kind}.csv"
-            safe = safe_frame(table)
-            written.append(atomic_write(path, lambda tmp, t=safe: t.to_csv(tmp), overwrite=True))
+    if folder is not None:  # the four tables all or nothing (a full disk on the third leaves none of them)
+        safe = {kind: safe_frame(table) for kind, table in reliability_tables(ds).items()}
+        writes = {Path(folder) / f"reliability_{kind}.csv": (lambda tmp, t=table: t.to_csv(tmp))
+                  for kind, table in safe.items()}
+        written += atomic_write_many(writes, overwrite=True)
     return written
 
 
