@@ -270,3 +270,18 @@ def test_assess_capacity_reserved_bad_input_is_an_input_error(tmp_path):
         gs.assess_capacity(net, reserved=pd.DataFrame({"element": ["load"], "p_mw": [0.4]}))
     with pytest.raises(InputError):
         gs.assess_capacity(net, reserved=42)
+
+
+def test_cli_capacity_and_connect_refuse_a_broken_network_with_every_problem(tmp_path):
+    # needs the cli.py edit that validates before the study's power flow (a text boolean used to end in a
+    # pandapower TypeError traceback): exit 2, every problem listed, no traceback
+    from click.testing import CliRunner
+    from gridscope.cli import main
+
+    path = tmp_path / "broken.json"
+    gs.save_network(_broken_rbts2(), path)
+    for args in (["capacity", str(path)], ["connect", str(path), "--p-mw", "1", "--bus", "20"]):
+        r = CliRunner().invoke(main, args)
+        assert r.exit_code == 2, r.output
+        assert "line    2" in r.output and "switch  0" in r.output and "load    3" in r.output
+        assert "Traceback" not in r.output
