@@ -24,7 +24,9 @@ Model (what one simulated year is)
 Reproducibility: the years are cut into chunks of ``chunk_years`` (chosen from the network's size, never
 from the thread count); chunk ``i`` runs its own xoshiro256** generator started from
 ``SeedSequence(seed).spawn(...)[i].generate_state(4, uint64)`` and chunk accumulators are combined in chunk
-order, so a given ``seed`` and ``chunk_years`` give bit-identical results with any number of threads.
+order, so a given ``seed`` and ``chunk_years`` give bit-identical results with any number of threads, and a run
+resumed from a checkpoint (:mod:`gridscope.reliability.checkpoint`) ends with the numbers of an uninterrupted
+one.
 """
 
 from __future__ import annotations
@@ -206,7 +208,13 @@ class MonteCarloResult:
         Standard errors of the mean CAIDI (h, delta method), ASAI (1) and AENS (kWh/customer·yr), derived =
         :data:`DERIVED_INDICES` (the kernel keeps the running sum of CI · CH per kind and group).
     options : dict
-        The sampling options (distributions, live work fraction, stop rule).
+        The sampling options (distributions, live work fraction, stop rule; with a checkpoint also its path
+        and ``resumed_years``, the years taken from it).
+    lp_count_p : numpy.ndarray or None, shape (load, count)
+        With ``interruption_counts=K``: share of the simulated years in which the load point had 0, 1, ...,
+        K − 1, and K or more interruptions (fault + planned).
+    cemi_mean : numpy.ndarray or None, shape (group, n)
+        With ``interruption_counts=K``: CEMI-n for n = 0 .. K − 1 (see :attr:`cemi`).
     """
 
     years: int
