@@ -195,3 +195,21 @@ def test_target_cov_run_resumes_to_the_same_stopping_point(tmp_path: Path, rbts2
     resumed = simulate(rbts2_impact, threads=1, checkpoint=ckpt, **kw)
     assert resumed.converged
     assert_identical(resumed, reference)
+
+
+def test_cli_checkpoint_resume_and_refusals(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+    from gridscope.cli import main
+
+    runner = CliRunner()
+    ckpt = tmp_path / "r.ckpt"
+    args = ["reliability", "rbts2", "--method", "monte-carlo", "--years", "20000", "--checkpoint", str(ckpt)]
+    first = runner.invoke(main, args)
+    assert first.exit_code == 0, first.output
+    assert read_checkpoint(ckpt)[1]["years"] == 20_000
+    again = runner.invoke(main, args)  # resumes the finished run: the same report
+    assert again.exit_code == 0 and again.output == first.output
+    other = runner.invoke(main, [*args, "--seed", "2"])
+    assert other.exit_code == 4 and "seed: checkpoint 1, this run 2" in other.output
+    analytical = runner.invoke(main, ["reliability", "rbts2", "--checkpoint", str(ckpt)])
+    assert analytical.exit_code == 4 and "--checkpoint applies to --method monte-carlo only" in analytical.output
