@@ -519,20 +519,22 @@ _KERNELS: dict[str, Any] = {}
 
 
 def sweep_kernel() -> Any:
-    """The compiled backward/forward sweep (numba, compiled on first use and cached on disk)."""
+    """The compiled backward/forward sweep (numba, compiled on first use and cached on disk). The cases of a
+    batch run on numba's threads (``NUMBA_NUM_THREADS``); each case is computed on its own, so the result does
+    not depend on the number of threads."""
     if "sweep" in _KERNELS:
         return _KERNELS["sweep"]
-    from numba import njit  # deferred: heavy import, compile on first use
+    from numba import njit, prange  # deferred: heavy import, compile on first use
 
-    @njit(cache=True, nogil=True)
+    @njit(cache=True, nogil=True, parallel=True)
     def sweep(order, pos, parent, a, b, ytf, inv_ytt, ysh, yp, yi, yx, s0, rows, dS, V, tol, max_it,
               conv):  # pragma: no cover
         n, k = V.shape
         its = 0
-        v = np.empty(n, np.complex128)
-        s = np.empty(n, np.complex128)
-        J = np.empty(n, np.complex128)
-        for c in range(k):
+        for c in prange(k):  # independent cases: the same result on any number of threads
+            v = np.empty(n, np.complex128)
+            s = np.empty(n, np.complex128)
+            J = np.empty(n, np.complex128)
             for q in range(n):  # into breadth-first positions
                 v[q] = V[order[q], c]
                 s[q] = s0[q]

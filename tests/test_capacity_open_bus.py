@@ -221,7 +221,8 @@ def test_radial_sweeps_match_runpp():
 
 
 def test_chunks_and_bands(monkeypatch):
-    """Buses searched in small chunks give the same answer; the 20-kV-and-below band is configurable."""
+    """Buses searched in small chunks, or on one thread, give the same answer; the 20-kV-and-below band is
+    configurable."""
     from gridscope.capacity import bus_capacity
     from gridscope.capacity.voltage import VoltageBands
 
@@ -232,6 +233,15 @@ def test_chunks_and_bands(monkeypatch):
     chunked = bus_open_capacity(net, buses)
     assert chunked.attrs["chunk"] == 3
     pd.testing.assert_frame_equal(whole, chunked, check_like=True)
+    import numba  # the sweeps run the cases of a batch on numba's threads: the result must not depend on them
+
+    n_threads = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        single = bus_open_capacity(net, buses)
+    finally:
+        numba.set_num_threads(n_threads)
+    pd.testing.assert_frame_equal(whole, single, check_exact=True)
     loose = bus_open_capacity(net, [1, 2], bands=VoltageBands(mv_pu=0.15), physical=False)
     assert (loose["open_capacity_mw"] > 0).all()
 
