@@ -28,7 +28,8 @@ Checks (the ``check`` code of each :class:`Problem` in brackets):
 * ``no_protection``: a feeder with no breaker or fuse at its head (reliability needs one to clear faults).
 * ``rating``: NaN or non-positive ratings and parameters (``vn_kv``, ``max_i_ka``, ``length_km``, ``sn_mva``,
   ``vk_percent``, ...); infinite ones (only ``line.max_i_ka`` may be ``inf``, an unlimited rating); non-zero
-  magnitudes below :data:`TINY_VALUE` (1e-100, which underflow in the power flow); a NaN or infinite load,
+  magnitudes below :data:`TINY_VALUE` (1e-100, which underflow in the power flow) or above
+  :data:`HUGE_VALUE` (1e15, which overflow); a NaN or infinite load,
   sgen or gen injection (``p_mw``, ``q_mvar``) or ext_grid ``va_degree``; an ext_grid or gen ``vm_pu``
   that is NaN, infinite or ≤ 0.
 * ``reliability_data``: NaN, infinite or negative reliability columns (``lambda_per_km``, ``lambda_per_yr``,
@@ -65,7 +66,8 @@ import pandas as pd
 from .defaults import RADIAL_MAX_KV, ZONES
 from .topology import EDGE_KINDS, NO, SWITCH_TYPES, Topology, build_topology
 
-__all__ = ["CAPACITY_CHECKS", "CHECKS", "MAX_REPAIR_H", "REQUIRED_COLUMNS", "TINY_VALUE", "Problem", "validate"]
+__all__ = ["CAPACITY_CHECKS", "CHECKS", "HUGE_VALUE", "MAX_REPAIR_H", "REQUIRED_COLUMNS", "TINY_VALUE", "Problem",
+           "validate"]
 
 #: Check codes in the order :func:`validate` runs them.
 CHECKS: tuple[str, ...] = (
@@ -208,6 +210,9 @@ _INJECTIONS: dict[str, tuple[str, ...]] = {"load": ("p_mw", "q_mvar"), "sgen": (
 #: Non-zero magnitudes below this are no physical quantity in any unit a network table uses: the power flow
 #: would underflow on them (pandapower computes the admittances with floating-point errors raised).
 TINY_VALUE: float = 1e-100
+#: Magnitudes above this are no physical quantity in any unit a network table uses (1e15 MW, kV, km, ohm/km
+#: ...): the power flow overflows on them (pandapower raises FloatingPointError) instead of not converging.
+HUGE_VALUE: float = 1e15
 
 _RELIABILITY: dict[str, dict[str, str]] = {
     "line": {"lambda_per_km": "nonneg", "repair_h": "nonneg"},
@@ -221,7 +226,8 @@ _PLANNED = ("line", "trafo", "trafo3w", "bus", "switch")
 
 
 def _check_physical(out: list[Problem], net: Any, table: str, columns: list[str]) -> None:
-    """Infinite values (either sign) and non-zero magnitudes below :data:`TINY_VALUE` in ``columns``."""
+    """Infinite values (either sign), non-zero magnitudes below :data:`TINY_VALUE` and finite magnitudes above
+    :data:`HUGE_VALUE` in ``columns``."""
     df = net[table] if table in net else None
     if df is None or not len(df):
         return
@@ -233,6 +239,10 @@ def _check_physical(out: list[Problem], net: Any, table: str, columns: list[str]
         _emit(out, table, df, df.index[inf], f"{column} is infinite; it must be a finite number", "rating")
         with np.errstate(invalid="ignore"):
             tiny = (v != 0) & (np.abs(v) < TINY_VALUE)
+            huge = np.isfinite(v) & (np.abs(v) > HUGE_VALUE)
+        _emit(out, table, df, df.index[huge],
+              [f"{column} = {x:g} is not a physical value (magnitude above {HUGE_VALUE:g}): check the unit"
+               for x in v[huge]], "rating")
         _emit(out, table, df, df.index[tiny],
               [f"{column} = {x:g} is not a physical value (non-zero below {TINY_VALUE:g}): use 0 or the real "
                "value" for x in v[tiny]], "rating")
@@ -580,6 +590,8 @@ def _check_stations(out: list[Problem], net: Any, topo: Topology) -> None:
     tr = net.trafo
     if not len(tr):
         return
+    if not (tr["hv_bus"].isin(net.bus.index).all() and tr["lv_bus"].isin(net.bus.index).all()):
+        return  # reported as dangling; the stations cannot be built (station_problems raises KeyError)
     from .facts import trafo_is_main
 
     lv_kv = pd.to_numeric(tr["vn_lv_kv"], errors="coerce").to_numpy(float)

@@ -489,3 +489,18 @@ def test_numbers_in_boolean_columns_and_text_in_power_flow_columns(rbts2_copy):
     assert len(closed) == len(net.switch) and "is 1 (int), not a boolean" in closed[0].message
     text = _found(problems, "rating", "load", 2)
     assert text and "the text '0.5', not a number" in text[0].message
+
+
+def test_huge_parameters_and_dangling_transformers_found_by_the_long_fuzz_run(rbts2_copy):
+    # benchmarks/fuzz_long.py: a transformer vn_lv_kv of 1e300 made pandapower's makeYbus raise
+    # FloatingPointError (1e12 only fails to converge: ConvergenceError, a clean refusal); a main
+    # transformer whose lv_bus does not exist made the station check raise KeyError inside validate.
+    net = rbts2_copy
+    net.line.at[2, "r_ohm_per_km"] = 1e300
+    found = _found(gs.validate(net), "rating", "line", 2)
+    assert found and "magnitude above 1e+15" in found[0].message
+
+    station = _station_with_idle_unit(idle_is_coupled=False)
+    station.trafo.at[1, "lv_bus"] = 9999
+    problems = gs.validate(station)
+    assert _found(problems, "dangling", "trafo", 1) and not _found(problems, "internal")
