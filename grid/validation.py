@@ -672,6 +672,7 @@ def _run_checks(out: list[Problem], net: Any, require_zones: bool, default_zone:
     for table, columns in _SETPOINTS.items():
         _check_values(out, net, table, columns, "rating")
         _check_physical(out, net, table, list(columns))
+        _check_numeric_cells(out, net, table, list(columns))
     for table, columns in _INJECTIONS.items():
         _check_nan_only(out, net, table, columns, "rating")
         _check_physical(out, net, table, list(columns))
