@@ -15,7 +15,8 @@ from typing import Any
 
 import click
 
-from .cli_common import handle_errors, print_problems, progress_bar
+from .cli_common import handle_errors, parse_targets, print_problems, progress_bar
+from .cli_outages import register as register_outages
 from .cli_study import register as register_study
 from .errors import InputError
 from .reliability.mc_defaults import DISTRIBUTION_NAMES
@@ -151,7 +152,8 @@ def _parse_feeder_zones(items: tuple[str, ...]) -> dict[str, str]:
 @click.option("--per", type=click.Choice(["feeder", "network"]), default="feeder", show_default=True,
               help="With --by-density: one density per feeder or for the whole network.")
 @click.option("--mapping", "mapping_file", type=click.Path(dir_okay=False), default=None,
-              help="CSV with a 'zone' column and a 'bus' (name or index) or 'feeder' column.")
+              help="CSV (UTF-8 or GBK) or .xlsx with a 'zone' column and a 'bus' (name or index) or 'feeder' "
+              "column; every bad row is listed.")
 @click.option("--feeder", "feeder_zones", multiple=True, metavar="F=Z", help="Zone of feeder F (repeatable).")
 @click.option("--default-zone", metavar="Z", default=None,
               help="With --mapping/--feeder: zone of the buses the mapping does not cover.")
@@ -262,25 +264,6 @@ def flags_cmd(net_source: str, scaling: float, profiles: str | None, engine: str
 
 
 # ------------------------------------------------------------------------------------------------ reliability
-def _parse_targets(items: tuple[str, ...], zones: list[str] | None = None) -> dict[str, float]:
-    """ZONE=PERCENT items as a dict; with ``zones`` (the network's), a zone not among them is refused too."""
-    out, bad = {}, []
-    for item in items:
-        zone, _, value = item.partition("=")
-        try:
-            out[zone.strip()] = float(value)
-        except ValueError:
-            bad.append(item)
-    problems = [f"--target takes ZONE=PERCENT (e.g. B=99.965), got: {', '.join(bad)}"] if bad else []
-    unknown = [z for z in out if zones is not None and z not in zones]
-    if unknown:
-        problems.append(f"--target names zone(s) not in the network: {', '.join(unknown)}; "
-                        f"its zones are: {', '.join(zones or [])}")
-    if problems:
-        raise InputError("; ".join(problems))
-    return out
-
-
 def _reliability_options(func: Callable[..., Any]) -> Callable[..., Any]:
     options = [
         click.option("--method", type=click.Choice(["analytical", "monte-carlo"]), default="analytical",
@@ -298,27 +281,99 @@ def _reliability_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--repair-time-scale", type=float, default=1.0, show_default=True),
         click.option("--live-work-fraction", type=float, default=0.0, show_default=True,
                      help="Share of planned jobs done live (不停电作业)."),
-        click.option("--tie-capacity", is_flag=True, help="Transfer through a tie only if the backup feeder can "
-                     "carry the block (peak load)."),
+        click.option("--tie-capacity", type=click.Choice(["headroom", "powerflow"]), is_flag=False,
+                     flag_value="headroom", default=None,
+                     help="Transfer through a tie only if the backup feeder can carry the block at peak load: "
+                     "'headroom' (alone: --tie-capacity) its head line's spare, 'powerflow' the AC open capacity "
+                     "where the tie lands (every section and the voltage band)."),
+        click.option("--upstream", is_flag=True, help="Include main transformers, station busbars, bus couplers "
+                     "and supply lines as failing components (default: the supply is perfectly reliable)."),
         click.option("--target", "targets", multiple=True, metavar="ZONE=PERCENT",
                      help="Override a zone's ASAI target, e.g. --target B=99.97."),
+        click.option("--checkpoint", type=click.Path(dir_okay=False), default=None, metavar="FILE",
+                     help="Monte Carlo: keep the run's state in FILE (written every few seconds and when "
+                     "stopped); run again with the same FILE and options to resume (same numbers as one run)."),
     ]
     for option in reversed(options):
         func = option(func)
     return func
 
 
+#: ``--tie-capacity`` value → the ``tie_capacity`` option of Study.reliability.
+_TIE_MODES: dict[str | None, bool | str] = {None: False, "headroom": True, "powerflow": "powerflow"}
+
+
 def _run_reliability(st: Any, method: str, years: int | None, seed: int, target_cov: float | None,
                      max_years: int, threads: int | None, repair_dist: str, failure_rate_scale: float,
-                     repair_time_scale: float, live_work_fraction: float, tie_capacity: bool,
-                     targets: tuple[str, ...]) -> Any:
+                     repair_time_scale: float, live_work_fraction: float, tie_capacity: str | None,
+                     targets: tuple[str, ...], checkpoint: str | None = None, upstream: bool = False,
+                     interruption_counts: int | None = None) -> Any:
+    tie_capacity = _TIE_MODES[tie_capacity]
     kw: dict[str, Any] = {}
     if method == "monte-carlo":
         kw = {"years": years, "seed": seed, "target_cov": target_cov, "max_years": max_years,
               "threads": threads, "repair_dist": repair_dist, "progress": progress_bar()}
-    return st.reliability(method=method, failure_rate_scale=failure_rate_scale, repair_time_scale=repair_time_scale,
-                          live_work_fraction=live_work_fraction, tie_capacity=tie_capacity,
-                          targets=_parse_targets(targets, st.impact(tie_capacity).zones if targets else None), **kw)
+        if interruption_counts:
+            kw["interruption_counts"] = interruption_counts
+        if checkpoint is not None:
+            kw["checkpoint"] = checkpoint
+    elif checkpoint is not None:
+        raise InputError("--checkpoint applies to --method monte-carlo only")
+
+    def run(**extra: Any) -> Any:
+        return st.reliability(method=method, failure_rate_scale=failure_rate_scale,
+                              repair_time_scale=repair_time_scale, live_work_fraction=live_work_fraction,
+                              tie_capacity=tie_capacity, upstream=upstream,
+                              targets=parse_targets(targets, st.impact(tie_capacity).zones if targets else None),
+                              **kw, **extra)
+
+    if method != "monte-carlo":
+        return run()
+    return _run_mc_interruptible(run, checkpoint)
+
+
+def _run_mc_interruptible(run: Callable[..., Any], checkpoint: str | None) -> Any:
+    """Run a Monte-Carlo job so that Ctrl-C (SIGINT) stops it between chunks, prints the partial result
+    (years done, SAIFI/SAIDI with standard errors) and exits 130 before anything is written; a second Ctrl-C
+    interrupts at once."""
+    import signal
+    import threading
+
+    from .errors import CancelledError
+
+    stop = threading.Event()
+    previous = None
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        return run(cancel=stop.is_set)
+    except CancelledError as exc:
+        click.echo("\ninterrupted", err=True)
+        partial = getattr(exc, "partial", None)
+        if partial is not None:
+            click.echo(_partial_text(partial, checkpoint))
+        sys.exit(130)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+
+
+def _partial_text(res: Any, checkpoint: str | None) -> str:
+    """Lines on the partial Monte-Carlo result of a cancelled run (nothing is written to files)."""
+    lines = [f"partial Monte-Carlo result after {res.years:,} simulated years (seed {res.seed}; not written):"]
+    for group in res.groups:
+        saifi, saifi_se = res.mean("SAIFI", group=group), res.stderr("SAIFI", group=group)
+        saidi, saidi_se = res.mean("SAIDI", group=group), res.stderr("SAIDI", group=group)
+        lines.append(f"  {group:<12} SAIFI {saifi:.4f} ± {saifi_se:.4f} /yr   SAIDI {saidi:.4f} ± {saidi_se:.4f} h/yr")
+    if checkpoint is not None:
+        lines.append(f"state kept in {checkpoint}: run the same command again to resume")
+    return "\n".join(lines)
 
 
 def _write_reliability(ds: Any, netcdf: str | None, tables_dir: str | None, force: bool) -> None:
@@ -342,15 +397,45 @@ def _write_reliability(ds: Any, netcdf: str | None, tables_dir: str | None, forc
               help="Write zone/feeder/load/component tables as CSV into this folder.")
 @click.option("--force", is_flag=True, help="Replace existing output files.")
 @click.option("--top", type=int, default=5, show_default=True, help="Contributors to list.")
+@click.option("--cemi", "cemi_n", type=click.IntRange(0, 1000), default=None, metavar="N",
+              help="Also print CEMI-N: the share of customers with more than N interruptions a year.")
+@click.option("--celid", "celid_h", type=click.FloatRange(0.0), default=None, metavar="T",
+              help="Also print CELID-T: the share of customers with an interruption longer than T hours.")
 @handle_errors
 def reliability_cmd(net_source: str, out_path: str | None, tables_dir: str | None, force: bool, top: int,
-                    **options: Any) -> None:
+                    cemi_n: int | None, celid_h: float | None, **options: Any) -> None:
     """Reliability indices (SAIFI, SAIDI, CAIDI, ASAI, ENS) by supply zone and feeder, vs zone targets."""
     from .reliability.report import reliability_summary
 
-    ds = _run_reliability(_study(net_source), **options)
+    st = _study(net_source)
+    # Monte Carlo with --cemi N: the kernel counts each load point's interruptions per year (bins 0 .. N+1)
+    ds = _run_reliability(st, interruption_counts=cemi_n + 1 if cemi_n is not None else None, **options)
     click.echo(reliability_summary(ds, top=top))
+    if cemi_n is not None or celid_h is not None:
+        _print_frequent(st, ds, cemi_n, celid_h, options["live_work_fraction"], _TIE_MODES[options["tie_capacity"]])
     _write_reliability(ds, out_path, tables_dir, force)
+
+
+def _print_frequent(st: Any, ds: Any, cemi_n: int | None, celid_h: float | None, live_work_fraction: float,
+                    tie_capacity: bool | str) -> None:
+    from .reliability.devices import celid_by_zone
+    from .reliability.frequent import cemi_from_results
+
+    if cemi_n is not None:
+        if "CEMI_mc" in ds:
+            values = ds["CEMI_mc"].isel(cemi_n=cemi_n).values
+            cemi = dict(zip([str(z) for z in ds.zone.values], values.tolist(), strict=True))
+            how = "sampled: each load point's yearly interruption count, mean over the simulated years"
+        else:
+            cemi = cemi_from_results(ds, cemi_n).to_dict()
+            how = "Poisson from the per-load-point rates"
+        click.echo(f"\nCEMI-{cemi_n} (customers with more than {cemi_n} interruptions a year; {how}):")
+        click.echo("  " + "   ".join(f"{z} {v:.2%}" for z, v in cemi.items()))
+    if celid_h is not None:
+        celid = celid_by_zone(st.impact(tie_capacity), celid_h, live_work_fraction=live_work_fraction)
+        click.echo(f"\nCELID-{celid_h:g}h (customers with an interruption longer than {celid_h:g} h in a year; "
+                   "analytical, mean durations):")
+        click.echo("  " + "   ".join(f"{z} {v:.2%}" for z, v in celid.items()))
 
 
 @main.command("scenario")
@@ -399,7 +484,8 @@ def scenario_cmd(net_source: str, failure_rate_scale: float, repair_time_scale: 
               help="Folder for the result files (default: gridscope-results/<network>-<time>).")
 @click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True,
               help="Column headers of the open-capacity workbook.")
-@click.option("--force", is_flag=True, help="Replace files in an existing --out folder.")
+@click.option("--force", is_flag=True, help="Replace an existing non-empty --out folder (as a whole, once the new "
+              "results are complete).")
 @handle_errors
 def run_cmd(net_source: str, scaling: float, out_dir: str | None, lang: str, force: bool, **options: Any) -> None:
     """The main job: validate NET, reliability by zone vs targets, flagged equipment, open capacity; write tables.
@@ -413,10 +499,22 @@ def run_cmd(net_source: str, scaling: float, out_dir: str | None, lang: str, for
 
     from .capacity.export import write_flags_csv
     from .capacity.report import flag_counts, flags_text
+    from .grid.io import atomic_folder, folder_problems
     from .reliability.plots import save_reliability_figure
-    from .reliability.report import reliability_summary
+    from .reliability.report import reliability_summary, write_reliability
     from .textfmt import format_table
 
+    if out_dir is None:
+        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", str(net_source).rsplit("/", 1)[-1])
+        folder = Path("gridscope-results") / f"{slug}-{stamp}"
+    else:
+        folder = Path(out_dir)
+    problems = folder_problems(folder, force=force)  # before any work: a refused folder costs nothing
+    if Path(net_source).is_file() and Path(net_source).resolve().is_relative_to(folder.resolve()):
+        problems.append(f"{folder} holds the input network {net_source}: gridscope never replaces its input")
+    if problems:
+        raise InputError(f"--out: {problems[0]}")
     st = _study(net_source)
     st.check()
     s = st.summary()
@@ -446,17 +544,16 @@ def run_cmd(net_source: str, scaling: float, out_dir: str | None, lang: str, for
                                 dict.fromkeys(["rating_mva", "peak_mva", "reserved_mva", "open_capacity_mva",
                                                "n1_open_capacity_mva"], "{:.3f}") | {"load_rate_percent": "{:.1f}"}))
 
-    if out_dir is None:
-        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-        slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", str(net_source).rsplit("/", 1)[-1])
-        folder = Path("gridscope-results") / f"{slug}-{stamp}"
-    else:
-        folder = Path(out_dir)
-    _write_reliability(ds, str(folder / "reliability.nc"), str(folder), force)
-    save_reliability_figure(ds, folder / "reliability.png", overwrite=force)
-    write_flags_csv(flags, folder / "flags.csv", overwrite=force)
-    cap.to_excel(folder / "open_capacity.xlsx", lang=lang, overwrite=force)
-    click.echo(f"wrote reliability.png, flags.csv and open_capacity.xlsx in {folder}")
+
+    def fill(tmp: Path) -> None:  # the whole folder or nothing: written beside it, renamed when complete
+        write_reliability(ds, tmp, netcdf=tmp / "reliability.nc")
+        save_reliability_figure(ds, tmp / "reliability.png")
+        write_flags_csv(flags, tmp / "flags.csv")
+        cap.to_excel(tmp / "open_capacity.xlsx", lang=lang)
+
+    atomic_folder(folder, fill, force=force)
+    click.echo(f"\nwrote reliability.nc, reliability_{{zone,feeder,load,component}}.csv, reliability.png, "
+               f"flags.csv and open_capacity.xlsx in {folder}")
 
 
 # ------------------------------------------------------------------------------------ capacity: open capacity
@@ -485,14 +582,26 @@ def _parse_xy(text: str) -> tuple[float, float]:
 @click.option("--profiles", default=None, metavar="simbench|FILE",
               help="Peak loading over a time series ('simbench' or a profile CSV) instead of one snapshot.")
 @click.option("--exact-bus", is_flag=True,
-              help="Add the exact AC bus open capacity (voltage and thermal limits, planning and physical).")
-@click.option("--pf", type=float, default=LOAD_PF, show_default=True, help="Power factor of the load for --exact-bus.")
+              help="Exact AC bus open capacity (voltage and thermal limits, planning and physical): the default.")
+@click.option("--thermal-only", is_flag=True,
+              help="Bus table without the exact AC, voltage-aware capacity (thermal path arithmetic only).")
+@click.option("--pf", type=float, default=LOAD_PF, show_default=True,
+              help="Power factor of the load for the exact bus capacity and --seasonal.")
 @click.option("--reserved", "reserved_path", default=None, metavar="FILE",
               help="Reserved capacity (已批未接) from a CSV/Excel file: element, element_index or name, p_mw or p_kw.")
+@click.option("--disclosure", "disclosure_path", default=None, metavar="FILE.xlsx|FILE.csv",
+              help="Write the disclosure table (station / main transformer / feeder / 配变 rows; --lang headers).")
+@click.option("--seasonal", "seasonal_path", default=None, metavar="FILE.nc|FILE.csv",
+              help="With --profiles: open capacity per feeder and 配变 per season and hour of a typical day "
+                   "(worst day per season and hour).")
+@click.option("--customer-profile", "customer", default=None, metavar="commercial|ev|FILE",
+              help="With --seasonal: a new customer's daily shape (24 or 96 values); adds the largest peak MW "
+                   "it can have at each element (coincident peak).")
 @handle_errors
 def capacity_cmd(net_source: str, levels: tuple[str, ...], scaling: float, out_path: str | None, lang: str,
-                 force: bool, n_head: int, profiles: str | None, exact_bus: bool, pf: float,
-                 reserved_path: str | None) -> None:
+                 force: bool, n_head: int, profiles: str | None, exact_bus: bool, thermal_only: bool, pf: float,
+                 reserved_path: str | None, disclosure_path: str | None, seasonal_path: str | None,
+                 customer: str | None) -> None:
     """Loading flags and open capacity (可开放容量) of NET at five levels.
 
     Prints the number of flags and the head of each level's table (open capacity and N-1 open capacity in
@@ -504,13 +613,31 @@ def capacity_cmd(net_source: str, levels: tuple[str, ...], scaling: float, out_p
     lower = (out_path or "").lower()
     if out_path is not None and not (lower.endswith((".xlsx", ".json", ".csv")) or out_path.endswith(("/", "\\"))):
         raise InputError(f"--out must end in .xlsx, .csv or .json (or be a directory/), got {out_path!r}")
+    if disclosure_path is not None and not disclosure_path.lower().endswith((".xlsx", ".csv")):
+        raise InputError(f"--disclosure must end in .xlsx or .csv, got {disclosure_path!r}")
+    if seasonal_path is not None and not seasonal_path.lower().endswith((".nc", ".csv")):
+        raise InputError(f"--seasonal must end in .nc or .csv, got {seasonal_path!r}")
+    if seasonal_path is not None and profiles is None:
+        raise InputError("--seasonal needs --profiles (simbench or a profile CSV with timestamps)")
+    if customer is not None and seasonal_path is None:
+        raise InputError("--customer-profile needs --seasonal FILE")
+    if customer is not None:
+        from .capacity.seasonal import customer_shape
+
+        customer_shape(customer)  # a bad shape is refused before any power flow (exit 4)
     st = _study(net_source, validate=False)
     if reserved_path is not None:
         from .capacity.reserved import read_reserved
 
         reserved = read_reserved(reserved_path, st.net)  # every bad row listed at once (exit 4)
         st = st.edited(lambda net: net.__setitem__("reserved_capacity", reserved))
-    cap = st.capacity(scaling=scaling, profiles=profiles, exact_bus=exact_bus, bus_pf=pf, progress=progress_bar())
+    if exact_bus and thermal_only:
+        raise InputError("--exact-bus and --thermal-only contradict each other")
+    from .capacity.api import validated_topology
+
+    validated_topology(st.net)  # every capacity problem at once (exit 2), before any power flow
+    cap = st.capacity(scaling=scaling, profiles=profiles, exact_bus=not thermal_only, bus_pf=pf,
+                      progress=progress_bar())
     click.echo(f"{net_source}: {flag_counts(cap.flags)}")
     chosen = list(levels) or list(CAPACITY_LEVELS)
     click.echo("\n" + capacity_text(cap, chosen, head=n_head))
@@ -522,6 +649,18 @@ def capacity_cmd(net_source: str, levels: tuple[str, ...], scaling: float, out_p
         else:
             written = cap.to_csv(out_path, lang=lang, overwrite=force, levels=chosen)
         click.echo("\nwrote " + ", ".join(str(p) for p in written))
+    if disclosure_path is not None:
+        from .capacity.disclosure import write_disclosure
+
+        written = write_disclosure(cap, disclosure_path, lang=lang, overwrite=force)
+        click.echo("wrote disclosure table " + ", ".join(str(p) for p in written))
+    if seasonal_path is not None:
+        from .capacity.seasonal import seasonal_open_capacity, seasonal_text, write_seasonal
+
+        ds = seasonal_open_capacity(st.net, profiles, customer=customer, pf=pf, scaling=scaling,
+                                    progress=progress_bar())
+        click.echo("\n" + seasonal_text(ds, head=n_head))
+        click.echo(f"wrote seasonal curves {write_seasonal(ds, seasonal_path, lang=lang, overwrite=force)}")
 
 
 @main.command("connect")
@@ -556,6 +695,9 @@ def connect_cmd(net_source: str, p_mw: float, bus: int | None, at: str | None, p
     if out_path is not None and not out_path.lower().endswith((".xlsx", ".json")):
         raise InputError(f"--out must end in .xlsx or .json, got {out_path!r}")
     st = _study(net_source, validate=False)
+    from .capacity.api import validated_topology
+
+    validated_topology(st.net)  # every capacity problem at once (exit 2), before any power flow
     dec = st.connection(p_mw, bus=bus, location=location, pf=pf, radius=radius, scaling=scaling,
                         reliability=with_reliability, progress=progress_bar())
     click.echo(dec.summary())
@@ -565,3 +707,4 @@ def connect_cmd(net_source: str, p_mw: float, bus: int | None, at: str | None, p
 
 
 register_study(main)  # gridscope study / gridscope compare (the annual runs)
+register_outages(main)  # gridscope outages (planned jobs, 先算后停)

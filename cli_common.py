@@ -11,9 +11,9 @@ from typing import Any
 
 import click
 
-from .errors import GridscopeError, ValidationError
+from .errors import GridscopeError, InputError, ValidationError
 
-__all__ = ["handle_errors", "print_problems", "progress_bar"]
+__all__ = ["handle_errors", "parse_targets", "print_problems", "progress_bar"]
 
 
 def print_problems(problems: list[Any], *, file: Any = None) -> None:
@@ -69,3 +69,22 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             sys.exit(130)
 
     return wrapper
+
+
+def parse_targets(items: tuple[str, ...], zones: list[str] | None = None) -> dict[str, float]:
+    """``--target ZONE=PERCENT`` items as a dict; with ``zones`` (the network's), a zone not among them is refused."""
+    out, bad = {}, []
+    for item in items:
+        zone, _, value = item.partition("=")
+        try:
+            out[zone.strip()] = float(value)
+        except ValueError:
+            bad.append(item)
+    problems = [f"--target takes ZONE=PERCENT (e.g. B=99.965), got: {', '.join(bad)}"] if bad else []
+    unknown = [z for z in out if zones is not None and z not in zones]
+    if unknown:
+        problems.append(f"--target names zone(s) not in the network: {', '.join(unknown)}; "
+                        f"its zones are: {', '.join(zones or [])}")
+    if problems:
+        raise InputError("; ".join(problems))
+    return out

@@ -370,6 +370,7 @@ class Study:
 
         self.refresh()
         loading_kw = {k: options[k] for k in ("include_sgen",) if k in options}
+        self._capacity_check()
         peak = self._loading(scaling, profiles, progress, cancel, **loading_kw)
         def run() -> CapacityResult:
             return engine(self.net, scaling=scaling, profiles=profiles, peak=peak, topology=self._topology(),
@@ -400,11 +401,19 @@ class Study:
 
         self.refresh()
         impact = self._impact(False) if reliability else None
+        self._capacity_check()
         model = self.ac_model(scaling=scaling, include_sgen=include_sgen, limits=limits)
         return engine(self.net, p_mw, scaling=scaling, include_sgen=include_sgen, limits=limits,
                       reliability=reliability, topology=self._topology(), model=model, impact=impact,
                       progress=progress, cancel=cancel, **options)
 
+
+    def _capacity_check(self) -> None:
+        """Refuse a network the capacity engines cannot take (every problem at once: the capacity checks, not
+        the reliability data) before any power flow; cached, so it runs once per network state."""
+        from .capacity.api import validated_topology
+
+        self._get(("capacity_check",), lambda: validated_topology(self.net) is not None)
 
     def outages(self, jobs: Any, *, profiles: Any = None, **options: Any) -> Any:
         """Planned jobs' switching plans, impacts, groups, dates and zone budgets (先算后停): options of

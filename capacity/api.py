@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 
 from .. import __version__
-from ..errors import ValidationError
+from ..errors import InputError, ValidationError
 from ..grid.io import network_hash
 from ..grid.topology import build_topology
 from ..grid.validation import CAPACITY_CHECKS
@@ -22,6 +22,7 @@ from ..settings import LOAD_PF
 from .bus_capacity import bus_open_capacity
 from .export import write_capacity
 from .flags import Thresholds, flag_loading
+from .n1 import n1_tables
 from .open_capacity import LEVELS, Grades, Limits, open_capacity_tables, resolve_level
 from .powerflow import planning_loading
 
@@ -107,7 +108,8 @@ class CapacityResult:
 
 def assess_capacity(net: Any, *, scaling: float = 1.0, profiles: Any = None, thresholds: Any = None,
                     limits: Limits | None = None, grades: Grades | None = None, peak: Any = None,
-                    topology: Any = None, exact_bus: bool = False, bus_pf: float = LOAD_PF,
+                    topology: Any = None, exact_bus: bool | None = None, thermal_only: bool = False,
+                    bus_pf: float = LOAD_PF,
                     reserved: pd.DataFrame | str | os.PathLike[str] | None = None, validate: bool = True,
                     progress: ProgressCallback | None = None, cancel: Callable[[], bool] | None = None,
                     **loading_kw: Any) -> CapacityResult:
@@ -134,14 +136,17 @@ def assess_capacity(net: Any, *, scaling: float = 1.0, profiles: Any = None, thr
         (``scaling``, ``profiles`` and ``**loading_kw`` then only matter for ``exact_bus``).
     topology : Topology or None
         A prebuilt :func:`~gridscope.grid.topology.build_topology` of ``net``: used as it is, not rebuilt.
-    exact_bus : bool
+    exact_bus : bool or None
         Add the exact AC bus open capacity (:func:`~gridscope.capacity.bus_capacity.bus_open_capacity`, load
         at power factor ``bus_pf``, planning and physical limits, with the binding limit and element) to the
         ``bus`` table as ``ac_open_capacity_mw``, ``ac_binding``, ``ac_binding_element``,
-        ``ac_physical_capacity_mw``, ``ac_physical_binding``, ``ac_physical_binding_element``. The default
-        bus table is the thermal path arithmetic of the other levels; the AC search also sees voltage limits
-        and the losses the new load adds. Computed at the planning snapshot (``scaling``), also when
+        ``ac_physical_capacity_mw``, ``ac_physical_binding``, ``ac_physical_binding_element``; default
+        (``None``): ``not thermal_only``, so the bus table is voltage-aware by default. The thermal path
+        arithmetic of the other levels stays in ``open_capacity_mva``; the AC search also sees the voltage
+        band of every level and the losses the new load adds. Computed at the planning snapshot (``scaling``), also when
         ``profiles`` are given.
+    thermal_only : bool
+        Leave the exact, voltage-aware bus capacity out (the bus table is then the thermal path arithmetic only).
     bus_pf : float
         Power factor of the added load for ``exact_bus``.
     reserved : DataFrame, path or None
@@ -180,6 +185,10 @@ def assess_capacity(net: Any, *, scaling: float = 1.0, profiles: Any = None, thr
         net = with_reserved(net, reserved)
     if validate:
         topology = validated_topology(net, topology)
+    if exact_bus is None:
+        exact_bus = not thermal_only
+    elif exact_bus and thermal_only:
+        raise InputError("exact_bus=True and thermal_only=True contradict each other")
     thresholds = thresholds if thresholds is not None else Thresholds()
     if limits is None:
         limits = Limits.from_thresholds(thresholds)
@@ -198,7 +207,8 @@ def assess_capacity(net: Any, *, scaling: float = 1.0, profiles: Any = None, thr
     flags = flag_loading(net, peak, thresholds=thresholds, topology=topo)
     rep.check(2)
     rep.update(2)
-    tables = open_capacity_tables(net, peak, topology=topo, limits=limits, grades=grades)
+    tables = open_capacity_tables(net, peak, topology=topo, limits=limits, grades=grades,
+                                  n1=n1_tables(net, peak, topology=topo, limits=limits))
     rep.check(3)
     rep.update(3)
     if exact_bus:

@@ -288,6 +288,8 @@ def apply_reliability_data(
                 df[column] = pd.to_numeric(df[column], errors="coerce").astype(float).fillna(0.0)
 
     load = net.load
+    if "scaling" not in load.columns:  # pandapower's own column; a stripped table would break p_avg_mw below
+        load["scaling"] = 1.0 if len(load) else pd.Series(dtype=float)
     if "customers" not in load.columns:
         load["customers"] = 1 if len(load) else pd.Series(dtype="int64")
     if "p_avg_mw" not in load.columns:

@@ -19,7 +19,7 @@ def test_exact_bus_columns_equal_the_bus_search():
                                direct.loc[bus["id"], "physical_capacity_mw"].to_numpy())
     assert (bus["ac_physical_capacity_mw"] >= bus["ac_open_capacity_mw"] - 1e-9).all()
     assert cap.meta["exact_bus"] is True
-    plain = gs.assess_capacity(net)
+    plain = gs.assess_capacity(net, thermal_only=True)
     assert "ac_open_capacity_mw" not in plain.table("bus").columns
 
 

@@ -52,8 +52,8 @@ def test_assess_capacity_uses_prebuilt_topology_and_peak(load_builtin, monkeypat
     for level in ref.tables:
         pd.testing.assert_frame_equal(cap.tables[level], ref.tables[level])
     pd.testing.assert_frame_equal(cap.flags, ref.flags)
-    # throttled records: the first (0 of 3: loading, flags, tables) and the last (complete) always come
-    assert seen[0].done == 0 and seen[-1].done == seen[-1].total == 3 and seen[-1].what == "capacity steps"
+    # throttled records: the first (0 of 4: loading, flags, tables, exact bus capacity) and the last (complete)
+    assert seen[0].done == 0 and seen[-1].done == seen[-1].total == 4 and seen[-1].what == "capacity steps"
     token = CancelToken()
     token.cancel()
     with pytest.raises(CancelledError):
@@ -85,6 +85,7 @@ def test_connection_builds_once_and_takes_prebuilt_model(load_builtin, monkeypat
     monkeypatch.setattr(bus_capacity, "Constraints", CountingConstraints)
     monkeypatch.setattr(connection, "build_topology", counting_topology)
     monkeypatch.setattr(bus_capacity, "build_topology", counting_topology)
+    monkeypatch.setattr(api, "build_topology", counting_topology)  # the validation builds the one topology
     dec = evaluate_connection(net, 1.0, bus=bus, radius=2.0)
     assert counts == {"model": 1, "constraints": 1, "topology": 1}
     pd.testing.assert_frame_equal(dec.candidates, ref.candidates)
