@@ -12,8 +12,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from ..errors import InputError
 from scipy.stats import poisson
+
+from ..errors import InputError
 
 __all__ = ["cemi_by_zone", "cemi_from_results", "frequent_load_points", "prob_more_than"]
 

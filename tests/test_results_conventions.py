@@ -31,7 +31,7 @@ def test_caidi_undefined_where_saifi_is_zero(rbts2_net):
     assert np.isnan(float(f["feeder_CAIDI"]))
     from gridscope.reliability.report import reliability_summary
 
-    row = [ln for ln in reliability_summary(ds).splitlines() if ln.startswith("F2 ")][0]
+    row = next(ln for ln in reliability_summary(ds).splitlines() if ln.startswith("F2 "))
     assert " - " in row + " " and "nan" not in row
 
 
