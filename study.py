@@ -112,8 +112,9 @@ class Study:
         missing = missing_contract_columns(net)
         if missing:
             # a net that did not come through load_network: analyse a copy with the documented defaults, so a
-            # missing failure-rate column cannot silently mean "never fails" (SAIDI 0); the user's net is kept
-
+            # missing failure-rate column cannot silently mean "never fails" (SAIDI 0); the user's net is kept.
+            # Filling them reads the topology facts, which a duplicated index makes meaningless: refuse first.
+            _refuse_duplicate_indices(net)
             net = apply_reliability_data(copy.deepcopy(net))
             self.notes.append("defaults table applied for missing columns: " + ", ".join(missing))
         self.net = net
@@ -429,6 +430,15 @@ class Study:
 
             options["net_on"] = net_on_day(self.net, profiles)
         return plan_outages(self.net, jobs, topology=self._topology(), impact=self._impact(False), **options)
+
+
+def _refuse_duplicate_indices(net: Any) -> None:
+    """Raise :class:`ValidationError` with every duplicate-index problem (the validator's own check)."""
+    from .grid.validation import validate
+
+    dup = [p for p in validate(net) if p.check == "duplicate_index"]
+    if dup:
+        raise ValidationError(dup)
 
 
 # ---------------------------------------------------------------------------------------------- free functions

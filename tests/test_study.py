@@ -193,3 +193,29 @@ def test_plain_pandapower_net_is_not_perfectly_reliable() -> None:
     assert float(ds["SAIFI"].sel(zone="system")) == pytest.approx(5.0 * d["lambda"])
     assert float(ds["SAIDI"].sel(zone="system")) == pytest.approx(5.0 * d["lambda"] * d["repair_h"])
     assert "lambda_per_km" not in net.line.columns
+
+
+def test_plain_net_with_duplicate_bus_index_or_no_load_scaling():
+    """Found by benchmarks/fuzz_long.py: filling the defaults on a plain net must not crash."""
+    import pandapower as pp
+    import pandas as pd
+    from gridscope.errors import ValidationError
+
+    def plain():
+        net = pp.create_empty_network()
+        b0, b1 = pp.create_bus(net, 10.0), pp.create_bus(net, 10.0)
+        pp.create_ext_grid(net, b0)
+        ln = pp.create_line_from_parameters(net, b0, b1, 1.0, 0.2, 0.3, 10.0, 0.4)
+        pp.create_switch(net, b0, ln, et="l", type="CB")
+        pp.create_load(net, b1, p_mw=1.0)
+        net.bus["zone"] = "B"
+        return net
+
+    net = plain()
+    net.load = net.load.drop(columns="scaling")
+    st = gs.Study(net)  # scaling taken as 1: average demand = p_mw
+    assert float(st.net.load["p_avg_mw"].iloc[0]) == 1.0
+    net = plain()
+    net.bus = pd.concat([net.bus, net.bus.iloc[[1]]])
+    with pytest.raises(ValidationError, match="index 1 is used by 2 rows"):
+        gs.Study(net)
