@@ -636,9 +636,12 @@ def capacity_cmd(net_source: str, levels: tuple[str, ...], scaling: float, out_p
     from .capacity.api import validated_topology
 
     validated_topology(st.net)  # every capacity problem at once (exit 2), before any power flow
-    cap = st.capacity(scaling=scaling, profiles=profiles, exact_bus=not thermal_only, bus_pf=pf,
-                      progress=progress_bar())
+    # default (neither flag): exact bus capacity up to settings.EXACT_BUS_DEFAULT_MAX_BUSES buses
+    cap = st.capacity(scaling=scaling, profiles=profiles, exact_bus=True if exact_bus else False if thermal_only
+                      else None, thermal_only=thermal_only, bus_pf=pf, progress=progress_bar())
     click.echo(f"{net_source}: {flag_counts(cap.flags)}")
+    if cap.meta.get("exact_bus_note"):
+        click.echo(f"note: {cap.meta['exact_bus_note']}")
     chosen = list(levels) or list(CAPACITY_LEVELS)
     click.echo("\n" + capacity_text(cap, chosen, head=n_head))
     if out_path is not None:

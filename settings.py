@@ -9,6 +9,7 @@ from __future__ import annotations
 
 __all__ = [
     "CAPACITY_LEVELS",
+    "EXACT_BUS_DEFAULT_MAX_BUSES",
     "LINE_HEAVY_PERCENT",
     "LOAD_PF",
     "MC_MAX_YEARS",
@@ -55,6 +56,11 @@ N1_OVERLOAD_FACTOR: float = 1.3
 #: Open-capacity tables: N-1 by AC power flow (one AC model per feeder and tie, per multi-unit station) up to this
 #: many buses; above it the headroom arithmetic (``gridscope.capacity.n1.n1_tables(method="auto")``).
 N1_POWERFLOW_MAX_BUSES: int = 20_000
+
+#: Capacity tables: the exact, voltage-aware bus capacity is computed by default up to this many buses (every
+#: SimBench MV grid; the 5,479-bus MV+LV grid takes about a minute and a half here, 200k buses would take hours);
+#: above it only on request (``exact_bus=True``, CLI ``--exact-bus``), with a note in the result's meta.
+EXACT_BUS_DEFAULT_MAX_BUSES: int = 2_000
 
 #: Power factor (lagging) of a requested load and of the load added by the exact bus capacity search.
 LOAD_PF: float = 0.95

@@ -18,7 +18,7 @@ from ..grid.topology import build_topology
 from ..grid.validation import CAPACITY_CHECKS
 from ..grid.validation import validate as validate_net
 from ..progress import ProgressCallback, Reporter
-from ..settings import LOAD_PF
+from ..settings import EXACT_BUS_DEFAULT_MAX_BUSES, LOAD_PF
 from .bus_capacity import bus_open_capacity
 from .export import write_capacity
 from .flags import Thresholds, flag_loading
@@ -185,8 +185,13 @@ def assess_capacity(net: Any, *, scaling: float = 1.0, profiles: Any = None, thr
         net = with_reserved(net, reserved)
     if validate:
         topology = validated_topology(net, topology)
+    exact_note = ""
     if exact_bus is None:
-        exact_bus = not thermal_only
+        exact_bus = not thermal_only and len(net.bus) <= EXACT_BUS_DEFAULT_MAX_BUSES
+        if not thermal_only and not exact_bus:
+            exact_note = (f"exact bus capacity left out by default: {len(net.bus):,} buses > "
+                          f"{EXACT_BUS_DEFAULT_MAX_BUSES:,} (settings.EXACT_BUS_DEFAULT_MAX_BUSES); pass "
+                          "exact_bus=True (CLI --exact-bus) to compute it")
     elif exact_bus and thermal_only:
         raise InputError("exact_bus=True and thermal_only=True contradict each other")
     thresholds = thresholds if thresholds is not None else Thresholds()
@@ -227,6 +232,8 @@ def assess_capacity(net: Any, *, scaling: float = 1.0, profiles: Any = None, thr
         "include_sgen": bool(getattr(peak, "include_sgen", False)),
         "exact_bus": bool(exact_bus),
     }
+    if exact_note:
+        meta["exact_bus_note"] = exact_note
     return CapacityResult(flags=flags, tables=tables, peak=peak, limits=limits, grades=grades, meta=meta)
 
 

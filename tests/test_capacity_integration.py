@@ -53,3 +53,14 @@ def test_cli_capacity_exact_bus_and_connect_reliability(run):
     assert result.exit_code == 0 and "ac_open_capacity_mw" in result.output
     result = run("connect", "rbts2", "--p-mw", "0.2", "--bus", "20", "--reliability")
     assert result.exit_code == 0 and "new_customer_hours_per_yr 0.5428" in result.output
+
+
+def test_exact_bus_default_only_up_to_the_size_limit(rbts2_net, monkeypatch):
+    from gridscope.capacity import api
+
+    monkeypatch.setattr(api, "EXACT_BUS_DEFAULT_MAX_BUSES", 10)  # rbts2 has 57 buses
+    cap = api.assess_capacity(rbts2_net)
+    assert "ac_open_capacity_mw" not in cap.table("bus").columns and cap.meta["exact_bus"] is False
+    assert "57 buses > 10" in cap.meta["exact_bus_note"]
+    forced = api.assess_capacity(rbts2_net, exact_bus=True)
+    assert "ac_open_capacity_mw" in forced.table("bus").columns and "exact_bus_note" not in forced.meta
