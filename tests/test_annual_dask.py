@@ -5,7 +5,6 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -70,7 +69,6 @@ def test_dask_scheduler_gives_the_in_process_files(scheduler, tmp_path):
 
     config = tmp_path / "s.toml"
     config.write_text(STUDY, encoding="utf-8")
-    start = time.monotonic()
     local = study(config, out=tmp_path / "local")
     remote = study(config, out=tmp_path / "remote", scheduler=scheduler)
     assert remote.run.executor.startswith(f"dask scheduler {scheduler}")
@@ -87,7 +85,6 @@ def test_dask_scheduler_gives_the_in_process_files(scheduler, tmp_path):
         remote = study(config, out=tmp_path / "remote1", scheduler=scheduler)
     assert remote.run.executor.endswith("Monte-Carlo chunks on the cluster")
     assert _files(local.folder) == _files(remote.folder)
-    assert time.monotonic() - start < 60
 
 
 def test_unreachable_scheduler_is_a_clear_error(tmp_path):

@@ -3,8 +3,6 @@ stations and SimBench grids."""
 
 from __future__ import annotations
 
-import time
-
 import gridscope as gs
 import networkx as nx
 import numpy as np
@@ -287,10 +285,7 @@ def test_simbench_mv_urban(simbench_mv):
 
 @pytest.mark.slow
 def test_simbench_complete_data(simbench_big):
-    start = time.perf_counter()
-    topo = build_topology(simbench_big)
-    elapsed = time.perf_counter() - start
-    assert elapsed < 5.0, f"topology took {elapsed:.1f} s"
+    topo = build_topology(simbench_big)  # speed: benchmarks/bench_topology.py, not a timed test
     assert topo.n_bus == 37587
     _check_simbench(simbench_big, topo)
     # the equivalent external grids of levels present in the data set are off: 7 EHV sources remain

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import time
 
 import gridscope as gs
 import numpy as np
@@ -276,17 +275,13 @@ def test_every_problem_at_once(rbts2_copy):
     assert ranks == sorted(ranks)
 
 
-# ------------------------------------------------------------------------------------------------ speed
+# ------------------------------------------------------------------------------------- the big SimBench grid
 @pytest.mark.slow
-def test_validate_is_fast_on_the_big_simbench_grid(simbench_big):
+def test_validate_the_big_simbench_grid(simbench_big):
+    # clean with and without a prebuilt topology (speed: benchmarks/bench_topology.py, not a timed test)
     topo = gs.build_topology(simbench_big)
-    start = time.perf_counter()
-    problems = gs.validate(simbench_big, topology=topo)
-    assert time.perf_counter() - start < 3.0
-    assert problems == []
-    start = time.perf_counter()
-    gs.validate(simbench_big)
-    assert time.perf_counter() - start < 5.0
+    assert gs.validate(simbench_big, topology=topo) == []
+    assert gs.validate(simbench_big) == []
 
 
 # ------------------------------------------------------------------------------------------------ cannot be fooled
