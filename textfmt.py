@@ -9,7 +9,21 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-__all__ = ["format_rows", "format_table", "problems_table"]
+__all__ = ["LANGS", "check_lang", "format_rows", "format_table", "problems_table"]
+
+#: Languages of every table header and label gridscope writes (English, Chinese).
+LANGS: tuple[str, ...] = ("en", "zh")
+
+
+def check_lang(lang: str) -> str:
+    """``lang`` normalised (``"ZH "`` → ``"zh"``); an :class:`~gridscope.errors.InputError` unless it is in
+    :data:`LANGS`."""
+    key = str(lang).strip().lower()
+    if key not in LANGS:
+        from .errors import InputError
+
+        raise InputError(f"unknown language {lang!r}: use 'en' or 'zh'")
+    return key
 
 
 def _cell(value: Any, fmt: str | None) -> str:

@@ -22,6 +22,7 @@ import pandas as pd
 from ..cells import safe_frame
 from ..errors import InputError
 from ..grid.io import atomic_write
+from ..textfmt import check_lang
 from .export import export_tables, translate
 from .open_capacity import resolve_level
 
@@ -134,9 +135,7 @@ def write_disclosure(result: Any, path: str | os.PathLike[str], *, lang: str = "
     InputError
         Unknown language or suffix, or an existing file without ``overwrite``.
     """
-    key = str(lang).strip().lower()
-    if key not in ("en", "zh"):
-        raise InputError(f"unknown language {lang!r}: use 'en' or 'zh'")
+    key = check_lang(lang)
     suffix = Path(path).suffix.lower()
     if suffix not in (".xlsx", ".csv"):
         raise InputError(f"the disclosure table is written as .xlsx or .csv, got {os.fspath(path)!r}")

@@ -35,6 +35,7 @@ import pandas as pd
 from ..cells import safe_frame, write_safe_cell
 from ..errors import InputError
 from ..grid.io import atomic_write, atomic_write_many
+from ..textfmt import check_lang
 from .open_capacity import resolve_level
 
 __all__ = ["COLUMNS_ZH", "GRADE_FILLS", "SHEETS_ZH", "export_tables", "translate", "write_capacity",
@@ -120,7 +121,7 @@ _FORMATS = ("xlsx", "csv", "json")
 
 def translate(df: pd.DataFrame, lang: str) -> pd.DataFrame:
     """``df`` with headers (and grade / level / decision values) in ``lang`` (``"en"`` or ``"zh"``)."""
-    lang = _check_lang(lang)
+    lang = check_lang(lang)
     if lang == "en":
         return df
     out = df.copy()
@@ -128,13 +129,6 @@ def translate(df: pd.DataFrame, lang: str) -> pd.DataFrame:
         if col in out.columns:
             out[col] = out[col].map(lambda v: _VALUES_ZH.get(v, v) if isinstance(v, str) else v)
     return out.rename(columns={c: COLUMNS_ZH.get(c, c) for c in out.columns})
-
-
-def _check_lang(lang: str) -> str:
-    key = str(lang).strip().lower()
-    if key not in ("en", "zh"):
-        raise InputError(f"unknown language {lang!r}: use 'en' or 'zh'")
-    return key
 
 
 def _plain(value: Any) -> Any:
@@ -212,7 +206,7 @@ def export_tables(tables: Mapping[str, pd.DataFrame], metadata: Mapping[str, Any
     """
 
     fmt = _format_of(path, fmt)
-    lang = _check_lang(lang)
+    lang = check_lang(lang)
     names = list(tables)
     dest = _destinations(path, fmt, names)
     existing = [str(p) for p in dest.values() if p.exists()]

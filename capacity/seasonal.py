@@ -50,6 +50,7 @@ from ..grid.io import atomic_write, network_hash, write_netcdf
 from ..grid.topology import EdgeKind, build_topology
 from ..progress import CANCEL_CHECK_S, ProgressCallback, Reporter
 from ..settings import LOAD_PF
+from ..textfmt import check_lang
 from .open_capacity import Limits, reserved_by_node, subtree_sums
 from .timeseries import Injections, coerce_profiles, make_engine
 
@@ -651,9 +652,7 @@ def write_seasonal(ds: Any, path: str | os.PathLike[str], *, lang: str = "en", o
     InputError
         Another suffix or language, or an existing file without ``overwrite``.
     """
-    key = str(lang).strip().lower()
-    if key not in ("en", "zh"):
-        raise InputError(f"unknown language {lang!r}: use 'en' or 'zh'")
+    key = check_lang(lang)
     suffix = Path(path).suffix.lower()
     if suffix == ".nc":
         out = ds.copy()

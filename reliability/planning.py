@@ -48,6 +48,7 @@ from ..grid.topology import NO, EdgeKind, Topology, build_topology
 from ..grid.untrusted import read_input_table
 from ..grid.validation import Problem
 from ..settings import V_BAND_HV_MIN_KV, V_BAND_HV_PU, V_BAND_PU
+from ..textfmt import check_lang
 from .analytical import analytical_indices
 from .impact import Impact, build_impact
 
@@ -879,8 +880,7 @@ PLAN_SHEETS: dict[str, tuple[str, str]] = {"jobs": ("jobs", "作业"), "groups":
 
 def plan_tables(plan: OutagePlan, lang: str = "en") -> dict[str, pd.DataFrame]:
     """The plan's four tables with their headers in ``lang`` (``en`` or ``zh``), index as first column."""
-    if lang not in ("en", "zh"):
-        raise InputError(f"lang must be 'en' or 'zh', got {lang!r}")
+    lang = check_lang(lang)
     out = {}
     for key, df in (("jobs", plan.jobs), ("groups", plan.groups), ("zones", plan.zones),
                     ("job_zones", plan.job_zones)):

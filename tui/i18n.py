@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from ..capacity.export import COLUMNS_ZH, SHEETS_ZH
 from ..reliability.planning import PLAN_LABELS_ZH, VERDICTS_ZH
+from ..textfmt import LANGS
 
 __all__ = ["LABELS", "LANGS", "header", "t", "value"]
 
-#: Languages offered by the language switch.
-LANGS = ("en", "zh")
+#: Languages offered by the language switch (the one list, :data:`gridscope.textfmt.LANGS`).
 
 #: UI label key -> (English, Chinese).
 LABELS: dict[str, tuple[str, str]] = {
