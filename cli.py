@@ -633,9 +633,6 @@ def capacity_cmd(net_source: str, levels: tuple[str, ...], scaling: float, out_p
         st = st.edited(lambda net: net.__setitem__("reserved_capacity", reserved))
     if exact_bus and thermal_only:
         raise InputError("--exact-bus and --thermal-only contradict each other")
-    from .capacity.api import validated_topology
-
-    validated_topology(st.net)  # every capacity problem at once (exit 2), before any power flow
     # default (neither flag): exact bus capacity up to settings.EXACT_BUS_DEFAULT_MAX_BUSES buses
     cap = st.capacity(scaling=scaling, profiles=profiles, exact_bus=True if exact_bus else False if thermal_only
                       else None, thermal_only=thermal_only, bus_pf=pf, progress=progress_bar())
@@ -698,9 +695,6 @@ def connect_cmd(net_source: str, p_mw: float, bus: int | None, at: str | None, p
     if out_path is not None and not out_path.lower().endswith((".xlsx", ".json")):
         raise InputError(f"--out must end in .xlsx or .json, got {out_path!r}")
     st = _study(net_source, validate=False)
-    from .capacity.api import validated_topology
-
-    validated_topology(st.net)  # every capacity problem at once (exit 2), before any power flow
     dec = st.connection(p_mw, bus=bus, location=location, pf=pf, radius=radius, scaling=scaling,
                         reliability=with_reliability, progress=progress_bar())
     click.echo(dec.summary())

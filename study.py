@@ -414,7 +414,14 @@ class Study:
         the reliability data) before any power flow; cached, so it runs once per network state."""
         from .capacity.api import validated_topology
 
-        self._get(("capacity_check",), lambda: validated_topology(self.net) is not None)
+        def check() -> bool:
+            try:
+                topo = self._topology()
+            except Exception:  # a net too broken for a graph: the validator says why
+                topo = None
+            return validated_topology(self.net, topo) is not None
+
+        self._get(("capacity_check",), check)
 
     def outages(self, jobs: Any, *, profiles: Any = None, **options: Any) -> Any:
         """Planned jobs' switching plans, impacts, groups, dates and zone budgets (先算后停): options of
