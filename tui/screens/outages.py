@@ -55,15 +55,18 @@ class OutagesView(Vertical):
             yield Label(t("year"), id="lbl-year")
             yield Input("", placeholder="auto", id="out-year", compact=True,
                         validators=[Integer(minimum=1900, maximum=2200)], valid_empty=True)
+            yield Button(t("run"), variant="primary", id="out-run", compact=True)
+        # short rows, so every field stays visible on an 80-column terminal
+        with Horizontal(id="out-bar-rules", classes="bar"):
             yield Label(t("window_days"), id="lbl-window_days")
             yield Input("60", id="out-window_days", compact=True, validators=[Integer(minimum=1, maximum=366)])
             yield Label(t("max_interruptions"), id="lbl-max_interruptions")
             yield Input("1", id="out-max_interruptions", compact=True, validators=[Integer(minimum=1, maximum=365)])
+        with Horizontal(id="out-bar-decide", classes="bar"):
             yield Switch(True, id="out-transfer_check")
             yield Label(t("transfer_check"), id="lbl-transfer_check")
-            yield Button(t("run"), variant="primary", id="out-run", compact=True)
-        with Horizontal(id="out-bar2", classes="bar"):
             yield Button(t("toggle_decision"), id="out-toggle", compact=True)
+        with Horizontal(id="out-bar2", classes="bar"):
             yield Label(t("plan_file"), id="lbl-plan_file")
             yield Input("", placeholder="plan.xlsx / plan.csv", id="out-plan_file", compact=True)
             yield Button(t("export"), id="out-export", compact=True)
