@@ -370,10 +370,21 @@ def network_hash(net: Any) -> str:
                 values[np.isnan(values)] = np.nan  # one NaN bit pattern
                 h.update(values.tobytes())
             else:
-                text = np.array(["" if v is None or (isinstance(v, float) and v != v) else str(v)
-                                 for v in col.tolist()], dtype=object)
-                h.update(pd.util.hash_array(text, categorize=False).tobytes())
+                h.update(pd.util.hash_array(_hash_text(col), categorize=False).tobytes())
     return h.hexdigest()[:16]
+
+
+def _hash_text(col: pd.Series) -> np.ndarray:
+    """A non-numeric column as the object array of text :func:`network_hash` hashes: nulls as ``""``, strings as
+    they are, anything else as ``str(value)`` (vectorised: a per-value Python loop cost 0.3 s at 200k buses)."""
+    values = col.to_numpy(dtype=object)
+    nulls = pd.isna(values)
+    if nulls.any():
+        values = values.copy()
+        values[nulls] = ""
+    if pd.api.types.infer_dtype(values, skipna=False) != "string":
+        values = values.astype(str).astype(object)
+    return values
 
 
 _UMASK_LOCK = threading.Lock()

@@ -127,6 +127,27 @@ def test_round_trip_keeps_extra_columns_and_tables(decorated_net, tmp_path, suff
     _assert_same_network(decorated_net, again)
 
 
+def test_hash_of_text_columns_nulls_and_mixed_values():
+    """Text columns hash as text: a null (None or NaN, as Excel gives back) is the empty string, a non-text
+    value in an object column is its ``str`` -- so these pairs are one network, and a changed name is not."""
+    net = gs.load_network("rbts2")
+    base = network_hash(net)
+    a, b = copy.deepcopy(net), copy.deepcopy(net)
+    a.line["name"] = a.line["name"].astype(object)
+    b.line["name"] = b.line["name"].astype(object)
+    a.line.loc[a.line.index[0], "name"] = None
+    b.line.loc[b.line.index[0], "name"] = ""
+    assert network_hash(a) == network_hash(b) != base
+    a.line.loc[a.line.index[1], "name"] = float("nan")
+    b.line.loc[b.line.index[1], "name"] = ""
+    assert network_hash(a) == network_hash(b)
+    a.bus["note"] = pd.Series([True] * len(a.bus), index=a.bus.index, dtype=object)
+    b.bus["note"] = "True"
+    assert network_hash(a) == network_hash(b)
+    b.bus.loc[b.bus.index[-1], "note"] = "False"
+    assert network_hash(a) != network_hash(b)
+
+
 def test_round_trip_preserves_hash(decorated_net, tmp_path):
     back = gs.load_network(gs.save_network(decorated_net, tmp_path / "n.json"))
     assert network_hash(back) == network_hash(decorated_net)
