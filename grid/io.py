@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 import pandas as pd
@@ -593,12 +593,18 @@ def atomic_write_many(writes: Mapping[str | os.PathLike[str], Any], *, overwrite
         # ZipFile) fails again when it is closed in __del__ -- Python would print that as a traceback
         sys.unraisablehook = _quiet_io_errors(hook)
     if failure is not None:
-        try:
-            gc.collect()
-        finally:
-            sys.unraisablehook = hook
-        raise failure
+        _raise_collected(failure, hook)
     return [dest for dest, _ in items]
+
+
+def _raise_collected(failure: OutputError, hook: Any) -> NoReturn:
+    """Free the failed writer's frames (their file objects fail again on close: muted by the quiet hook the
+    caller installed), put ``hook`` back and raise ``failure``."""
+    try:
+        gc.collect()
+    finally:
+        sys.unraisablehook = hook
+    raise failure
 
 
 def _as_os_error(exc: BaseException) -> OSError | None:
@@ -734,11 +740,7 @@ def atomic_folder(folder: str | os.PathLike[str], fill: Any, *, force: bool = Fa
         del cause
         sys.unraisablehook = _quiet_io_errors(hook)  # see atomic_write
     if failure is not None:
-        try:
-            gc.collect()
-        finally:
-            sys.unraisablehook = hook
-        raise failure
+        _raise_collected(failure, hook)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
     return dest
