@@ -34,12 +34,17 @@ from ..errors import InputError
 from ..grid.defaults import reliability_defaults
 from ..grid.facts import bus_xy_km, element_labels
 from ..grid.topology import NO, SECTIONALISING_TYPES, Topology, build_topology
-from .analytical import analytical_indices, range_durations
-from .frequent import cemi_by_zone
+from ..progress import ProgressCallback, Reporter
+from ..settings import CEMI_N, DEVICE_MAX_CANDIDATES, DEVICE_TIE_MAX_KM
+from .analytical import AnalyticalResult, analytical_indices, range_durations
+from .frequent import cemi_by_zone, frequent_load_points
 from .impact import REPAIR, Impact, build_impact
 
-__all__ = ["DEVICE_KINDS", "Candidate", "candidate_devices", "causes_of", "celid_by_zone", "prob_longer_than",
-           "rank_devices"]
+__all__ = ["DEVICE_KINDS", "RANK_WHAT", "Candidate", "FrequentSummary", "candidate_devices", "causes_of",
+           "celid_by_zone", "frequent_summary", "prob_longer_than", "rank_devices"]
+
+#: What the units of :func:`rank_devices`' progress records are.
+RANK_WHAT = "candidate devices"
 
 #: The kinds of candidate device, in the order they are listed.
 DEVICE_KINDS: tuple[str, ...] = ("fuse", "recloser", "switch", "tie", "live_line")
@@ -77,7 +82,7 @@ def _line_ends_without_switch(net: Any, topo: Topology) -> pd.DataFrame:
 
 
 def candidate_devices(net: Any, *, kinds: Sequence[str] = DEVICE_KINDS, topology: Topology | None = None,
-                      tie_max_km: float = 1.0) -> list[Candidate]:
+                      tie_max_km: float = DEVICE_TIE_MAX_KM) -> list[Candidate]:
     """Every candidate device of ``kinds`` for ``net`` (see the module docstring)."""
     unknown = [k for k in kinds if k not in DEVICE_KINDS]
     if unknown:
@@ -201,8 +206,10 @@ def _cemi(impact: Impact, n: int) -> tuple[pd.Series, float, float]:
     return cemi, saifi, saidi
 
 
-def rank_devices(net: Any, n: int = 3, *, kinds: Sequence[str] = DEVICE_KINDS, top: int | None = 10,
-                 max_candidates: int = 500, tie_max_km: float = 1.0, tie_capacity: bool = False) -> pd.DataFrame:
+def rank_devices(net: Any, n: int = CEMI_N, *, kinds: Sequence[str] = DEVICE_KINDS, top: int | None = 10,
+                 max_candidates: int = DEVICE_MAX_CANDIDATES, tie_max_km: float = DEVICE_TIE_MAX_KM,
+                 tie_capacity: Any = False, topology: Topology | None = None, impact: Impact | None = None,
+                 progress: ProgressCallback | None = None, cancel: Callable[[], bool] | None = None) -> pd.DataFrame:
     """Candidate devices ranked by how much each lowers the system CEMI-n (computed, one re-analysis each).
 
     Parameters
@@ -220,8 +227,15 @@ def rank_devices(net: Any, n: int = 3, *, kinds: Sequence[str] = DEVICE_KINDS, t
         gets an :class:`~gridscope.errors.InputError` naming the count rather than a silent cut.
     tie_max_km : float
         Longest new tie line considered.
-    tie_capacity : bool
+    tie_capacity : bool or mapping
         The failure-effect option of the same name (transfer only where the backup can carry it).
+    topology, impact : optional
+        The network's topology and its failure-effect structure (built with ``tie_capacity``), when the caller
+        has them already (:meth:`gridscope.study.Study.rank_devices` passes its cached ones).
+    progress, cancel : callable, optional
+        The progress protocol (:mod:`gridscope.progress`): one record per candidate evaluated (``what`` is
+        :data:`RANK_WHAT`; figure ``best_cemi_reduction``), cancellation checked before each candidate
+        (:class:`~gridscope.errors.CancelledError`).
 
     Returns
     -------
@@ -232,8 +246,9 @@ def rank_devices(net: Any, n: int = 3, *, kinds: Sequence[str] = DEVICE_KINDS, t
     """
     if int(n) != n or n < 0:
         raise InputError(f"CEMI threshold n must be a non-negative integer, got {n!r}")
-    topo = build_topology(net)
-    base_imp = build_impact(net, topology=topo, tie_capacity=tie_capacity)
+    rep = Reporter(RANK_WHAT, 1, progress=progress, cancel=cancel)
+    topo = topology if topology is not None else build_topology(net)
+    base_imp = impact if impact is not None else build_impact(net, topology=topo, tie_capacity=tie_capacity)
     base, saifi0, saidi0 = _cemi(base_imp, int(n))
     cands = candidate_devices(net, kinds=kinds, topology=topo, tie_max_km=tie_max_km)
     if len(cands) > max_candidates:
@@ -241,14 +256,19 @@ def rank_devices(net: Any, n: int = 3, *, kinds: Sequence[str] = DEVICE_KINDS, t
                          "or raise max_candidates")
     total = float(base_imp.load_customers.sum())
     rows = []
+    best = 0.0
+    rep.update(0, {"best_cemi_reduction": best}, total=len(cands), force=True)
     work = copy.deepcopy(net)  # one working copy; each candidate is added, analysed and taken out again
-    for c in cands:
+    for i, c in enumerate(cands):
+        rep.check(i)
         undo = _apply(work, c)
         try:
             imp = build_impact(work, tie_capacity=tie_capacity)
         finally:
             undo()
         after, saifi, saidi = _cemi(imp, int(n))
+        best = max(best, float(base["system"] - after["system"]))
+        rep.update(i + 1, {"best_cemi_reduction": best})
         rows.append({"kind": c.kind, "table": c.table, "index": c.index, "description": c.description,
                      "cemi_before": float(base["system"]), "cemi_after": float(after["system"]),
                      "cemi_reduction": float(base["system"] - after["system"]),
@@ -262,6 +282,63 @@ def rank_devices(net: Any, n: int = 3, *, kinds: Sequence[str] = DEVICE_KINDS, t
                         ascending=[False, False, True, True], kind="stable").drop(columns="kind_order")
     df = df.reset_index(drop=True)
     return df if top is None else df.head(top)
+
+
+@dataclass(frozen=True)
+class FrequentSummary:
+    """What ``gridscope frequent`` and the TUI's frequent screen show: CEMI-n by zone and the load points at risk.
+
+    Attributes
+    ----------
+    n : int
+        CEMI threshold (more than ``n`` interruptions a year).
+    cemi : pandas.Series
+        Expected CEMI-n per zone and ``"system"`` (share of customers, :func:`~.frequent.cemi_by_zone`).
+    zones : pandas.DataFrame
+        One row per zone and ``"system"``: ``zone``, ``customers``, ``cemi`` (the share above) and
+        ``customers_over_n`` (customers × cemi: the expected number with more than ``n`` interruptions).
+    load_points : pandas.DataFrame
+        :func:`~.frequent.frequent_load_points` (highest P(N > n) first) with ``causes``
+        (:func:`causes_of`).
+    """
+
+    n: int
+    cemi: pd.Series
+    zones: pd.DataFrame
+    load_points: pd.DataFrame
+
+
+def frequent_summary(impact: Impact, n: int = CEMI_N, *, top: int | None = 10,
+                     result: AnalyticalResult | None = None) -> FrequentSummary:
+    """CEMI-n by zone and the ``top`` load points most likely to have more than ``n`` interruptions a year,
+    each with the components that interrupt it most often.
+
+    Parameters
+    ----------
+    impact : Impact
+        The failure-effect structure.
+    n : int
+        CEMI threshold.
+    top : int or None
+        Load points kept (None: all).
+    result : AnalyticalResult, optional
+        :func:`~.analytical.analytical_indices` of ``impact``, if already computed.
+
+    Returns
+    -------
+    FrequentSummary
+    """
+    res = result if result is not None else analytical_indices(impact)
+    lam = res.lam_fault + res.lam_planned
+    cemi = cemi_by_zone(lam, impact.load_customers, impact.load_zone, impact.zones, n)
+    lps = frequent_load_points(impact, res, n, top=top)
+    where = dict(zip(impact.load_index.tolist(), range(impact.n_load), strict=True))
+    lps["causes"] = causes_of(impact, [where[int(i)] for i in lps["load_index"]])
+    cust = np.bincount(impact.load_zone, weights=impact.load_customers, minlength=len(impact.zones))
+    customers = np.append(cust, cust.sum())
+    zones = pd.DataFrame({"zone": cemi.index, "customers": customers, "cemi": cemi.to_numpy(),
+                          "customers_over_n": customers * cemi.to_numpy()})
+    return FrequentSummary(int(n), cemi, zones, lps)
 
 
 def causes_of(impact: Impact, load_positions: Sequence[int], *, top: int = 3) -> list[str]:

@@ -145,3 +145,41 @@ def test_cli_cemi_monte_carlo(run):
     # RBTS Bus 2 system CEMI-0 from the Poisson rule: 21.98 % (see docs/outages.md); sampled within ±2 points
     got = float(line.split("system")[1].strip().rstrip("%"))
     assert abs(got - 21.98) < 2.0 and "sampled" in res.output
+
+
+def test_frequent_summary_by_hand(rbts2_net):
+    from gridscope.reliability.devices import frequent_summary
+
+    imp = build_impact(rbts2_net)
+    s = frequent_summary(imp, 0, top=None)
+    lp1 = s.load_points.set_index("name").loc["LP1"]
+    # LP1: λ = 0.23925/yr (docs/outages.md), so P(N > 0) = 1 − e^−0.23925 = 0.2128; its causes as causes_of
+    assert lp1["lam_per_yr"] == pytest.approx(0.23925, rel=1e-12)
+    assert lp1["p_more_than_n"] == pytest.approx(1 - math.exp(-0.23925), rel=1e-12)
+    assert lp1["causes"] == "S1 0.0488/yr; S4 0.0488/yr; S7 0.0488/yr"
+    z = s.zones.set_index("zone")
+    assert list(z["customers"]) == [654, 1254, TOTAL]
+    # system CEMI-0 = Σ customers · (1 − e^−λ) / Σ customers, summed here row by row
+    lps = s.load_points
+    by_hand = sum(c * (1 - math.exp(-lam)) for c, lam in zip(lps["customers"], lps["lam_per_yr"], strict=True))
+    assert z.at["system", "customers_over_n"] == pytest.approx(by_hand, rel=1e-12)
+    assert z.at["system", "cemi"] == pytest.approx(by_hand / TOTAL, rel=1e-12)
+    assert frequent_summary(imp, 0, top=3).load_points["name"].tolist() == lps["name"].head(3).tolist()
+
+
+def test_rank_devices_with_prebuilt_structures_and_progress(rbts2_net):
+    from gridscope.errors import CancelledError
+    from gridscope.grid.topology import build_topology
+    from gridscope.progress import CancelToken
+
+    topo = build_topology(rbts2_net)
+    records = []
+    given = rank_devices(rbts2_net, 0, kinds=("recloser", "fuse"), top=None, topology=topo,
+                         impact=build_impact(rbts2_net, topology=topo), progress=records.append)
+    alone = rank_devices(rbts2_net, 0, kinds=("recloser", "fuse"), top=None)
+    assert given.equals(alone)  # the caller's topology/impact are the same as rebuilding them
+    assert records[-1].done == records[-1].total == len(alone)
+    token = CancelToken()
+    token.cancel()
+    with pytest.raises(CancelledError, match="candidate devices cancelled after 0 of"):
+        rank_devices(rbts2_net, 0, cancel=token)

@@ -31,6 +31,7 @@ from .keymap import APP_BINDINGS, KeymapFile, load_keymap
 from .messages import JobFailed, JobFinished, JobProgress, JobStarted, NetworkLoaded, ShowElement
 from .screens.capacity import CapacityView
 from .screens.connection import ConnectionView
+from .screens.frequent import FrequentView
 from .screens.help import HelpScreen
 from .screens.modals import ErrorModal, ExportModal, ExportRequest, OpenNetworkModal
 from .screens.network import COLOUR_MODES, NetworkView
@@ -43,10 +44,10 @@ __all__ = ["DARK", "LIGHT", "GridscopeApp", "run"]
 
 #: The two themes the theme key switches between.
 DARK, LIGHT = "textual-dark", "textual-light"
-_TABS = ("network", "reliability", "capacity", "connection", "outages")
+_TABS = ("network", "reliability", "capacity", "connection", "outages", "frequent")
 _VIEWS: dict[str, type[Widget]] = {"network": NetworkView, "reliability": ReliabilityView,
                                    "capacity": CapacityView, "connection": ConnectionView,
-                                   "outages": OutagesView}
+                                   "outages": OutagesView, "frequent": FrequentView}
 
 
 class GridscopeApp(App[None]):
@@ -165,6 +166,11 @@ class GridscopeApp(App[None]):
         """The outages screen."""
         return self.query_one("#outages-view", OutagesView)
 
+    @property
+    def frequent_view(self) -> FrequentView:
+        """The frequent-interruptions screen."""
+        return self.query_one("#frequent-view", FrequentView)
+
     # ------------------------------------------------------------------ opening a network
     def open_source(self, source: str) -> None:
         """Open ``source`` in a worker; the network screen shows a loading indicator meanwhile."""
@@ -257,6 +263,11 @@ class GridscopeApp(App[None]):
             self.connection_view.show_result(r, s)
         elif message.job == "outages":
             self.outages_view.show_result(r, s)
+        elif message.job == "frequent":
+            self.frequent_view.show_result(r, s)
+        elif message.job == "devices":
+            ranked, n = r
+            self.frequent_view.show_devices(ranked, n, s)
         elif message.job == "export":
             files = ", ".join(str(p) for p in r)
             self.notify(t("exported", self.lang, n=len(r), files=files), timeout=8)
@@ -311,6 +322,8 @@ class GridscopeApp(App[None]):
             await self.action_run_connection()
         elif tab == "outages":
             await self.action_run_outages()
+        elif tab == "frequent":
+            await self.action_run_frequent()
         else:
             await self.action_run_reliability("analytical")
 
@@ -383,6 +396,53 @@ class GridscopeApp(App[None]):
         self.start_job("outages", f"{t('outages', self.lang)} · {Path(jobs).name}",
                        lambda progress, cancel: study.outages(jobs, **req))
 
+    async def action_run_frequent(self) -> None:
+        """CEMI-n by zone and the load points at risk with their causes (the frequent screen's form)."""
+        if not self._need_study():
+            return
+        req = (await self.ensure_view("frequent")).request()
+        self.action_show_tab("frequent")
+        if req is None:
+            return
+        study, n, top = self.study, req["n"], req["top"]
+        self.start_job("frequent", f"{t('frequent', self.lang)} · CEMI-{n}",
+                       lambda progress, cancel: study.frequent(n, top=top))
+
+    async def action_rank_devices(self) -> None:
+        """Rank the candidate devices of the frequent screen's form by the CEMI-n reduction (one re-analysis
+        each: progress, Esc to cancel)."""
+        if not self._need_study():
+            return
+        req = (await self.ensure_view("frequent")).request()
+        self.action_show_tab("frequent")
+        if req is None:
+            return
+        study, n = self.study, req.pop("n")
+        self.start_job("devices", f"{t('rank_devices', self.lang)} · CEMI-{n}",
+                       lambda progress, cancel: (study.rank_devices(n, progress=progress, cancel=cancel, **req), n))
+
+    def action_export_frequent(self) -> None:
+        """Write the frequent screen's tables (the file named there: .xlsx, or .csv files) with the capacity
+        exports' writer (atomic, formula-safe), headers in the current language."""
+        from ..capacity.export import export_tables
+        from .i18n import header
+
+        view = self.mounted_view("frequent")
+        if view is None or (view.summary is None and view.devices is None):
+            self.notify(t("no_frequent_result", self.lang), severity="warning")
+            return
+        path = view.export_path()
+        if path is None:
+            return
+        lang = self.lang
+        tables = {k: df.rename(columns=lambda c: header(str(c), lang)) for k, df in view.tables().items()}
+        study = self.study
+        meta = {"network": study.name, "network_hash": study.network_hash, "method": "analytical (Poisson)",
+                "cemi_n": view.summary.n if view.summary is not None else view.devices_n,
+                "devices_cemi_n": view.devices_n}
+        self.start_job("export", f"{t('export', self.lang)} {Path(path).suffix}",
+                       lambda progress, cancel: export_tables(tables, meta, path, lang=lang))
+
     def action_export_plan(self) -> None:
         """Write the outage plan (the file named on the outages screen) with the CLI's writer."""
         from ..reliability.planning import write_plan
@@ -405,7 +465,11 @@ class GridscopeApp(App[None]):
             self.notify(f"{group}: {view.decisions[group]}", timeout=2)
 
     def action_export(self) -> None:
-        """Export the capacity tables (dialog: path, format, language) with the CLI's writer."""
+        """Export the capacity tables (dialog: path, format, language) with the CLI's writer; on the frequent
+        screen its tables to the file named there."""
+        if self.query_one("#main-tabs", TabbedContent).active == "frequent":
+            self.action_export_frequent()
+            return
         view = self.mounted_view("capacity")
         result = view.result if view is not None else None
         if result is None:
@@ -459,6 +523,18 @@ class GridscopeApp(App[None]):
     def _out_export(self) -> None:
         self.action_export_plan()
 
+    @on(Button.Pressed, "#fq-run")
+    async def _fq_run(self) -> None:
+        await self.action_run_frequent()
+
+    @on(Button.Pressed, "#fq-rank")
+    async def _fq_rank(self) -> None:
+        await self.action_rank_devices()
+
+    @on(Button.Pressed, "#fq-export")
+    def _fq_export(self) -> None:
+        self.action_export_frequent()
+
     async def on_show_element(self, message: ShowElement) -> None:
         self.network_view.show_element(message.table, message.index)
         if message.table == "bus" and message.index is not None:
@@ -471,7 +547,7 @@ class GridscopeApp(App[None]):
 
     # ------------------------------------------------------------------ view actions
     def action_show_tab(self, name: str) -> None:
-        """Show one of the five screens."""
+        """Show one of the six screens."""
         if name in _TABS:
             self.query_one("#main-tabs", TabbedContent).active = name
 

@@ -116,6 +116,25 @@ LABELS: dict[str, tuple[str, str]] = {
                      "by combining and live-line work · over budget: {over}",
                      "{jobs} 项作业，{groups} 次停电，已同意 {approved} 次 · {ch} 时户 · 合并与带电作业减少 {saved} "
                      "时户 · 超预算区域：{over}"),
+    # frequent interruptions
+    "frequent": ("Frequent", "频繁停电"),
+    "cemi_n": ("CEMI n", "CEMI n"),
+    "top": ("Top", "前"),
+    "tie_max_km": ("Tie km", "联络≤km"),
+    "rank_devices": ("Rank devices (d)", "装置排序 (d)"),
+    "device_kinds": ("Devices", "装置"),
+    "pick_one": ("tick at least one kind", "至少选择一种"),
+    "export_file": ("File", "文件"),
+    "cemi_zones": ("CEMI-n", "CEMI-n 分区"),
+    "at_risk": ("At risk", "频繁停电负荷点"),
+    "devices": ("Devices", "治理装置"),
+    "no_frequent": ("Press Run (r) for CEMI-n and the load points at risk, then Rank devices (d).",
+                    "按计算（r）得到 CEMI-n 与频繁停电负荷点，再按装置排序（d）。"),
+    "frequent_summary": ("CEMI-{n} (> {n} interruptions/yr): system {cemi} % · {lps} load points",
+                         "CEMI-{n}（年停电超过 {n} 次）：全系统 {cemi} % · {lps} 个负荷点"),
+    "devices_summary": ("best device: {best}", "最佳装置：{best}"),
+    "no_frequent_result": ("Run the frequent-interruption analysis first (r on this tab).",
+                           "请先计算频繁停电（本页按 r）。"),
     # jobs
     "esc_cancel": ("Esc to cancel", "Esc 取消"),
     "eta": ("ETA", "剩余"),
@@ -167,6 +186,20 @@ _HEADERS_ZH: dict[str, str] = {
     "scenario": "方案",
     "key": "按键",
     "action": "功能",
+    # frequent interruptions
+    "CEMI_%": "CEMI(%)",
+    "customers_over_n": "超过n次用户数(期望)",
+    "lam_fault_per_yr": "故障停电率(次/年)",
+    "lam_planned_per_yr": "预安排停电率(次/年)",
+    "lam_per_yr": "停电率(次/年)",
+    "P(N>n)_%": "超过n次概率(%)",
+    "causes": "主要停电原因",
+    "device": "装置",
+    "description": "说明",
+    "CEMI_reduction_%": "CEMI降低(百分点)",
+    "customers_relieved": "受益用户数",
+    "saifi_reduction": "SAIFI降低(次/户·年)",
+    "saidi_reduction_h": "SAIDI降低(h/户·年)",
 }
 
 _VALUES_ZH: dict[str, str] = {
@@ -176,6 +209,7 @@ _VALUES_ZH: dict[str, str] = {
     "connect": "可接入", "connect_then_reinforce": "先接入后改造", "reject": "不可接入",
     "pass": "达标", "FAIL": "未达标", "yes": "达标", "NO": "未达标",
     **VERDICTS_ZH, "approved": "已同意", "rejected": "不同意",
+    "fuse": "熔断器", "recloser": "重合器", "tie": "联络线", "live_line": "不停电作业",
 }
 
 
