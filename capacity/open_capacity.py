@@ -372,6 +372,7 @@ class _Stations:
     of_node: np.ndarray  # station per topology node, -1 outside
     n: int
     main_rows: list[tuple[int, int, int]]  # (edge, trafo index, station)
+    busbars: list[tuple[int, ...]]  # busbar bus ids of the stations of build_stations (the rest: none)
 
 
 def _station_groups(net: Any, topo: Any, edges: _Edges, stations: Any) -> _Stations:
@@ -405,7 +406,8 @@ def _station_groups(net: Any, topo: Any, edges: _Edges, stations: Any) -> _Stati
     units = stations.unit_table
     main_rows = [(int(trafo_edges[trafo_pos.at[int(t)]]), int(t), int(k))
                  for t, k in zip(units["trafo"], units["station"], strict=True)]
-    return _Stations(of_node=of_node, n=n_st, main_rows=main_rows)
+    busbars = [tuple(int(b) for b in bars) for bars in stations.table["busbars"]]
+    return _Stations(of_node=of_node, n=n_st, main_rows=main_rows, busbars=busbars)
 
 
 @dataclass
@@ -472,7 +474,12 @@ def _station_row(net: Any, topo: Any, s: int, edges: _Edges, stations: _Stations
     feeders_s = np.flatnonzero(heads.station == s)
     reserved_s = float(edges.reserved_sub[nodes_s].sum())
     bus_nodes = nodes_s[nodes_s < topo.n_bus]
-    bus_ids = topo.bus_index[bus_nodes] if bus_nodes.size else topo.bus_index[topo.node_bus[nodes_s]]
+    if bus_nodes.size:
+        bus_ids = topo.bus_index[bus_nodes]
+    elif nodes_s.size:
+        bus_ids = topo.bus_index[topo.node_bus[nodes_s]]
+    else:  # a station whose lower side is above the radial MV range (220/110 kV): no MV supply node, no feeder
+        bus_ids = np.asarray(stations.busbars[s], dtype=np.int64)
     bus_id = int(np.min(bus_ids))
     eg = net.ext_grid
     eg_here = eg[eg["bus"].isin(bus_ids) & in_service(eg)] if len(eg) else eg
