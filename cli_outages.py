@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from .cli_common import handle_errors, parse_targets
+from .settings import CEMI_N, DEVICE_MAX_CANDIDATES, DEVICE_TIE_MAX_KM
 
 __all__ = ["frequent_cmd", "outages_cmd", "register"]
 
@@ -109,7 +110,7 @@ def _print_plan(plan: Any) -> None:
 
 @click.command("frequent")
 @click.argument("net_source", metavar="NET")
-@click.option("--n", "n", type=click.IntRange(0, 1000), default=2, show_default=True,
+@click.option("--n", "n", type=click.IntRange(0, 1000), default=CEMI_N, show_default=True,
               help="Frequent = more than N interruptions a year (2: three or more).")
 @click.option("--top", type=click.IntRange(1), default=10, show_default=True, help="Rows to list.")
 @click.option("--devices", is_flag=True,
@@ -117,9 +118,9 @@ def _print_plan(plan: Any) -> None:
                    "each computed by re-running the analysis with the device added.")
 @click.option("--kind", "kinds", multiple=True, type=click.Choice(["fuse", "recloser", "switch", "tie", "live_line"]),
               help="Candidate kinds for --devices (repeatable; default all).")
-@click.option("--tie-max-km", type=click.FloatRange(0.0, min_open=True), default=1.0, show_default=True,
-              help="Longest new tie line considered (needs bus coordinates).")
-@click.option("--max-candidates", type=click.IntRange(1), default=500, show_default=True,
+@click.option("--tie-max-km", type=click.FloatRange(0.0, min_open=True), default=DEVICE_TIE_MAX_KM,
+              show_default=True, help="Longest new tie line considered (needs bus coordinates).")
+@click.option("--max-candidates", type=click.IntRange(1), default=DEVICE_MAX_CANDIDATES, show_default=True,
               help="Refuse to evaluate more candidates than this.")
 @click.option("--default-zone", default=None, help="Zone for buses without one.")
 @handle_errors
@@ -127,30 +128,22 @@ def frequent_cmd(net_source: str, n: int, top: int, devices: bool, kinds: tuple[
                  max_candidates: int, default_zone: str | None) -> None:
     """Frequent interruptions (频繁停电) on NET: CEMI-N by zone, the load points most likely to be interrupted
     more than N times a year with the components that cause it, and (--devices) what would help most."""
-    from .reliability.analytical import analytical_indices
-    from .reliability.devices import DEVICE_KINDS, causes_of, rank_devices
-    from .reliability.frequent import cemi_by_zone, frequent_load_points
+    from .reliability.devices import DEVICE_KINDS
     from .study import Study
     from .textfmt import format_table
 
     st = Study(net_source, default_zone=default_zone)
     st.check()
-    impact = st.impact()
-    res = analytical_indices(impact)
-    lam = res.lam_fault + res.lam_planned
-    cemi = cemi_by_zone(lam, impact.load_customers, impact.load_zone, impact.zones, n)
+    summary = st.frequent(n, top=top)
     click.echo(f"CEMI-{n} (customers with more than {n} interruptions a year):  "
-               + "   ".join(f"{z} {v:.2%}" for z, v in cemi.items()))
-    lps = frequent_load_points(impact, res, n, top=top)
-    where = dict(zip(impact.load_index.tolist(), range(impact.n_load), strict=True))
-    pos = [where[int(i)] for i in lps["load_index"]]
-    lps["causes"] = causes_of(impact, pos)
+               + "   ".join(f"{z} {v:.2%}" for z, v in summary.cemi.items()))
+    lps = summary.load_points
     click.echo(f"\nLoad points most likely to have more than {n} interruptions a year:")
     click.echo(format_table(lps[["name", "zone", "customers", "lam_per_yr", "p_more_than_n", "causes"]],
                             {"customers": "{:.0f}", "lam_per_yr": "{:.4f}", "p_more_than_n": "{:.2%}"}))
     if devices:
-        ranked = rank_devices(st.net, n, kinds=kinds or DEVICE_KINDS, top=top, tie_max_km=tie_max_km,
-                              max_candidates=max_candidates)
+        ranked = st.rank_devices(n, kinds=kinds or DEVICE_KINDS, top=top, tie_max_km=tie_max_km,
+                                 max_candidates=max_candidates)
         click.echo(f"\nDevices ranked by the CEMI-{n} reduction (each computed by re-running the analysis):")
         if ranked.empty:
             click.echo("  no candidate device")

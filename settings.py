@@ -9,6 +9,9 @@ from __future__ import annotations
 
 __all__ = [
     "CAPACITY_LEVELS",
+    "CEMI_N",
+    "DEVICE_MAX_CANDIDATES",
+    "DEVICE_TIE_MAX_KM",
     "EXACT_BUS_DEFAULT_MAX_BUSES",
     "LINE_HEAVY_PERCENT",
     "LOAD_PF",
@@ -64,6 +67,14 @@ EXACT_BUS_DEFAULT_MAX_BUSES: int = 2_000
 
 #: Power factor (lagging) of a requested load and of the load added by the exact bus capacity search.
 LOAD_PF: float = 0.95
+
+#: Frequent interruptions (频繁停电): CEMI-n counts customers with MORE than this many interruptions a year
+#: (2: three or more, the issue's "≥ 3 a year"); ``gridscope frequent --n``, ``rank_devices``, the TUI's form.
+CEMI_N: int = 2
+#: Device ranking: the longest new tie line considered (km) and the most candidates evaluated (one re-analysis
+#: each; more is refused rather than cut).
+DEVICE_TIE_MAX_KM: float = 1.0
+DEVICE_MAX_CANDIDATES: int = 500
 
 #: Open-capacity levels, top down.
 CAPACITY_LEVELS: tuple[str, ...] = ("substation", "main_transformer", "feeder", "distribution_transformer", "bus")
