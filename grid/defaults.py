@@ -292,12 +292,15 @@ def apply_reliability_data(
         load["scaling"] = 1.0 if len(load) else pd.Series(dtype=float)
     if "customers" not in load.columns:
         load["customers"] = 1 if len(load) else pd.Series(dtype="int64")
+    # text in p_mw or scaling gives NaN here (not a TypeError): the validator names the text value
+    p_scaled = pd.to_numeric(load["p_mw"], errors="coerce") * pd.to_numeric(load["scaling"], errors="coerce") \
+        if len(load) else pd.Series(dtype=float)
     if "p_avg_mw" not in load.columns:
-        load["p_avg_mw"] = load["p_mw"] * load["scaling"] if len(load) else pd.Series(dtype=float)
+        load["p_avg_mw"] = p_scaled.astype(float)
     else:
         load["p_avg_mw"] = pd.to_numeric(load["p_avg_mw"], errors="coerce").astype(float)
         missing = load["p_avg_mw"].isna()
-        load.loc[missing, "p_avg_mw"] = (load["p_mw"] * load["scaling"])[missing]
+        load.loc[missing, "p_avg_mw"] = p_scaled[missing]
 
     if "reserved_capacity" not in net:
         net["reserved_capacity"] = pd.DataFrame(

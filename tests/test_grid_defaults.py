@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pandapower as pp
 import pytest
@@ -107,3 +109,22 @@ def test_documented_table_matches_the_code():
         cells = [c.strip() for c in line.split("|")[1:-1]]
         assert [float(cells[1]), float(cells[3]), float(cells[4])] == \
             [row["lambda"], row["repair_h"], row["switching_h"]], kind
+
+
+def test_text_load_value_is_a_validation_problem_not_a_type_error():
+    """Found by the long fuzz run: ``p_mw`` stored as the text 'abc' made ``gs.Study`` raise a pandas
+    ``TypeError`` while it filled ``p_avg_mw`` (before the validator could name the value)."""
+    import gridscope as gs
+    from gridscope.errors import ValidationError
+
+    net = gs.load_network("rbts2")
+    net.load["p_mw"] = net.load["p_mw"].astype(object)
+    net.load.loc[net.load.index[2], "p_mw"] = "abc"
+    net.load = net.load.drop(columns="p_avg_mw")  # filled from p_mw x scaling, as for a plain pandapower net
+    filled = apply_reliability_data(copy.deepcopy(net))
+    assert np.isnan(filled.load["p_avg_mw"].iloc[2])
+    assert filled.load["p_avg_mw"].iloc[0] == pytest.approx(float(net.load["p_mw"].iloc[0]) *
+                                                            float(net.load["scaling"].iloc[0]))
+    with pytest.raises(ValidationError) as info:
+        gs.Study(net).reliability()
+    assert "load[2]" in str(info.value) and "'abc'" in str(info.value)
