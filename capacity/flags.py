@@ -4,7 +4,8 @@ Defaults follow the planning guidance the project is written for: a line is *hea
 of its rating, a transformer at or above 80 %; anything at or above 100 % is *overloaded*; a bus voltage more
 outside the band of its voltage level is *under-* or *overvoltage* (GB/T 12325-2008, :mod:`.voltage`: ±7 % at
 20 kV and below, 0.90..1.10 pu at 35 kV and above, where the standard bounds the sum of the absolute deviations
-by 10 %).
+by 10 %; +7 % / -10 % at 220 V single-phase supply points: ``phases`` = 1, or a nominal voltage at or below
+0.25 kV without ``phases``).
 Every threshold can be overridden per element type and per voltage level:
 
 >>> Thresholds(overrides={"line": {20.0: 60.0}, "bus": {0.4: 0.10}})       # doctest: +SKIP
@@ -35,9 +36,11 @@ from ..settings import (
     TRAFO_HEAVY_PERCENT,
     V_BAND_HV_MIN_KV,
     V_BAND_HV_PU,
+    V_BAND_LV1PH_MAX_KV,
+    V_BAND_LV1PH_PU,
     V_BAND_PU,
 )
-from .voltage import VoltageBands, band_limits_pu
+from .voltage import VoltageBands, band_limits_pu, bus_phases
 
 __all__ = ["FLAG_COLUMNS", "SEVERITIES", "Thresholds", "flag_loading"]
 
@@ -71,6 +74,11 @@ class Thresholds:
         Band (lo, hi) in per unit at and above ``v_band_hv_min_kv`` (default 0.90..1.10).
     v_band_hv_min_kv : float
         Nominal voltage (kV) from which ``v_band_hv_pu`` applies (default 35).
+    v_band_lv1ph_pu : tuple of float
+        Band (lo, hi) of 220 V single-phase supply points (default 0.90..1.07).
+    v_band_lv1ph_max_kv : float
+        Buses at or below this nominal voltage (kV) are single-phase unless ``net.bus["phases"]`` says 3
+        (default 0.25; 0 leaves only the ``phases`` column).
     overrides : mapping
         Per element type and voltage level, see the module docstring.
     """
@@ -83,6 +91,8 @@ class Thresholds:
     overrides: Mapping[str, Mapping[float, float]] = field(default_factory=dict)
     v_band_hv_pu: tuple[float, float] = V_BAND_HV_PU
     v_band_hv_min_kv: float = V_BAND_HV_MIN_KV
+    v_band_lv1ph_pu: tuple[float, float] = V_BAND_LV1PH_PU
+    v_band_lv1ph_max_kv: float = V_BAND_LV1PH_MAX_KV
 
     def __post_init__(self) -> None:
         problems = []
@@ -98,6 +108,15 @@ class Thresholds:
                 problems.append(f"v_band_hv_pu must be (lo, hi) with 0 < lo < 1 < hi < 2, got {self.v_band_hv_pu!r}")
         except (TypeError, ValueError):
             problems.append(f"v_band_hv_pu must be a pair of numbers (lo, hi), got {self.v_band_hv_pu!r}")
+        try:
+            lv_lo, lv_hi = (float(x) for x in self.v_band_lv1ph_pu)
+            if not (0 < lv_lo < 1 < lv_hi < 2):
+                problems.append(f"v_band_lv1ph_pu must be (lo, hi) with 0 < lo < 1 < hi < 2, got "
+                                f"{self.v_band_lv1ph_pu!r}")
+        except (TypeError, ValueError):
+            problems.append(f"v_band_lv1ph_pu must be a pair of numbers (lo, hi), got {self.v_band_lv1ph_pu!r}")
+        if not (np.isfinite(self.v_band_lv1ph_max_kv) and self.v_band_lv1ph_max_kv >= 0):
+            problems.append(f"v_band_lv1ph_max_kv must be a kV >= 0, got {self.v_band_lv1ph_max_kv!r}")
         if not (np.isfinite(self.v_band_hv_min_kv) and self.v_band_hv_min_kv > 0):
             problems.append(f"v_band_hv_min_kv must be a positive kV, got {self.v_band_hv_min_kv!r}")
         for key, levels in dict(self.overrides).items():
@@ -141,13 +160,16 @@ class Thresholds:
     def bands(self) -> VoltageBands:
         """The voltage bands per level (:class:`~gridscope.capacity.voltage.VoltageBands`) of these thresholds."""
         return VoltageBands(hv_pu=tuple(float(x) for x in self.v_band_hv_pu), mv_pu=float(self.v_band_pu),
-                            hv_min_kv=float(self.v_band_hv_min_kv))
+                            hv_min_kv=float(self.v_band_hv_min_kv),
+                            lv_single_phase_pu=tuple(float(x) for x in self.v_band_lv1ph_pu),
+                            lv_single_phase_max_kv=float(self.v_band_lv1ph_max_kv))
 
-    def band_limits(self, vn_kv: Any) -> tuple[np.ndarray, np.ndarray]:
-        """Allowed voltage band ``(lo_pu, hi_pu)`` of buses at nominal voltages ``vn_kv``: the level's band
+    def band_limits(self, vn_kv: Any, phases: Any = None) -> tuple[np.ndarray, np.ndarray]:
+        """Allowed voltage band ``(lo_pu, hi_pu)`` of buses at nominal voltages ``vn_kv`` (``phases``: 1 / 3 /
+        NaN per bus, :func:`~gridscope.capacity.voltage.bus_phases`): the level's band
         (:func:`~gridscope.capacity.voltage.band_limits_pu`) unless a ``"bus"`` override names the level."""
         vn = np.asarray(vn_kv, dtype=float)
-        lo, hi = band_limits_pu(vn, self.bands)
+        lo, hi = band_limits_pu(vn, self.bands, phases=phases)
         for kv, value in dict(self.overrides.get("bus", {})).items():
             match = np.abs(vn - float(kv)) <= 0.01 * float(kv)
             lo = np.where(match, 1.0 - float(value), lo)
@@ -169,7 +191,7 @@ class Thresholds:
             return value
         if isinstance(value, Mapping):
             known = {"line_heavy", "trafo_heavy", "trafo3w_heavy", "overload", "v_band_pu", "overrides",
-                     "v_band_hv_pu", "v_band_hv_min_kv"}
+                     "v_band_hv_pu", "v_band_hv_min_kv", "v_band_lv1ph_pu", "v_band_lv1ph_max_kv"}
             unknown = sorted(set(value) - known)
             if unknown:
                 raise InputError(f"unknown threshold field(s) {', '.join(unknown)}; use {', '.join(sorted(known))}")
@@ -265,7 +287,10 @@ def _voltage_flags(net: Any, peak: Any, th: Thresholds, topology: Any) -> list[p
     if bus is None or not len(bus):
         return []
     info = _lookup(net, "bus", topology)
-    band_lo, band_hi = th.band_limits(info["vn_kv"].to_numpy(dtype=float))
+    phases = bus_phases(net)
+    if phases is not None:
+        phases = pd.Series(phases, index=net.bus.index).reindex(info.index).to_numpy(dtype=float)
+    band_lo, band_hi = th.band_limits(info["vn_kv"].to_numpy(dtype=float), phases)
     band = np.maximum(1.0 - band_lo, band_hi - 1.0)
     if "vm_min_pu" in bus.columns:
         vmin = bus["vm_min_pu"].reindex(info.index).to_numpy(dtype=float)
