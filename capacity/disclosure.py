@@ -2,12 +2,14 @@
 
 One row per substation, main transformer (主变), 10 kV feeder and distribution transformer (配变), each with
 its name, voltage, rating, maximum load, load rate, reserved capacity (已批未接), open capacity, N-1 open
-capacity and grade. Every figure is *copied* from the open-capacity tables of
+capacity, grade and a note (``note``, 备注: on a feeder row the pre-existing violations off the supply path that
+a load at the feeder's buses would make worse, from the bus table's ``ac_offpath_note``: a note, not a limit).
+Every figure is *copied* from the open-capacity tables of
 :func:`gridscope.assess_capacity` (:class:`~gridscope.capacity.api.CapacityResult`); nothing is recomputed
 here, so the disclosure can never disagree with ``cap.table(level)``.
 
 Headers in English or Chinese (``lang="zh"``: 层级, 名称, 电压等级(kV), 额定容量(MVA), 最大负荷(MVA), 负载率(%),
-已批未接(MVA), 可开放容量(MVA), N-1可开放容量(MVA), 等级). Written atomically, text cells formula-safe
+已批未接(MVA), 可开放容量(MVA), N-1可开放容量(MVA), 等级, 备注). Written atomically, text cells formula-safe
 (:mod:`gridscope.cells`), as one Excel sheet plus the metadata sheet, or one CSV file.
 """
 
@@ -26,7 +28,8 @@ from ..textfmt import check_lang
 from .export import export_tables, translate
 from .open_capacity import resolve_level
 
-__all__ = ["DISCLOSURE_COLUMNS", "DISCLOSURE_LEVELS", "LEVEL_NAMES_ZH", "disclosure_table", "write_disclosure"]
+__all__ = ["DISCLOSURE_COLUMNS", "DISCLOSURE_LEVELS", "LEVEL_NAMES_ZH", "disclosure_table", "feeder_offpath_notes",
+           "write_disclosure"]
 
 #: Levels of the disclosure, top down (the bus level is not published).
 DISCLOSURE_LEVELS: tuple[str, ...] = ("substation", "main_transformer", "feeder", "distribution_transformer")
@@ -35,7 +38,7 @@ DISCLOSURE_LEVELS: tuple[str, ...] = ("substation", "main_transformer", "feeder"
 #: and the feeder of a distribution transformer; ``id`` the row's id in its level's table.
 DISCLOSURE_COLUMNS: list[str] = ["level", "id", "name", "parent", "voltage_kv", "rating_mva", "peak_mva",
                                  "load_rate_percent", "reserved_mva", "open_capacity_mva",
-                                 "n1_open_capacity_mva", "grade"]
+                                 "n1_open_capacity_mva", "grade", "note"]
 
 #: Chinese names of the levels (the ``level`` column with ``lang="zh"``; a feeder with a voltage is named by it,
 #: ``11kV线路``).
@@ -63,7 +66,8 @@ def disclosure_table(result: Any, *, levels: tuple[str, ...] | list[str] | None 
     -------
     pandas.DataFrame
         Columns :data:`DISCLOSURE_COLUMNS` (English names, level codes as values), rows level by level in
-        the order of each level's table.
+        the order of each level's table. ``note`` is empty except on feeder rows whose buses carry an
+        ``ac_offpath_note`` in the bus table (:func:`feeder_offpath_notes`).
 
     Raises
     ------
@@ -81,7 +85,9 @@ def disclosure_table(result: Any, *, levels: tuple[str, ...] | list[str] | None 
             continue
         t = result.table(level)
         part = pd.DataFrame({c: t[c] if c in t.columns else pd.Series(float("nan"), index=t.index)
-                             for c in DISCLOSURE_COLUMNS if c not in ("level", "parent")})
+                             for c in DISCLOSURE_COLUMNS if c not in ("level", "parent", "note")})
+        notes = feeder_offpath_notes(result) if level == "feeder" else {}
+        part["note"] = [notes.get(n, "") for n in t["name"]] if "name" in t.columns else ""
         parent = _PARENT.get(level)
         part.insert(0, "level", level)
         part.insert(3, "parent", t[parent].astype(object) if parent and parent in t.columns else None)
@@ -90,6 +96,32 @@ def disclosure_table(result: Any, *, levels: tuple[str, ...] | list[str] | None 
         return pd.DataFrame(columns=DISCLOSURE_COLUMNS)
     out = pd.concat([p for p in parts if len(p)], ignore_index=True)
     return out[DISCLOSURE_COLUMNS]
+
+
+def feeder_offpath_notes(result: Any) -> dict[Any, str]:
+    """Per feeder name, the distinct off-path notes of its buses (bus table ``ac_offpath_note``), joined.
+
+    Parameters
+    ----------
+    result : CapacityResult
+
+    Returns
+    -------
+    dict
+        Feeder name -> ``"<n> bus(es): <note>; <note>"``; feeders without a note (and every feeder when the bus
+        table has no exact AC columns) are absent.
+    """
+    tables = getattr(result, "tables", {})
+    bus = tables.get("bus") if isinstance(tables, dict) else None
+    if bus is None or "ac_offpath_note" not in bus.columns or "feeder" not in bus.columns:
+        return {}
+    note = bus["ac_offpath_note"].fillna("").astype(str)
+    has = bus[(note != "") & bus["feeder"].notna()].assign(_note=note)
+    out: dict[Any, str] = {}
+    for feeder, grp in has.groupby("feeder", sort=False):
+        distinct = list(dict.fromkeys(grp["_note"]))
+        out[feeder] = f"{len(grp)} bus(es): " + "; ".join(distinct)
+    return out
 
 
 def _localised(table: pd.DataFrame, lang: str) -> pd.DataFrame:

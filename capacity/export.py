@@ -90,6 +90,8 @@ COLUMNS_ZH: dict[str, str] = {
     "ac_physical_capacity_mw": "精确物理极限容量(MW)",
     "ac_physical_binding": "物理极限受限条件",
     "ac_physical_binding_element": "物理极限受限元件",
+    "ac_offpath_note": "供电路径外越限说明",
+    "note": "备注",
     "key": "项目",
     "value": "值",
 }

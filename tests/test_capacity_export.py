@@ -93,3 +93,86 @@ def test_bad_format_and_language(cap, tmp_path):
         write_capacity(cap, tmp_path / "x.txt")
     with pytest.raises(InputError, match="language"):
         cap.to_excel(tmp_path / "x.xlsx", lang="fr")
+
+
+# --- the bus table's off-path note in the exports (issue 11 item 3) -------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def urban_cap(simbench_mv):
+    """1-MV-urban with its exact (default) bus table: 31 buses carry an off-path note (line 66, MV3.101
+    Line 67, is already above 70 % on another feeder and rises through the busbar voltage)."""
+    return gs.assess_capacity(simbench_mv)
+
+
+@pytest.mark.simbench
+def test_offpath_note_in_exported_bus_table(urban_cap, simbench_mv, tmp_path):
+    from gridscope.capacity.bus_capacity import bus_open_capacity
+    from openpyxl import load_workbook
+
+    bus = urban_cap.table("bus")
+    note = bus.set_index("id")["ac_offpath_note"]
+    # the note is the exact search's own column, copied (independent run of bus_open_capacity)
+    exact = bus_open_capacity(simbench_mv, note.index.to_numpy())
+    assert note.tolist() == exact["offpath_note"].reindex(note.index).tolist()
+    noted = note[note != ""]
+    assert len(noted) >= 10 and noted.str.contains("off the supply path").all()
+    # a pre-existing violation off the path: line 66 really is above 70 % at the planning point
+    import copy
+
+    import pandapower as pp
+
+    w = copy.deepcopy(simbench_mv)
+    w.sgen["in_service"] = False  # the planning point: generation left out
+    pp.runpp(w, numba=False)
+    assert w.res_line.at[66, "loading_percent"] > 70.0 and "line 66" in noted.iloc[0]
+    b0 = int(noted.index[0])
+    # Excel, English and Chinese headers: the note cell is text, equal to the table's
+    for lang, header in (("en", "ac_offpath_note"), ("zh", COLUMNS_ZH["ac_offpath_note"])):
+        (path,) = urban_cap.to_excel(tmp_path / f"cap_{lang}.xlsx", lang=lang)
+        ws = load_workbook(path)[SHEETS_ZH["bus"] if lang == "zh" else "bus"]
+        head = [c.value for c in ws[1]]
+        col, id_col = head.index(header) + 1, head.index("编号" if lang == "zh" else "id") + 1
+        row = next(r for r in range(2, ws.max_row + 1) if ws.cell(row=r, column=id_col).value == b0)
+        cell = ws.cell(row=row, column=col)
+        assert cell.data_type == "s" and cell.value == noted.iloc[0]
+    # CSV (zh: BOM, Chinese header), read back
+    paths = urban_cap.to_csv(tmp_path / "cap", lang="zh")
+    back = pd.read_csv(next(p for p in paths if p.name.endswith("_bus.csv")), encoding="utf-8-sig")
+    got = back.set_index("编号")["供电路径外越限说明"].fillna("")
+    assert got.reindex(note.index).tolist() == note.tolist()
+
+
+def test_offpath_note_is_formula_safe(tmp_path):
+    """A note starting like a formula (as a hand-edited table could) is escaped in the CSV, text in Excel."""
+    from gridscope.capacity.export import export_tables
+    from openpyxl import load_workbook
+
+    table = pd.DataFrame({"id": [1, 2], "ac_offpath_note": ["=HYPERLINK(\"http://x\")", ""]})
+    paths = export_tables({"bus": table}, {"network": "x"}, tmp_path / "t", fmt="csv")
+    back = pd.read_csv(paths[0])
+    assert back.at[0, "ac_offpath_note"] == "'=HYPERLINK(\"http://x\")"
+    (xlsx,) = export_tables({"bus": table}, {"network": "x"}, tmp_path / "t.xlsx")
+    cell = load_workbook(xlsx)["bus"].cell(row=2, column=2)
+    assert cell.data_type == "s" and cell.value.endswith("=HYPERLINK(\"http://x\")")
+
+
+@pytest.mark.simbench
+def test_disclosure_carries_the_feeders_offpath_notes(urban_cap, tmp_path):
+    from gridscope.capacity.disclosure import disclosure_table, write_disclosure
+
+    table = disclosure_table(urban_cap)
+    bus = urban_cap.table("bus")
+    feeders = table[table["level"] == "feeder"].set_index("name")["note"]
+    # by hand from the bus table: count the noted buses of each feeder
+    noted = bus[bus["ac_offpath_note"] != ""].groupby("feeder").size()
+    assert len(noted) >= 1
+    for name, n in noted.items():
+        assert feeders[name].startswith(f"{n} bus(es): made worse off the supply path")
+    for name in set(feeders.index) - set(noted.index):
+        assert feeders[name] == ""
+    assert (table.loc[table["level"] != "feeder", "note"] == "").all()
+    (path,) = write_disclosure(urban_cap, tmp_path / "d.csv", lang="zh")
+    back = pd.read_csv(path, encoding="utf-8-sig")
+    assert back.columns[-1] == "备注"
+    assert back["备注"].fillna("").tolist() == table["note"].tolist()
