@@ -16,8 +16,17 @@ transformer (配变), the open capacity at each hour (or quarter-hour) of a *typ
   transformers), found by a bracketed false-position search to 0.01 percentage point, less the reserved
   capacity (已批未接, ``net["reserved_capacity"]``) below the element (counted in full at every hour, its
   timing being unknown). ``headroom_mva`` is the arithmetic of the open-capacity tables,
-  ``rating · limit − load − reserved``, at the same step. Each element is limited by itself only: what is
-  upstream (feeder head, main transformer) has its own curve.
+  ``rating · limit − load − reserved``, at the same step. ``own_open_capacity_mw`` is the element limited by
+  itself only.
+* **Capped upstream, hour by hour** (the hierarchy of the open-capacity tables,
+  :func:`~gridscope.capacity.open_capacity.open_capacity_tables`): the main transformers (主变) of every
+  station have curves of their own (load added at the unit's LV busbar, 80 % limit); a feeder's
+  ``open_capacity_mw`` at each (season, hour) is the smaller of its own and the smallest of its station's
+  units (the station is the tables' substation level: all its units, whatever the couplers), a distribution
+  transformer's the smaller of its own and its feeder's capped value (the head section on its path).
+  ``binding_level`` / ``binding_element`` say which element sets the value at each hour (on a tie the element
+  itself). Feeder sections between the head and a 配变 and an external grid's rating are not curves (not
+  capped by).
 * **New customer.** For a daily shape ``s(h)`` (peak 1; built-in :data:`CUSTOMER_SHAPES` ``"commercial"``
   and ``"ev"``, or a user's 24 / 96 values) the largest ``k`` with existing load + ``k · s(h)`` within the
   limit at every hour of every season is ``min over (season, h) of open_capacity_mw / s(h)``: the
@@ -54,9 +63,9 @@ from ..textfmt import check_lang
 from .open_capacity import Limits, reserved_by_node, subtree_sums
 from .timeseries import Injections, coerce_profiles, make_engine
 
-__all__ = ["COLUMNS_ZH", "CUSTOMER_SHAPES", "LEVELS_ZH", "RESOLUTIONS", "SEASONS", "SEASONS_ZH", "SEASON_MONTHS",
-           "customer_shape", "season_codes", "seasonal_frame", "seasonal_open_capacity", "seasonal_text",
-           "write_seasonal"]
+__all__ = ["COLUMNS_ZH", "CURVE_LEVELS", "CUSTOMER_SHAPES", "LEVELS_ZH", "RESOLUTIONS", "SEASONS", "SEASONS_ZH",
+           "SEASON_MONTHS", "customer_shape", "season_codes", "seasonal_frame", "seasonal_open_capacity",
+           "seasonal_text", "write_seasonal"]
 
 #: Season names in dataset order.
 SEASONS: tuple[str, ...] = ("winter", "spring", "summer", "autumn")
@@ -80,15 +89,19 @@ CUSTOMER_SHAPES: dict[str, tuple[float, ...]] = {
 COLUMNS_ZH: dict[str, str] = {
     "element": "元件", "level": "层级", "element_id": "编号", "name": "名称", "season": "季节", "hour": "时刻(h)",
     "load_mva": "典型日负荷(MVA)", "loading_percent": "负载率(%)", "time": "典型日取值时刻",
-    "headroom_mva": "裕度(MVA)", "open_capacity_mw": "可开放容量(MW)", "section": "受限元件", "bus": "接入母线",
+    "headroom_mva": "裕度(MVA)", "open_capacity_mw": "可开放容量(MW)", "section": "计算元件", "bus": "接入母线",
     "rating_mva": "额定容量(MVA)", "limit_percent": "负载率限值(%)", "reserved_mw": "已批未接(MW)",
     "customer_open_capacity_mw": "新用户可接入峰值(MW)", "customer_binding_season": "新用户受限季节",
     "customer_binding_hour": "新用户受限时刻(h)", "customer_shape": "新用户负荷曲线(标幺)",
+    "own_open_capacity_mw": "自身可开放容量(MW)", "binding_level": "受限环节", "binding_element": "受限元件",
+    "upstream": "上级元件",
 }
 #: Chinese season names.
 SEASONS_ZH: dict[str, str] = {"winter": "冬季", "spring": "春季", "summer": "夏季", "autumn": "秋季"}
 #: Chinese level names.
-LEVELS_ZH: dict[str, str] = {"feeder": "10kV线路", "distribution_transformer": "配变"}
+LEVELS_ZH: dict[str, str] = {"main_transformer": "主变", "feeder": "10kV线路", "distribution_transformer": "配变"}
+#: Curve levels, top down (the capping order).
+CURVE_LEVELS: tuple[str, ...] = ("main_transformer", "feeder", "distribution_transformer")
 
 _CHUNK = 2048  # at most this many steps (first pass) or scenarios (search) per power-flow batch
 _TOL_PP = 0.01  # search tolerance on the loading, percentage points
@@ -195,6 +208,7 @@ class _Elements:
     d_line_from: np.ndarray  # (n_line, n_elem): +1 where the supply side is the line's from end, -1 for to end
     d_line_to: np.ndarray
     d_trafo: np.ndarray  # (n_trafo, n_elem)
+    upstream: list[list[int]]  # per element: the elements directly above it (station units; the feeder head)
 
     @property
     def n(self) -> int:
@@ -209,8 +223,8 @@ def _edge_label(net: Any, topo: Any, e: int) -> str:
 
 def _elements(net: Any, topo: Any, limits: Limits) -> _Elements:
     """Feeder head sections (line / transformer edges at the smallest depth of each feeder, as the
-    open-capacity tables define them; one element per section when a feeder branches at its head bus) and
-    distribution transformers."""
+    open-capacity tables define them; one element per section when a feeder branches at its head bus),
+    distribution transformers and main transformers, with what is directly upstream of each."""
     nl, nt = len(net.line), len(net.trafo)
     line_r = line_rating_mva(net).to_numpy(dtype=float) if nl else np.zeros(0)
     trafo_r = trafo_rating_mva(net).to_numpy(dtype=float) if nt else np.zeros(0)
@@ -219,7 +233,9 @@ def _elements(net: Any, topo: Any, limits: Limits) -> _Elements:
     child = np.full(topo.n_edge, -1, dtype=np.int64)
     child[topo.parent_edge[topo.order]] = topo.order
     reserved = subtree_sums(topo, reserved_by_node(net, topo, reserved_pf=1.0))
-    groups: list[tuple[str, int, str, str, list[int], float]] = []
+    # (level, id, name, label, edges, limit, (bus, reserved) for a main transformer: its LV busbar, its station's
+    # reserved capacity -- the station side is supply, not part of the radial tree)
+    groups: list[tuple[str, int, str, str, list[int], float, tuple[int, float] | None]] = []
     nodes = topo.order
     pe = topo.parent_edge[nodes]
     ok = np.isin(topo.edge_kind[pe], [EdgeKind.LINE, EdgeKind.TRAFO]) & (topo.feeder_of_node[nodes] >= 0)
@@ -231,7 +247,7 @@ def _elements(net: Any, topo: Any, limits: Limits) -> _Elements:
             edges = [int(e) for e in grp["edge"]]
             for e in edges:  # a feeder branching at its head bus: one curve per head section
                 label = f"feeder {fname}" if len(edges) == 1 else f"feeder {fname} / {_edge_label(net, topo, e)}"
-                groups.append(("feeder", int(f), fname, label, [e], limits.line_percent))
+                groups.append(("feeder", int(f), fname, label, [e], limits.line_percent, None))
     if nt:
         is_main = trafo_is_main(net, radial_max_kv=topo.radial_max_kv).to_numpy(dtype=bool)
         names = element_names(net.trafo)
@@ -240,27 +256,44 @@ def _elements(net: Any, topo: Any, limits: Limits) -> _Elements:
             if is_main[trafo_pos[ti]] or child[e] < 0:
                 continue
             groups.append(("distribution_transformer", ti, str(names[ti]), _edge_label(net, topo, int(e)), [int(e)],
-                           limits.trafo_percent))
+                           limits.trafo_percent, None))
+        if is_main.any():  # after the others: the element order of the feeders and 配变 is kept
+            from ..grid.stations import build_stations  # deferred: only with main transformers
+
+            stations = build_stations(net, topo)
+            trafo_edges = topo.element_edges("trafo")
+            st_reserved = {}
+            for k, bars in enumerate(stations.table["busbars"]):
+                nodes = topo.bus_node(np.asarray(bars, dtype=np.int64))
+                st_reserved[k] = float(reserved[nodes[nodes >= 0]].sum())
+            for t, k, lv in zip(stations.unit_table["trafo"], stations.unit_table["station"],
+                                stations.unit_table["lv_bus"], strict=True):
+                e = int(trafo_edges[trafo_pos[int(t)]])
+                groups.append(("main_transformer", int(t), str(names[int(t)]), _edge_label(net, topo, e), [e],
+                               limits.main_trafo_percent, (int(lv), st_reserved.get(int(k), 0.0))))
     n = len(groups)
     out = _Elements(label=[], level=[], section=[], element_id=np.zeros(n, np.int64), name=[],
                     bus=np.zeros(n, np.int64),
                     rating_mva=np.zeros(n), limit_percent=np.zeros(n), reserved_mw=np.zeros(n),
                     w_line=np.zeros((nl, n)), w_trafo=np.zeros((nt, n)), d_line_from=np.zeros((nl, n)),
-                    d_line_to=np.zeros((nl, n)), d_trafo=np.zeros((nt, n)))
-    for j, (level, eid, name, label, es, limit) in enumerate(groups):
+                    d_line_to=np.zeros((nl, n)), d_trafo=np.zeros((nt, n)),
+                    upstream=[[] for _ in range(n)])
+    for j, (level, eid, name, label, es, limit, fixed) in enumerate(groups):
         out.label.append(label)
         out.section.append(", ".join(_edge_label(net, topo, e) for e in es))
         out.level.append(level)
         out.name.append(name)
         out.element_id[j] = eid
         out.limit_percent[j] = limit
-        first_child = int(child[es[0]])
-        out.bus[j] = int(topo.bus_index[topo.node_bus[first_child]])
-        out.reserved_mw[j] = float(sum(reserved[child[e]] for e in es))
+        if fixed is not None:
+            out.bus[j], out.reserved_mw[j] = fixed
+        else:
+            out.bus[j] = int(topo.bus_index[topo.node_bus[int(child[es[0]])]])
+            out.reserved_mw[j] = float(sum(reserved[child[e]] for e in es))
         total = 0.0
         for e in es:
             idx = int(topo.edge_element[e])
-            child_bus = int(topo.bus_index[topo.node_bus[child[e]]])
+            child_bus = int(out.bus[j]) if fixed is not None else int(topo.bus_index[topo.node_bus[child[e]]])
             if topo.edge_kind[e] == EdgeKind.LINE:
                 p = line_pos[idx]
                 out.w_line[p, j] = line_r[p]
@@ -277,7 +310,56 @@ def _elements(net: Any, topo: Any, limits: Limits) -> _Elements:
         out.rating_mva[j] = total
         out.w_line[:, j] /= total
         out.w_trafo[:, j] /= total
+    _link_upstream(net, topo, out, groups, child)
     return out
+
+
+def _link_upstream(net: Any, topo: Any, out: _Elements, groups: list, child: np.ndarray) -> None:
+    """``out.upstream``: a feeder's station units (every main transformer of the station that feeds it,
+    :func:`gridscope.grid.stations.build_stations`), a distribution transformer's feeder head section (the
+    first head edge on its path to the supply)."""
+    from ..grid.stations import build_stations  # deferred: only when there are feeders
+
+    level = [g[0] for g in groups]
+    if "feeder" not in level:
+        return
+    main_of_trafo = {int(g[1]): j for j, g in enumerate(groups) if g[0] == "main_transformer"}
+    head_of_edge = {int(g[4][0]): j for j, g in enumerate(groups) if g[0] == "feeder"}
+    if main_of_trafo:
+        stations = build_stations(net, topo)
+        units = stations.unit_table
+        for j, g in enumerate(groups):
+            if g[0] != "feeder" or int(g[1]) >= stations.feeder_station.size:
+                continue
+            s = int(stations.feeder_station[int(g[1])])
+            if s < 0:
+                continue
+            out.upstream[j] = [main_of_trafo[int(t)] for t in units.loc[units["station"] == s, "trafo"]
+                               if int(t) in main_of_trafo]
+    for j, g in enumerate(groups):
+        if g[0] != "distribution_transformer":
+            continue
+        for e in topo.upstream_edges(int(child[g[4][0]])):  # nearest first
+            if int(e) in head_of_edge:
+                out.upstream[j] = [head_of_edge[int(e)]]
+                break
+
+
+def _cap_upstream(own: np.ndarray, el: _Elements) -> tuple[np.ndarray, np.ndarray]:
+    """Per (group, element): the open capacity capped by everything upstream, hour by hour, and the element
+    (position) that sets it -- main transformers first, then feeders, then distribution transformers, each
+    taking the smaller of its own value and its upstream elements' capped values (its own on a tie; NaN
+    slots, without profile steps, stay NaN)."""
+    cap = own.copy()
+    bind = np.broadcast_to(np.arange(el.n), own.shape).copy()
+    for level in CURVE_LEVELS:
+        for j in (k for k in range(el.n) if el.level[k] == level):
+            for u in el.upstream[j]:
+                up = np.where(np.isnan(cap[:, u]), np.inf, cap[:, u])
+                lower = up < cap[:, j]
+                cap[lower, j] = up[lower]
+                bind[lower, j] = bind[lower, u]
+    return cap, bind
 
 
 def _measure(res: Any, el: _Elements) -> tuple[np.ndarray, np.ndarray]:
@@ -404,7 +486,13 @@ def seasonal_open_capacity(net: Any, profiles: Any = "simbench", *, customer: An
                                         include_sgen=include_sgen, threads=threads, rep=rep,
                                         done0=prof.n_steps)
     rep.update(prof.n_steps + g_idx.size, force=True)
-    open_mw = np.maximum(0.0, open_mw - el.reserved_mw[None, :])
+    own_mw = np.maximum(0.0, open_mw - el.reserved_mw[None, :])
+    open_mw, bind = _cap_upstream(own_mw, el)
+    labels = np.asarray(el.label, dtype=object)
+    levels = np.asarray(el.level, dtype=object)
+    no_data = np.isnan(open_mw)
+    bind_level = np.where(no_data, "", levels[bind]).astype(object)
+    bind_element = np.where(no_data, "", labels[bind]).astype(object)
     load_mva = best_loading / 100.0 * el.rating_mva[None, :]
     headroom = np.maximum(0.0, el.rating_mva * el.limit_percent / 100.0 - load_mva
                           - el.reserved_mw / limits.reserved_pf)
@@ -420,18 +508,23 @@ def seasonal_open_capacity(net: Any, profiles: Any = "simbench", *, customer: An
     ds = xr.Dataset(
         {"load_mva": (dims, cube(load_mva)), "loading_percent": (dims, cube(best_loading)),
          "time": (dims, cube(step_time)), "headroom_mva": (dims, cube(headroom)),
-         "open_capacity_mw": (dims, cube(open_mw))},
+         "open_capacity_mw": (dims, cube(open_mw)), "own_open_capacity_mw": (dims, cube(own_mw)),
+         "binding_level": (dims, cube(bind_level)), "binding_element": (dims, cube(bind_element))},
         coords={"element": el.label, "season": list(SEASONS), "hour": hours,
                 "level": ("element", el.level), "section": ("element", el.section),
                 "element_id": ("element", el.element_id),
                 "name": ("element", el.name), "bus": ("element", el.bus),
                 "rating_mva": ("element", el.rating_mva), "limit_percent": ("element", el.limit_percent),
-                "reserved_mw": ("element", el.reserved_mw)},
+                "reserved_mw": ("element", el.reserved_mw),
+                "upstream": ("element", np.asarray([", ".join(el.label[u] for u in ups) for ups in el.upstream],
+                                                   dtype=object))},
         attrs={"network": str(getattr(net, "name", "") or "network"), "network_hash": network_hash(net),
                "gridscope_version": __version__,
                "date": _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat(),
                "method": "typical day = per element, season and hour the step of largest load (max over the "
-                         "season's days, not the mean); open capacity by AC power flow (power-grid-model)",
+                         "season's days, not the mean); open capacity by AC power flow (power-grid-model), "
+                         "capped hour by hour by the station's main transformers (feeders) and the feeder "
+                         "(distribution transformers)",
                "seasons": "; ".join(f"{s}: months {','.join(map(str, SEASON_MONTHS[s]))}" for s in SEASONS),
                "resolution": resolution, "pf": float(pf), "scaling": float(scaling),
                "include_sgen": int(bool(include_sgen)), "n_steps": int(prof.n_steps),
@@ -577,10 +670,11 @@ def _raise_failed(net: Any, prof: Any, rows: np.ndarray, res: Any) -> None:
 
 def seasonal_frame(ds: Any) -> pd.DataFrame:
     """The curves as a long table: one row per element, season and hour (customer columns repeated)."""
-    cols = ["load_mva", "loading_percent", "time", "headroom_mva", "open_capacity_mw"]
+    cols = [c for c in ("load_mva", "loading_percent", "time", "headroom_mva", "open_capacity_mw",
+                        "own_open_capacity_mw", "binding_level", "binding_element") if c in ds]
     frame = ds[cols].to_dataframe().reset_index()
     meta = pd.DataFrame({c: ds[c].to_numpy() for c in ("level", "section", "element_id", "name", "bus", "rating_mva",
-                                                       "limit_percent", "reserved_mw")},
+                                                       "limit_percent", "reserved_mw", "upstream") if c in ds},
                         index=ds["element"].to_numpy())
     for c in ("customer_open_capacity_mw", "customer_binding_season", "customer_binding_hour"):
         if c in ds:
@@ -615,7 +709,11 @@ def seasonal_text(ds: Any, *, head: int = 10) -> str:
         hi = c.where(c.notnull(), -np.inf).argmax(["season", "hour"])
         lo_s, lo_h = str(ds["season"][int(lo["season"])].item()), ds["hour"][int(lo["hour"])].item()
         hi_s, hi_h = str(ds["season"][int(hi["season"])].item()), ds["hour"][int(hi["hour"])].item()
-        text = (f"  {element}: min {float(c.isel(lo)):.3f} MW ({lo_s} {_clock(lo_h)}), "
+        by = ""
+        if "binding_element" in ds:
+            b = str(ds["binding_element"].sel(element=element).isel(lo).item())
+            by = f", bound by {b}" if b and b != str(element) else ""
+        text = (f"  {element}: min {float(c.isel(lo)):.3f} MW ({lo_s} {_clock(lo_h)}{by}), "
                 f"max {float(c.isel(hi)):.3f} MW ({hi_s} {_clock(hi_h)})")
         if "customer_open_capacity_mw" in ds:
             e = ds.sel(element=element)
@@ -656,7 +754,8 @@ def write_seasonal(ds: Any, path: str | os.PathLike[str], *, lang: str = "en", o
     suffix = Path(path).suffix.lower()
     if suffix == ".nc":
         out = ds.copy()
-        for c in ("level", "section", "name", "element", "season", "customer_binding_season"):
+        for c in ("level", "section", "name", "element", "season", "customer_binding_season", "binding_level",
+                  "binding_element", "upstream"):
             if c in out.variables:
                 out[c] = out[c].astype(str)
         return write_netcdf(out, path, overwrite=overwrite)
@@ -666,6 +765,8 @@ def write_seasonal(ds: Any, path: str | os.PathLike[str], *, lang: str = "en", o
             frame = frame.copy()
             frame["season"] = frame["season"].map(lambda v: SEASONS_ZH.get(v, v))
             frame["level"] = frame["level"].map(lambda v: LEVELS_ZH.get(v, v))
+            if "binding_level" in frame.columns:
+                frame["binding_level"] = frame["binding_level"].map(lambda v: LEVELS_ZH.get(v, v))
             if "customer_binding_season" in frame.columns:
                 frame["customer_binding_season"] = frame["customer_binding_season"].map(
                     lambda v: SEASONS_ZH.get(v, v))

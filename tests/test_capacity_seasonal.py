@@ -96,8 +96,8 @@ def test_open_capacity_is_at_the_limit_by_runpp(rbts2_case, element, season, hou
     base = _runpp_with(net, p.loc[step], bus, 0.0)
     # without the new load: the dataset's load and loading are runpp's at that step
     assert _element_loading(base, element) == pytest.approx(float(at["loading_percent"]), abs=0.05)
-    open_mw = float(at["open_capacity_mw"])
-    assert open_mw > 0
+    open_mw = float(at["own_open_capacity_mw"])  # limited by the element itself (RBTS: nothing binds above)
+    assert open_mw > 0 and float(at["open_capacity_mw"]) == pytest.approx(open_mw)
     w = _runpp_with(net, p.loc[step], bus, open_mw)
     assert _element_loading(w, element) == pytest.approx(limit, rel=REL_TOL)
     # the arithmetic headroom (MVA, as the open-capacity tables): rating x limit less runpp's loading; the AC
@@ -252,14 +252,18 @@ def test_simbench_matches_the_time_series_peak_and_runpp(simbench_mv):
     # tables (their feeder rating and peak are the sums over the head sections)
     cap = gs.assess_capacity(simbench_mv, profiles=hourly, include_sgen=False)
     feeders = cap.table("feeder").set_index("name")
-    peaks = ds["load_mva"].max(["season", "hour"]).groupby("name").sum().to_pandas()
+    heads = ds.where(ds["level"] == "feeder", drop=True)
+    peaks = heads["load_mva"].max(["season", "hour"]).groupby("name").sum().to_pandas()
     assert len(peaks) == len(feeders)
     for name, value in peaks.items():
         assert value == pytest.approx(feeders.at[name, "peak_mva"], rel=1e-6)
     # runpp at the binding slot with the EV customer's k x shape added: the head section is at its limit
-    element = str(ds["customer_open_capacity_mw"].idxmin().item())
+    element = str(heads["customer_open_capacity_mw"].idxmin().item())
     e = ds.sel(element=element)
     s_b, h_b = str(e["customer_binding_season"].item()), float(e["customer_binding_hour"])
+    # the station's two 63 MVA units have room: the head section binds itself there
+    assert str(e["binding_level"].sel(season=s_b, hour=h_b).item()) == "feeder"
+    assert (ds["level"] == "main_transformer").sum() == 2
     step_time = pd.Timestamp(e["time"].sel(season=s_b, hour=h_b).item())
     step = 4 * int(clock.get_loc(step_time))
     w = copy.deepcopy(simbench_mv)
@@ -313,3 +317,117 @@ def test_progress_and_cancel(rbts2_net):
 
     with pytest.raises(CancelledError, match="seasonal steps cancelled"):
         seasonal_open_capacity(rbts2_net, {("load", "p_mw"): p}, cancel=cancel_in_the_search)
+
+
+# --- capped upstream hour by hour (issue 11 item 4): main transformer at the peak, the feeder off-peak ---------
+
+
+def _station_net():
+    """110 kV grid - T (10 MVA 110/10 kV, vk 10 %) - busbar 1 - feeder A: LA (0.4 kA, rating 6.93 MVA) to bus
+    2 (load A, 2.5 MW flat) and distribution transformer D (2.5 MVA 10/0.4 kV) to bus 4 (load D, 0.5 MW
+    flat); feeder B: LB (0.4 kA) to bus 3 (load B, evening peak). Every load at power factor 1."""
+    net = pp.create_empty_network(name="station")
+    b = [pp.create_bus(net, 110.0, name="HV"), pp.create_bus(net, 10.0, name="MV"),
+         pp.create_bus(net, 10.0, name="A"), pp.create_bus(net, 10.0, name="B"), pp.create_bus(net, 0.4, name="LV")]
+    pp.create_ext_grid(net, b[0])
+    pp.create_transformer_from_parameters(net, b[0], b[1], sn_mva=10.0, vn_hv_kv=110.0, vn_lv_kv=10.0,
+                                          vk_percent=10.0, vkr_percent=0.5, pfe_kw=0.0, i0_percent=0.0, name="T")
+    kw = {"length_km": 1.0, "r_ohm_per_km": 0.1, "x_ohm_per_km": 0.1, "c_nf_per_km": 0.0, "max_i_ka": 0.4}
+    pp.create_line_from_parameters(net, b[1], b[2], name="LA", **kw)
+    pp.create_line_from_parameters(net, b[1], b[3], name="LB", **kw)
+    pp.create_transformer_from_parameters(net, b[2], b[4], sn_mva=2.5, vn_hv_kv=10.0, vn_lv_kv=0.4, vk_percent=6.0,
+                                          vkr_percent=1.0, pfe_kw=0.0, i0_percent=0.0, name="D")
+    pp.create_load(net, b[2], p_mw=2.5, q_mvar=0.0, name="load A")
+    pp.create_load(net, b[3], p_mw=1.0, q_mvar=0.0, name="load B")
+    pp.create_load(net, b[4], p_mw=0.5, q_mvar=0.0, name="load D")
+    return net
+
+
+def _station_profile() -> pd.DataFrame:
+    """Two January days, hourly: A and D flat; B 1 MW at night rising to 4 MW at 19:00."""
+    idx = pd.date_range("2023-01-01", periods=48, freq="h")
+    h = idx.hour.to_numpy()
+    b = 1.0 + 3.0 * np.exp(-0.5 * ((h - 19) / 2.0) ** 2)
+    return pd.DataFrame({0: 2.5, 1: b, 2: 0.5}, index=idx)
+
+
+def _runpp_station(net, row: pd.Series, bus: int, added_mw: float):
+    w = copy.deepcopy(net)
+    w.load["p_mw"] = row.reindex(w.load.index).to_numpy()
+    w.load["q_mvar"] = 0.0
+    pp.create_load(w, bus=bus, p_mw=added_mw, q_mvar=added_mw * TAN_PHI)
+    pp.runpp(w, numba=False)
+    return w
+
+
+@pytest.fixture(scope="module")
+def station_case():
+    net = _station_net()
+    p = _station_profile()
+    return net, p, seasonal_open_capacity(net, {("load", "p_mw"): p}, customer="ev")
+
+
+def test_feeder_capped_by_main_transformer_at_the_peak_and_by_itself_off_peak(station_case):
+    net, p, ds = station_case
+    assert set(ds["level"].to_numpy()) == {"main_transformer", "feeder", "distribution_transformer"}
+    feeder, main, dt = "feeder LA", "trafo 0 (T)", "trafo 1 (D)"
+    assert str(ds["upstream"].sel(element=feeder).item()) == main
+    assert str(ds["upstream"].sel(element=dt).item()) == feeder
+    # 19:00 by hand: T carries 2.5 + 4.0 + 0.5 = 7.0 MW plus losses, about 7.05 MVA (70.5 %): 8 MVA at 80 % leaves
+    # about 0.95 MVA; LA carries 3.0 MW (about 3.1 MVA equivalent current at 0.97 pu), 4.85 MVA at 70 % leaves about
+    # 1.7 MVA -> the main transformer binds (about 0.9 MW at pf 0.95, less for the extra losses)
+    at = ds.sel(element=feeder, season="winter", hour=19.0)
+    assert str(at["binding_level"].item()) == "main_transformer" and str(at["binding_element"].item()) == main
+    cap19, own19 = float(at["open_capacity_mw"]), float(at["own_open_capacity_mw"])
+    assert 0.5 < cap19 < 1.0 < 1.4 < own19 < 1.9
+    assert cap19 == pytest.approx(float(ds["open_capacity_mw"].sel(element=main, season="winter", hour=19.0)))
+    # runpp at 19:00 with the capped value added at feeder A's bus: T at its 80 % (within 0.5 %), LA below 70 %
+    w = _runpp_station(net, p.loc[pd.Timestamp(at["time"].item())], int(at["bus"]), cap19)
+    assert float(w.res_trafo.at[0, "loading_percent"]) == pytest.approx(80.0, rel=REL_TOL)
+    assert float(w.res_line.at[0, "loading_percent"]) < 70.0
+    # 03:00 by hand: B is 1.0 MW, T carries about 4.0 MVA (40 %), 4 MVA left; LA still 1.7 MVA -> the feeder binds
+    at = ds.sel(element=feeder, season="winter", hour=3.0)
+    assert str(at["binding_level"].item()) == "feeder" and str(at["binding_element"].item()) == feeder
+    cap3 = float(at["open_capacity_mw"])
+    assert cap3 == float(at["own_open_capacity_mw"]) and 1.4 < cap3 < 1.9
+    w = _runpp_station(net, p.loc[pd.Timestamp(at["time"].item())], int(at["bus"]), cap3)
+    assert float(w.res_line.at[0, "loading_percent"]) == pytest.approx(70.0, rel=REL_TOL)
+    assert float(w.res_trafo.at[0, "loading_percent"]) < 80.0
+    # the main transformer's own curve is never capped; feeder B (4 MW at 19:00, about 0.8 MW left on LB) binds
+    # itself below the station's value
+    winter = ds.sel(season="winter")
+    assert (winter["binding_element"].sel(element=main) == main).all()
+    assert str(winter["binding_level"].sel(element="feeder LB", hour=19.0).item()) == "feeder"
+    assert float(winter["open_capacity_mw"].sel(element="feeder LB", hour=19.0)) < cap19
+
+
+def test_distribution_transformer_capped_through_its_feeder(station_case):
+    net, p, ds = station_case
+    dt = "trafo 1 (D)"
+    # D (2.5 MVA at 80 % = 2.0 MVA, 0.5 MW on it): about 1.5 MVA of its own. At 19:00 the station's ~0.9 MW binds
+    # through feeder A; at 03:00 D's own 1.5 MVA is below feeder A's ~1.7 MVA: D binds
+    at = ds.sel(element=dt, season="winter", hour=19.0)
+    assert str(at["binding_level"].item()) == "main_transformer"
+    assert float(at["open_capacity_mw"]) == pytest.approx(
+        float(ds["open_capacity_mw"].sel(element="feeder LA", season="winter", hour=19.0)))
+    at = ds.sel(element=dt, season="winter", hour=3.0)
+    assert str(at["binding_level"].item()) == "distribution_transformer"
+    cap3 = float(at["open_capacity_mw"])
+    w = _runpp_station(net, p.loc[pd.Timestamp(at["time"].item())], int(at["bus"]), cap3)
+    assert float(w.res_trafo.at[1, "loading_percent"]) == pytest.approx(80.0, rel=REL_TOL)
+    assert float(w.res_line.at[0, "loading_percent"]) < 70.0 and float(w.res_trafo.at[0, "loading_percent"]) < 80.0
+    # the customer's coincident peak uses the capped curve: k x shape(h) <= open capacity at every hour
+    k = float(ds["customer_open_capacity_mw"].sel(element=dt))
+    shape = ds["customer_shape"].to_numpy()
+    cap = ds["open_capacity_mw"].sel(element=dt, season="winter").to_numpy()
+    assert (k * shape <= cap + 1e-9).all()
+
+
+def test_capped_curves_in_the_csv(station_case, tmp_path):
+    _, _, ds = station_case
+    path = write_seasonal(ds, tmp_path / "c.csv", lang="zh")
+    back = pd.read_csv(path, encoding="utf-8-sig")
+    row = back[(back["元件"] == "feeder LA") & (back["季节"] == "冬季") & (back["时刻(h)"] == 19)]
+    assert row["受限环节"].item() == "主变" and row["受限元件"].item() == "trafo 0 (T)"
+    assert row["自身可开放容量(MW)"].item() > row["可开放容量(MW)"].item()
+    write_seasonal(ds, tmp_path / "c.nc")  # the text variables are written too
