@@ -136,3 +136,23 @@ def test_bus_capacity_uses_the_220v_band_against_runpp():
     pp.runpp(w, numba=False)
     assert w.res_bus.at[1, "vm_pu"] == pytest.approx(0.90, abs=2e-3)
     assert w.res_trafo.at[0, "loading_percent"] < 80.0  # the transformer does not bind first
+
+
+@pytest.mark.parametrize(("p_mw", "decision"), [(0.45, "connect"), (0.55, "reject")])
+def test_connection_decision_uses_the_220v_band_against_runpp(p_mw, decision):
+    """At the 0.23 kV bus (source 0.935 pu): runpp puts the bus at >= 0.90 pu with 0.45 MW (connect, although it
+    is below 0.93) and below 0.90 with 0.55 MW (reject: the transformer is still below 100 %)."""
+    import copy
+
+    import gridscope as gs
+    import pandapower as pp
+    from gridscope.settings import LOAD_PF
+
+    net = _lv_net(0.935)
+    w = copy.deepcopy(net)
+    pp.create_load(w, 1, p_mw=p_mw, q_mvar=p_mw * (1 / LOAD_PF**2 - 1) ** 0.5)
+    pp.runpp(w, numba=False)
+    vm = float(w.res_bus.at[1, "vm_pu"])
+    assert (0.90 <= vm < 0.93) if decision == "connect" else (vm < 0.90)
+    assert float(w.res_trafo.at[0, "loading_percent"]) < 80.0
+    assert gs.evaluate_connection(net, p_mw=p_mw, bus=1, validate=False).decision == decision
