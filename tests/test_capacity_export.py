@@ -176,3 +176,22 @@ def test_disclosure_carries_the_feeders_offpath_notes(urban_cap, tmp_path):
     back = pd.read_csv(path, encoding="utf-8-sig")
     assert back.columns[-1] == "备注"
     assert back["备注"].fillna("").tolist() == table["note"].tolist()
+
+
+@pytest.mark.simbench
+def test_cli_out_and_disclosure_show_the_offpath_note(run, urban_cap, tmp_path):
+    """``gridscope capacity --out x.xlsx`` and ``--disclosure`` carry the notes of the API's bus table."""
+    from openpyxl import load_workbook
+
+    out, disc = tmp_path / "cap.xlsx", tmp_path / "disc.csv"
+    r = run("capacity", "simbench:1-MV-urban--0-sw", "--out", str(out), "--disclosure", str(disc), "--lang", "zh",
+            "--head", "1")
+    assert r.exit_code == 0, r.output
+    ws = load_workbook(out)["母线"]
+    head = [c.value for c in ws[1]]
+    ids = [ws.cell(row=k, column=head.index("编号") + 1).value for k in range(2, ws.max_row + 1)]
+    notes = [ws.cell(row=k, column=head.index("供电路径外越限说明") + 1).value or "" for k in range(2, ws.max_row + 1)]
+    expected = urban_cap.table("bus").set_index("id")["ac_offpath_note"]
+    assert dict(zip(ids, notes, strict=True)) == expected.to_dict()
+    back = pd.read_csv(disc, encoding="utf-8-sig")
+    assert back["备注"].fillna("").str.contains("off the supply path").sum() >= 1
