@@ -113,8 +113,9 @@ class Study:
         if missing:
             # a net that did not come through load_network: analyse a copy with the documented defaults, so a
             # missing failure-rate column cannot silently mean "never fails" (SAIDI 0); the user's net is kept.
-            # Filling them reads the topology facts, which a duplicated index makes meaningless: refuse first.
-            _refuse_duplicate_indices(net)
+            # Filling them reads the topology facts and the load table, which a duplicated index or a missing
+            # required column (switch type, load p_mw) makes meaningless: refuse first.
+            _refuse_structural_problems(net)
             net = apply_reliability_data(copy.deepcopy(net))
             self.notes.append("defaults table applied for missing columns: " + ", ".join(missing))
         self.net = net
@@ -464,13 +465,19 @@ class Study:
                             progress=progress, cancel=cancel, **options)
 
 
-def _refuse_duplicate_indices(net: Any) -> None:
-    """Raise :class:`ValidationError` with every duplicate-index problem (the validator's own check)."""
+#: Validation checks that make filling the defaults meaningless (a column it reads is absent, a row index used
+#: twice): a study on such a net is refused with these problems before anything is filled.
+_STRUCTURAL_CHECKS = frozenset({"missing_column", "duplicate_index"})
+
+
+def _refuse_structural_problems(net: Any) -> None:
+    """Raise :class:`ValidationError` with every missing-column and duplicate-index problem (the validator's own
+    checks)."""
     from .grid.validation import validate
 
-    dup = [p for p in validate(net) if p.check == "duplicate_index"]
-    if dup:
-        raise ValidationError(dup)
+    found = [p for p in validate(net) if p.check in _STRUCTURAL_CHECKS]
+    if found:
+        raise ValidationError(found)
 
 
 # ---------------------------------------------------------------------------------------------- free functions

@@ -219,3 +219,23 @@ def test_plain_net_with_duplicate_bus_index_or_no_load_scaling():
     net.bus = pd.concat([net.bus, net.bus.iloc[[1]]])
     with pytest.raises(ValidationError, match="index 1 is used by 2 rows"):
         gs.Study(net)
+
+
+@pytest.mark.parametrize(("table", "column"), [("switch", "type"), ("load", "p_mw")])
+def test_study_refuses_a_missing_required_column_before_filling_defaults(table, column):
+    """Found by the long fuzz run: a plain net (no data-contract columns, so the study fills the defaults)
+    without ``switch.type`` or ``load.p_mw`` made ``gs.Study`` raise a pandas ``KeyError`` while filling."""
+    import pandapower.networks as pn
+    from gridscope.errors import ValidationError
+
+    net = pn.case33bw()
+    pp_switch = net.switch
+    if table == "switch" and not len(pp_switch):
+        import pandapower as pp
+
+        pp.create_switch(net, 0, 0, et="l", type="CB")
+    net[table] = net[table].drop(columns=column)
+    with pytest.raises(ValidationError) as info:
+        gs.Study(net)
+    assert [p.check for p in info.value.problems] == ["missing_column"]
+    assert f"no {column!r} column" in str(info.value)
