@@ -24,6 +24,7 @@ __all__ = [
     "TRAFO_HEAVY_PERCENT",
     "V_BAND_HV_MIN_KV",
     "V_BAND_HV_PU",
+    "V_BAND_LV1PH_MAX_KV",
     "V_BAND_LV1PH_PU",
     "V_BAND_PU",
 ]
@@ -50,6 +51,9 @@ V_BAND_HV_MIN_KV: float = 35.0
 V_BAND_HV_PU: tuple[float, float] = (0.90, 1.10)
 #: 220 V single-phase supply (GB/T 12325-2008 4.3): +7 % / -10 % of nominal.
 V_BAND_LV1PH_PU: tuple[float, float] = (0.90, 1.07)
+#: A bus of nominal voltage at or below this (kV) is a 220 V single-phase supply point (phase-to-neutral
+#: 0.22/0.23 kV) unless its optional ``phases`` column says 3; ``phases`` = 1 marks one at any voltage.
+V_BAND_LV1PH_MAX_KV: float = 0.25
 
 #: Short-time overload factor of the remaining main transformer(s) of a station with one unit out: capacity's
 #: N-1 and the reliability upstream option's transfer check use the same value (the planning practice of Q/GDW 1738:

@@ -140,7 +140,9 @@ def assess_capacity(net: Any, *, scaling: float = 1.0, profiles: Any = None, thr
         Add the exact AC bus open capacity (:func:`~gridscope.capacity.bus_capacity.bus_open_capacity`, load
         at power factor ``bus_pf``, planning and physical limits, with the binding limit and element) to the
         ``bus`` table as ``ac_open_capacity_mw``, ``ac_binding``, ``ac_binding_element``,
-        ``ac_physical_capacity_mw``, ``ac_physical_binding``, ``ac_physical_binding_element``; default
+        ``ac_physical_capacity_mw``, ``ac_physical_binding``, ``ac_physical_binding_element``,
+        ``ac_offpath_note`` (a limit already exceeded off the bus's supply path that the load makes worse: a
+        note, not a limit; empty when none); default
         (``None``): ``not thermal_only``, so the bus table is voltage-aware by default. The thermal path
         arithmetic of the other levels stays in ``open_capacity_mva``; the AC search also sees the voltage
         band of every level and the losses the new load adds. Computed at the planning snapshot (``scaling``), also when
@@ -292,6 +294,7 @@ _AC_COLUMNS = {
     "physical_capacity_mw": "ac_physical_capacity_mw",
     "physical_binding": "ac_physical_binding",
     "physical_binding_element": "ac_physical_binding_element",
+    "offpath_note": "ac_offpath_note",
 }
 
 

@@ -122,7 +122,8 @@ def test_zh_csv_headers_values_and_formula_safety(rbts2_net, tmp_path):
     assert path.read_bytes().startswith(b"\xef\xbb\xbf")  # BOM, so Excel reads the Chinese headers
     back = pd.read_csv(path, encoding="utf-8-sig")
     assert list(back.columns) == ["层级", "编号", "名称", "所属", "电压等级(kV)", "额定容量(MVA)", "最大负荷(MVA)",
-                                  "负载率(%)", "已批未接(MVA)", "可开放容量(MVA)", "N-1可开放容量(MVA)", "等级"]
+                                  "负载率(%)", "已批未接(MVA)", "可开放容量(MVA)", "N-1可开放容量(MVA)", "等级",
+                                  "备注"]
     assert set(back["层级"]) == {"变电站", "11kV线路", "配变"}  # RBTS Bus 2 feeders are 11 kV
     assert set(back["等级"].dropna()) <= {"绿", "黄", "红"}
     assert back.loc[back["层级"] == "配变", "名称"].iloc[0] == "'=HYPERLINK(\"http://x\")"
