@@ -2,7 +2,9 @@
 
 Decision rules at the chosen connection point (the best-ranked candidate, or the bus given):
 
-* ``connect`` -- the request fits within the planning limits (lines 70 %, transformers 80 %, voltage ±7 %):
+* ``connect`` -- the request fits within the planning limits (lines 70 %, transformers 80 %, every bus within
+  the voltage band of its level, :mod:`.voltage`: ±7 % below 35 kV, 0.90..1.10 pu at 35 kV and above, +7 % / -10 %
+  at 220 V single-phase):
   ``p_mw <= open_capacity_mw`` of :func:`~gridscope.capacity.bus_capacity.bus_open_capacity`;
 * ``connect_then_reinforce`` (先接入、后改造) -- it fits within the physical limits (100 %, voltage band) but
   exceeds planning limits: ``reinforcements`` lists every element above its planning limit after the
@@ -482,17 +484,20 @@ def _exceeded(net: Any, topo: Any, cons: Any, ev: Any, *, physical: bool, limits
                   else f"add a {what} unit or split the load (needs {need:.3g} MVA, now {sn:g} MVA)")
         rows.append(("trafo", idx, element_name(net.trafo, idx), f"{what} loading > {tlim[k]:g} %", tb[k], tl[k],
                      tlim[k], action))
+    # each bus against the band of its own level (GB/T 12325-2008, :mod:`.voltage`): the same per-bus limits the
+    # decision was taken with (±7 % below 35 kV, 0.90..1.10 pu at 35 kV and above, +7 % / -10 % at 220 V)
     vm, vb = ev.vm[:, 0], base.vm[:, 0]
-    low = (vm < cons.vmin) & (vm < vb - WORSE_TOL_PU)
+    vmin, vmax = cons.vmin_bus, cons.vmax_bus
+    low = (vm < vmin) & (vm < vb - WORSE_TOL_PU)
     for k in np.flatnonzero(low):
         idx = net.bus.index[k]
-        rows.append(("bus", idx, element_name(net.bus, idx), f"voltage < {cons.vmin:g} pu", vb[k], vm[k], cons.vmin,
+        rows.append(("bus", idx, element_name(net.bus, idx), f"voltage < {vmin[k]:g} pu", vb[k], vm[k], vmin[k],
                      "voltage support: reinforce the supply path, adjust the transformer tap or add "
                      "reactive compensation"))
-    high = (vm > cons.vmax) & (vm > vb + WORSE_TOL_PU)
+    high = (vm > vmax) & (vm > vb + WORSE_TOL_PU)
     for k in np.flatnonzero(high):
         idx = net.bus.index[k]
-        rows.append(("bus", idx, element_name(net.bus, idx), f"voltage > {cons.vmax:g} pu", vb[k], vm[k], cons.vmax,
+        rows.append(("bus", idx, element_name(net.bus, idx), f"voltage > {vmax[k]:g} pu", vb[k], vm[k], vmax[k],
                      "voltage control: adjust the transformer tap or the reactive power"))
     er = cons.ext_rating
     if er.size:

@@ -285,3 +285,83 @@ def test_cli_capacity_and_connect_refuse_a_broken_network_with_every_problem(tmp
         assert r.exit_code == 2, r.output
         assert "line    2" in r.output and "switch  0" in r.output and "load    3" in r.output
         assert "Traceback" not in r.output
+
+
+def _lv230_net():
+    """10 kV source at 0.935 pu, a 1 MVA 10/0.23 kV transformer (vk 10 %, vkr 3 %) to bus 1, a 220 V single-phase
+    supply point by its voltage (GB/T 12325-2008 4.3: +7 % / -10 %)."""
+    import pandapower as pp
+
+    net = pp.create_empty_network(name="lv230")
+    mv = pp.create_bus(net, 10.0, name="MV")
+    lv = pp.create_bus(net, 0.23, name="LV230")
+    pp.create_ext_grid(net, mv, vm_pu=0.935)
+    pp.create_transformer_from_parameters(net, mv, lv, 1.0, 10.0, 0.23, 3.0, 10.0, 0.0, 0.2, name="T0.23")
+    return net
+
+
+def _hv_net():
+    """110 kV source (1.0 pu) -40 km line (R = X = 16 ohm, 400 A)- bus 1 "A110" with a 10 MW base load."""
+    import pandapower as pp
+
+    net = pp.create_empty_network(name="hv")
+    b0 = pp.create_bus(net, 110.0, name="S110")
+    b1 = pp.create_bus(net, 110.0, name="A110")
+    pp.create_ext_grid(net, b0, vm_pu=1.0)
+    pp.create_line_from_parameters(net, b0, b1, 40.0, r_ohm_per_km=0.4, x_ohm_per_km=0.4, c_nf_per_km=0.0,
+                                   max_i_ka=0.4, name="L110")
+    pp.create_load(net, b1, p_mw=10.0, q_mvar=0.0)
+    return net
+
+
+def _runpp_with(net, bus, p_mw):
+    """runpp of ``net`` with the request added at ``bus`` (power factor LOAD_PF, lagging)."""
+    import pandapower as pp
+    from gridscope.settings import LOAD_PF
+
+    w = copy.deepcopy(net)
+    pp.create_load(w, bus, p_mw=p_mw, q_mvar=p_mw * math.tan(math.acos(LOAD_PF)))
+    pp.runpp(w, numba=False)
+    return w
+
+
+def test_reject_at_a_220v_bus_names_its_own_band():
+    """0.55 MW at the 0.23 kV bus: runpp puts it below 0.90 pu with the transformer below 80 %, so the one
+    violation is the bus against its -10 % limit (the 10 kV band would say 0.93)."""
+    net = _lv230_net()
+    w = _runpp_with(net, 1, 0.55)
+    vm = float(w.res_bus.at[1, "vm_pu"])
+    assert vm < 0.90 and float(w.res_trafo.at[0, "loading_percent"]) < 80.0
+    dec = gs.evaluate_connection(net, p_mw=0.55, bus=1, validate=False)
+    assert dec.decision == "reject"
+    v = dec.violations
+    assert list(zip(v["element"], v["index"], strict=True)) == [("bus", 1)]
+    assert v.at[0, "kind"] == "voltage < 0.9 pu"
+    assert v.at[0, "limit"] == pytest.approx(0.90)
+    assert v.at[0, "value_after"] == pytest.approx(vm, abs=1e-6)
+
+
+def test_110kv_bus_uses_the_35kv_and_above_band():
+    """At 110 kV the band is 0.90..1.10 pu (GB/T 12325-2008 4.1). runpp with 40 MW: the bus at 0.906 pu (inside,
+    although below 0.93) and the line at 74.8 % (> 70 %): connect, then reinforce the line only. With 50 MW: the
+    bus at 0.883 pu (< 0.90) and the line at 92.4 % (< 100 %): reject for the voltage, limit 0.90."""
+    net = _hv_net()
+    w40, w50 = _runpp_with(net, 1, 40.0), _runpp_with(net, 1, 50.0)
+    vm40, ld40 = float(w40.res_bus.at[1, "vm_pu"]), float(w40.res_line.at[0, "loading_percent"])
+    vm50, ld50 = float(w50.res_bus.at[1, "vm_pu"]), float(w50.res_line.at[0, "loading_percent"])
+    assert 0.90 < vm40 < 0.93 and 70.0 < ld40 < 100.0
+    assert vm50 < 0.90 and ld50 < 100.0
+
+    dec = gs.evaluate_connection(net, p_mw=40.0, bus=1, validate=False)
+    assert dec.decision == "connect_then_reinforce"
+    r = dec.reinforcements
+    assert list(zip(r["element"], r["index"], strict=True)) == [("line", 0)]  # no "voltage < 0.93 pu" row
+    assert r.at[0, "value_after"] == pytest.approx(ld40, rel=1e-5)
+
+    dec = gs.evaluate_connection(net, p_mw=50.0, bus=1, validate=False)
+    assert dec.decision == "reject"
+    v = dec.violations
+    assert list(zip(v["element"], v["index"], strict=True)) == [("bus", 1)]
+    assert v.at[0, "kind"] == "voltage < 0.9 pu" and v.at[0, "limit"] == pytest.approx(0.90)
+    assert v.at[0, "value_after"] == pytest.approx(vm50, abs=1e-6)
+    assert "voltage >= 0.9 pu at bus 1" in dec.message
