@@ -6,10 +6,10 @@ network files of any origin, so every exported table passes its text through her
 
 * CSV (:func:`safe_text`, :func:`safe_frame`): such text gets a leading single quote, as the OWASP
   CSV-injection advice says; a spreadsheet then shows it as text. :func:`unescape_text` undoes it.
-* Excel (:func:`write_safe_cell`, :func:`write_frame`): openpyxl makes any ``str`` starting with ``=`` a
-  formula cell; such text is stored as an explicit string cell (``data_type "s"``) with the ``quotePrefix``
-  style, so Excel neither evaluates it nor turns it into a formula when the cell is edited. The text itself is
-  unchanged.
+* Excel (:func:`write_safe_cell`, :func:`write_frame`; :func:`append_safe_rows` for write-only sheets):
+  openpyxl makes any ``str`` starting with ``=`` a formula cell; such text is stored as an explicit string cell
+  (``data_type "s"``) with the ``quotePrefix`` style, so Excel neither evaluates it nor turns it into a formula
+  when the cell is edited. The text itself is unchanged.
 
 Only text is escaped: numbers (negative ones included) stay numbers, and text that is exactly a plain decimal
 number (``"-2.5"``) is harmless and left as it is. Text with leading spaces before a trigger is escaped too.
@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["FORMULA_TRIGGERS", "is_risky", "safe_frame", "safe_text", "unescape_text", "write_frame",
-           "write_safe_cell"]
+__all__ = ["FORMULA_TRIGGERS", "append_safe_rows", "is_risky", "safe_frame", "safe_text", "unescape_text",
+           "write_frame", "write_safe_cell"]
 
 #: First characters that make a spreadsheet read a cell as a formula (ASCII and full-width forms).
 FORMULA_TRIGGERS: frozenset[str] = frozenset("=+-@\t\r＝＋－＠")
@@ -139,6 +140,61 @@ def write_safe_cell(ws: Any, row: int, col: int, value: Any) -> Any:
         if is_risky(value):
             cell.quotePrefix = True
     return cell
+
+
+def append_safe_rows(ws: Any, rows: Iterable[Sequence[Any]],
+                     style: Callable[[int, Sequence[Any]], Mapping[int, Mapping[str, Any]] | None] | None = None
+                     ) -> int:
+    """Append ``rows`` to the write-only openpyxl worksheet ``ws`` with the rule of :func:`write_safe_cell`.
+
+    A write-only workbook streams its rows (a 200k-row sheet in a third of the time and a fraction of the memory
+    of :func:`write_safe_cell`'s random-access cells). Numbers, booleans, dates and harmless text go in as plain
+    values; risky text (:func:`is_risky`), text that openpyxl would read as an error code (``#N/A``) and styled
+    cells go in as cells of their own, text with ``data_type "s"`` (and ``quotePrefix`` when risky).
+
+    Parameters
+    ----------
+    ws : openpyxl.worksheet._write_only.WriteOnlyWorksheet
+        The sheet (column widths and frozen panes must be set before the first row).
+    rows : iterable of sequences
+        The rows, in order.
+    style : callable, optional
+        ``style(i, values)`` -> ``{column position (0-based): {"fill": ..., "font": ...}}`` or None for row
+        ``i`` (0-based).
+
+    Returns
+    -------
+    int
+        Rows written.
+    """
+    from openpyxl.cell import WriteOnlyCell  # deferred: headless callers never need openpyxl
+    from openpyxl.cell.cell import ERROR_CODES
+
+    n = 0
+    for values in rows:
+        styled = style(n, values) if style is not None else None
+        out: list[Any] = []
+        for j, raw in enumerate(values):
+            value = _cell_value(raw)
+            attrs = styled.get(j) if styled else None
+            text = isinstance(value, str)
+            if text:
+                value = _ILLEGAL_XML.sub("\ufffd", value)
+            risky = text and is_risky(value)
+            if not (attrs or risky or (text and value in ERROR_CODES)):
+                out.append(value)
+                continue
+            cell = WriteOnlyCell(ws, value=value)
+            if text:
+                cell.data_type = "s"
+                if risky:
+                    cell.quotePrefix = True
+            for key, v in (attrs or {}).items():
+                setattr(cell, key, v)
+            out.append(cell)
+        ws.append(out)
+        n += 1
+    return n
 
 
 def write_frame(ws: Any, df: pd.DataFrame, *, start_row: int = 1, header: bool = True) -> int:

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..cells import safe_frame, write_safe_cell
+from ..cells import append_safe_rows, safe_frame
 from ..errors import InputError
 from ..grid.io import atomic_write, atomic_write_many
 from ..textfmt import check_lang
@@ -243,8 +243,8 @@ def export_tables(tables: Mapping[str, pd.DataFrame], metadata: Mapping[str, Any
         from openpyxl.styles import Font, PatternFill
         from openpyxl.utils import get_column_letter
 
-        wb = Workbook()
-        wb.remove(wb.active)
+        # write-only: rows are streamed (no cell grid in memory, no ws.max_row scans)
+        wb = Workbook(write_only=True)
         fills = {g: PatternFill(start_color=c, end_color=c, fill_type="solid") for g, c in GRADE_FILLS.items()}
         if lang == "zh":
             fills.update({_VALUES_ZH[g]: f for g, f in list(fills.items())})
@@ -254,32 +254,31 @@ def export_tables(tables: Mapping[str, pd.DataFrame], metadata: Mapping[str, Any
             grade_col = next((i for i, c in enumerate(tables[n].columns) if c in ("grade", "decision")), None)
             open_cols = [i for i, c in enumerate(tables[n].columns)
                          if c in ("open_capacity_mva", "n1_open_capacity_mva", "open_capacity_mw")]
-            _write_sheet(ws, t, bold)
-            # a row counter, not ws.max_row (openpyxl scans every cell for it: quadratic in the rows)
-            for r, row in enumerate(t.itertuples(index=False, name=None), start=2):
-                fill = fills.get(row[grade_col]) if grade_col is not None else None
-                if fill is not None:
-                    for i in (grade_col, *open_cols):
-                        ws.cell(row=r, column=i + 1).fill = fill
             for i, c in enumerate(t.columns, start=1):
                 ws.column_dimensions[get_column_letter(i)].width = max(10, min(40, len(str(c)) + 4))
             ws.freeze_panes = "A2"
+
+            def graded(_: int, row: Any, grade_col: int | None = grade_col, open_cols: list[int] = open_cols
+                       ) -> dict[int, dict[str, Any]] | None:
+                fill = fills.get(row[grade_col]) if grade_col is not None else None
+                return {i: {"fill": fill} for i in (grade_col, *open_cols)} if fill is not None else None
+
+            _write_sheet(ws, t, bold, graded)
         ws = wb.create_sheet(sheet("metadata"))
-        _write_sheet(ws, translate(meta_rows, lang), bold)
         ws.column_dimensions["A"].width = 32
         ws.column_dimensions["B"].width = 40
+        _write_sheet(ws, translate(meta_rows, lang), bold)
         wb.save(tmp)
 
     return [atomic_write(dest["*"], write_xlsx, overwrite=overwrite)]
 
 
-def _write_sheet(ws: Any, table: pd.DataFrame, bold: Any) -> None:
-    """``table`` into ``ws``: a bold header row, then the rows, every cell through the formula-safe writer."""
-    for j, c in enumerate(table.columns, start=1):
-        write_safe_cell(ws, 1, j, str(c)).font = bold
-    for r, row in enumerate(table.itertuples(index=False, name=None), start=2):
-        for j, v in enumerate(row, start=1):
-            write_safe_cell(ws, r, j, _plain(v))
+def _write_sheet(ws: Any, table: pd.DataFrame, bold: Any, style: Any = None) -> None:
+    """``table`` into the write-only sheet ``ws``: a bold header row, then the rows (``style`` as in
+    :func:`~gridscope.cells.append_safe_rows`), every cell through the formula-safe writer."""
+    header = [str(c) for c in table.columns]
+    append_safe_rows(ws, [header], lambda _i, row: {j: {"font": bold} for j in range(len(row))})
+    append_safe_rows(ws, ([_plain(v) for v in row] for row in table.itertuples(index=False, name=None)), style)
 
 
 def write_flags_csv(flags: pd.DataFrame, path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
