@@ -37,6 +37,11 @@ Sampling of one year (per outage kind: fault ``k = 0``, planned ``k = 1``):
    ``[lo, hi)`` are swept in sorted order; each stretch of load positions interrupted ``c`` times adds one year
    to bin ``min(c, K)`` of those positions through a difference array over positions (O(R log R) for the
    year's R interrupted ranges, independent of how many load points they cover).
+8. with thresholds ``celid_h = (t_1, ..., t_m)`` (``simulate(..., celid_h=...)``): per threshold, the year's
+   interrupted ranges whose duration ``d`` (as in 4: fault or planned) exceeds ``t_i`` (strictly) are swept
+   the same way and each stretch of positions covered at least once adds one year to column ``i`` of a
+   second difference array: the years in which a load point had at least one interruption longer than
+   ``t_i`` (CELID-t). O(m · R log R) per year; nothing of the network's size.
 """
 
 from __future__ import annotations
@@ -296,6 +301,9 @@ def simulate_chunk(  # pragma: no cover - numba
     r_lohi: np.ndarray,         # (n_ranges, 2) first and end load position of each range (with count_max)
     lpc: np.ndarray,            # (n_load + 1, count_max + 1) int64 difference array over positions of
                                 #   "years with c interruptions" (c = count_max: that many or more)
+    celid_h: np.ndarray,        # (m,) CELID thresholds in hours (m = 0: off)
+    lpl: np.ndarray,            # (n_load + 1, m) int64 difference array over positions of "years with an
+                                #   interruption longer than celid_h[i]"
 ) -> None:
     """Simulate ``n_years`` years and add their statistics to the accumulators (see module docstring).
 
@@ -333,7 +341,9 @@ def simulate_chunk(  # pragma: no cover - numba
     # yearly interruption counts: the interrupted ranges' end points of the year (at most n_buf events per
     # kind, each with at most max_span ranges)
     n_ep_max = 0
-    if count_max > 0:
+    n_celid = celid_h.size
+    track = count_max > 0 or n_celid > 0  # keep the year's interrupted ranges (end points, durations)
+    if track:
         max_span = 1
         for k in range(2):
             for i in range(ev_n[k]):
@@ -344,6 +354,9 @@ def simulate_chunk(  # pragma: no cover - numba
         n_ep_max = 2 * n_buf * max_span
     ep_lo = np.empty(n_ep_max, np.int64)
     ep_hi = np.empty(n_ep_max, np.int64)
+    ep_d = np.empty(n_ep_max if n_celid > 0 else 0)
+    cl_lo = np.empty(n_ep_max if n_celid > 0 else 0, np.int64)
+    cl_hi = np.empty(n_ep_max if n_celid > 0 else 0, np.int64)
     repair_dist = dist[0]
     switch_dist = dist[1]
     planned_dist = dist[2]
@@ -411,9 +424,11 @@ def simulate_chunk(  # pragma: no cover - numba
                     # per range only: the component and load-point sums follow from these (see montecarlo)
                     r_acc[r, k, 0] += 1.0
                     r_acc[r, k, 1] += d
-                    if count_max > 0:
+                    if track:
                         ep_lo[n_ep] = r_lohi[r, 0]
                         ep_hi[n_ep] = r_lohi[r, 1]
+                        if n_celid > 0:
+                            ep_d[n_ep] = d
                         n_ep += 1
                     f = int(rg[r, 1])
                     if f >= 0:
@@ -424,6 +439,38 @@ def simulate_chunk(  # pragma: no cover - numba
                         fy[k, f, 0] += cu
                         fy[k, f, 1] += ch
                         fy[k, f, 2] += en
+        # ---- year end: per-load-point "an interruption longer than t" (CELID-t), before the count sweep below
+        # sorts the end points apart: per threshold the ranges with d > t, sorted, swept; each maximal stretch
+        # of positions covered at least once adds 1 to the threshold's column of the difference array
+        if n_celid > 0 and n_ep > 0:
+            for ti in range(n_celid):
+                t_h = celid_h[ti]
+                m = 0
+                for e in range(n_ep):
+                    if ep_d[e] > t_h:
+                        cl_lo[m] = ep_lo[e]
+                        cl_hi[m] = ep_hi[e]
+                        m += 1
+                if m == 0:
+                    continue
+                _sort_prefix(cl_lo, m)
+                _sort_prefix(cl_hi, m)
+                i = 0
+                j = 0
+                cur = 0
+                start = 0
+                while j < m:
+                    if i < m and cl_lo[i] <= cl_hi[j]:
+                        if cur == 0:
+                            start = cl_lo[i]
+                        cur += 1
+                        i += 1
+                    else:
+                        cur -= 1
+                        if cur == 0 and cl_hi[j] > start:
+                            lpl[start, ti] += 1
+                            lpl[cl_hi[j], ti] -= 1
+                        j += 1
         # ---- year end: per-load-point interruption counts (fault + planned) by a sweep over the sorted end
         # points: each stretch of positions with the same count c > 0 adds 1 to bin c of every position in it
         # through the difference array (O(R log R) for R interrupted ranges, not O(positions))

@@ -71,6 +71,7 @@ __all__ = [
     "DISTRIBUTIONS",
     "INDICES",
     "KINDS",
+    "MAX_CELID_THRESHOLDS",
     "MAX_INTERRUPTION_COUNTS",
     "METRICS",
     "PERCENTILES",
@@ -121,6 +122,8 @@ RESULT_AXES: dict[str, tuple[str, ...]] = {
     "samples": ("year", "kind", "group", "metric"),
     "lp_count_p": ("load", "count"),
     "cemi_mean": ("group", "n"),
+    "lp_longer_p": ("load", "celid_h"),
+    "celid_mean": ("group", "celid_h"),
 }
 
 #: ``Progress.what`` of the records a run posts while it simulates.
@@ -131,8 +134,10 @@ _CHUNK_MIN, _CHUNK_MAX, _CHUNK_COV_MAX = 64, 1 << 18, 1 << 14
 _CHUNK_WORK = 2.0e7  # target work units per chunk (≈ 30-60 ms of one core), see _default_chunk_years
 #: Largest ``interruption_counts`` of :func:`simulate` (bins 0 .. K per load point).
 MAX_INTERRUPTION_COUNTS = 100
+#: Most CELID thresholds of one :func:`simulate` call (``celid_h``).
+MAX_CELID_THRESHOLDS = 16
 #: Accumulator arrays of :class:`_Acc` that chunks add up (in chunk order), also what a checkpoint stores.
-ACC_ARRAYS: tuple[str, ...] = ("s1", "s2", "fd_s1", "fd_s2", "hist", "miss", "r_acc", "s12", "lpc")
+ACC_ARRAYS: tuple[str, ...] = ("s1", "s2", "fd_s1", "fd_s2", "hist", "miss", "r_acc", "s12", "lpc", "lpl")
 
 
 # ----------------------------------------------------------------------------------------------- results
@@ -215,6 +220,14 @@ class MonteCarloResult:
         K − 1, and K or more interruptions (fault + planned).
     cemi_mean : numpy.ndarray or None, shape (group, n)
         With ``interruption_counts=K``: CEMI-n for n = 0 .. K − 1 (see :attr:`cemi`).
+    celid_h : numpy.ndarray or None, shape (celid_h,)
+        With ``celid_h=``: the CELID thresholds t (hours), ascending as given.
+    lp_longer_p : numpy.ndarray or None, shape (load, celid_h)
+        With ``celid_h=``: share of the simulated years in which the load point had at least one interruption
+        (fault or planned) longer than t hours (strictly), t = each of :attr:`celid_h`.
+    celid_mean : numpy.ndarray or None, shape (group, celid_h)
+        With ``celid_h=``: CELID-t per group, the customer-weighted mean of :attr:`lp_longer_p` (see
+        :attr:`celid`).
     """
 
     years: int
@@ -252,6 +265,9 @@ class MonteCarloResult:
     options: dict[str, Any] = field(default_factory=dict)
     lp_count_p: np.ndarray | None = None
     cemi_mean: np.ndarray | None = None
+    celid_h: np.ndarray | None = None
+    lp_longer_p: np.ndarray | None = None
+    celid_mean: np.ndarray | None = None
 
     def index(self, name: str, kind: str = "total") -> tuple[np.ndarray, np.ndarray]:
         """Mean and standard error of index ``name`` (SAIFI, SAIDI, ENS) per group for ``kind``."""
@@ -267,7 +283,8 @@ class MonteCarloResult:
                 "component": np.arange(self.comp_mean.shape[1]),
                 "year": np.arange(self.samples.shape[0] if self.samples is not None else 0),
                 "count": np.arange(self.lp_count_p.shape[1] if self.lp_count_p is not None else 0),
-                "n": np.arange(self.cemi_mean.shape[1] if self.cemi_mean is not None else 0)}
+                "n": np.arange(self.cemi_mean.shape[1] if self.cemi_mean is not None else 0),
+                "celid_h": np.asarray(self.celid_h if self.celid_h is not None else [], dtype=float)}
 
     def array(self, name: str) -> xr.DataArray:
         """The statistic ``name`` (``"index_mean"``, ``"annual_stderr"``, ``"comp_mean"`` ... see
@@ -320,6 +337,12 @@ class MonteCarloResult:
         """CEMI-n (share of customers with more than ``n`` interruptions, fault + planned, in a year; mean over
         the simulated years) per group and ``n`` = 0 .. ``interruption_counts`` − 1, as a DataArray."""
         return self.array("cemi_mean")
+
+    @property
+    def celid(self) -> xr.DataArray:
+        """CELID-t (share of customers with at least one interruption, fault or planned, longer than ``t`` hours
+        in a year; mean over the simulated years) per group and threshold ``celid_h``, as a DataArray."""
+        return self.array("celid_mean")
 
     def comp_share(self, metric: str = "CH", kind: str = "total") -> np.ndarray:
         """Each component's share (0–1) of the group's mean annual ``metric``; shape (component, group).
@@ -505,6 +528,7 @@ class _Model:
     work_per_year: float
     r_lohi: np.ndarray  # (range, 2) first and end load position, for the yearly interruption counts
     count_max: int = 0  # interruption_counts of the run (0: no per-load-point count histograms)
+    celid_h: np.ndarray = field(default_factory=lambda: np.zeros(0))  # CELID thresholds (h) of the run
 
     @property
     def n_groups(self) -> int:
@@ -833,6 +857,7 @@ class _Acc:
     r_acc: np.ndarray  # (range, kind fault/planned, (interruptions, hours)): the per-range sums of the kernel
     s12: np.ndarray  # (kind, group) sum over years of CI · CH
     lpc: np.ndarray  # (load + 1, count) difference array of years with c interruptions (count_max > 0)
+    lpl: np.ndarray  # (load + 1, threshold) difference array of years with an interruption > t (celid_h)
     samples: np.ndarray | None = None  # the chunk's annual values (keep_samples), returned with the chunk
 
     @classmethod
@@ -843,6 +868,7 @@ class _Acc:
             fd_s2=np.zeros((3, f, 3)), hist=np.zeros((g, 3, kernel.HIST_N_BINS), np.int64), v_max=np.zeros((g, 3)),
             miss=np.zeros((3, g), np.int64), r_acc=np.zeros((model.r_int.shape[0], 2, 2)), s12=np.zeros((3, g)),
             lpc=np.zeros((model.n_load + 1, model.count_max + 1) if model.count_max else (1, 1), np.int64),
+            lpl=np.zeros((model.n_load + 1, model.celid_h.size) if model.celid_h.size else (1, 1), np.int64),
         )
 
     def add(self, other: _Acc) -> None:
@@ -867,6 +893,7 @@ def _run_chunk(model: _Model, state: np.ndarray, n_years: int, keep_samples: boo
         m.g_cust, m.g_target_h, m.g_inv_ref, acc.s1, acc.s2, acc.fd_s1, acc.fd_s2, acc.hist, acc.v_max,
         acc.miss, acc.r_acc, acc.s12, bool(keep_samples), buf,
         abort if abort is not None else np.zeros(1, np.int64), np.int64(m.count_max), m.r_lohi, acc.lpc,
+        m.celid_h, acc.lpl,
     )
     acc.samples = buf if keep_samples else None
     return acc
@@ -925,6 +952,23 @@ def _cemi(count_p: np.ndarray, impact: Impact) -> np.ndarray:
     n_z = len(impact.zones)
     out = np.full((n_z + 1, k), np.nan)
     w = cust[:, None] * p_more
+    for z in range(n_z):
+        c = cust[zone == z].sum()
+        if c > 0:
+            out[z] = w[zone == z].sum(axis=0) / c
+    if cust.sum() > 0:
+        out[n_z] = w.sum(axis=0) / cust.sum()
+    return out
+
+
+def _celid(longer_p: np.ndarray, impact: Impact) -> np.ndarray:
+    """CELID-t per group (zones, system) and threshold: Σ customers · P(longer than t) / Σ customers (NaN for a
+    group without customers)."""
+    cust = np.asarray(impact.load_customers, dtype=float)
+    zone = np.asarray(impact.load_zone, dtype=np.int64)
+    n_z = len(impact.zones)
+    out = np.full((n_z + 1, longer_p.shape[1]), np.nan)
+    w = cust[:, None] * longer_p
     for z in range(n_z):
         c = cust[zone == z].sum()
         if c > 0:
@@ -1041,6 +1085,9 @@ def _finish(acc: _Acc, model: _Model, impact: Impact, *, converged: bool | None,
         counts = np.cumsum(acc.lpc, axis=0)[: model.n_load].astype(float)  # years with c ≥ 1 interruptions
         counts[:, 0] = n - counts[:, 1:].sum(axis=1)
         count_p = counts / n
+    longer_p = None
+    if model.celid_h.size and n > 0:
+        longer_p = np.cumsum(acc.lpl, axis=0)[: model.n_load] / n
     cust = np.asarray(impact.load_customers, dtype=float)
     feeder = np.asarray(impact.load_feeder, dtype=np.int64)
     fmask = feeder >= 0
@@ -1057,6 +1104,8 @@ def _finish(acc: _Acc, model: _Model, impact: Impact, *, converged: bool | None,
         lp_duration_h=lp_d, comp_mean=comp, samples=samples, elapsed_s=elapsed_s,
         years_per_s=n / elapsed_s if elapsed_s > 0 else math.inf, options=options,
         lp_count_p=count_p, cemi_mean=_cemi(count_p, impact) if count_p is not None else None,
+        celid_h=model.celid_h.copy() if model.celid_h.size else None, lp_longer_p=longer_p,
+        celid_mean=_celid(longer_p, impact) if longer_p is not None else None,
     )
 
 
@@ -1120,6 +1169,27 @@ def _check_arguments(impact: Any, *, years: Any, target_cov: Any, cov_on: Any, m
     if not isinstance(keep_samples, bool | np.bool_):
         problems.append(f"keep_samples must be True or False, got {keep_samples!r}")
     return problems
+
+
+def _check_celid(problems: list[str], celid_h: Any) -> np.ndarray:
+    """The CELID thresholds of ``simulate(celid_h=...)`` as a float array (empty when None)."""
+    if celid_h is None:
+        return np.zeros(0)
+    if _is_real(celid_h):
+        values: list[Any] = [celid_h]
+    elif isinstance(celid_h, np.ndarray | Sequence) and not isinstance(celid_h, str) and np.ndim(celid_h) == 1:
+        values = list(celid_h)
+    else:
+        problems.append(f"celid_h must be hours ≥ 0 or a sequence of them, got {celid_h!r}")
+        return np.zeros(0)
+    bad = [v for v in values if not (_is_real(v) and math.isfinite(v) and v >= 0)]
+    if bad:
+        problems.append(f"celid_h thresholds must be finite hours ≥ 0, got {bad!r}")
+    if not 1 <= len(values) <= MAX_CELID_THRESHOLDS:
+        problems.append(f"celid_h takes 1..{MAX_CELID_THRESHOLDS} thresholds, got {len(values)}")
+    if bad or not 1 <= len(values) <= MAX_CELID_THRESHOLDS:
+        return np.zeros(0)
+    return np.array(values, dtype=float)
 
 
 class _ChunkSeeds:
@@ -1209,6 +1279,7 @@ def simulate(
     checkpoint: str | os.PathLike[str] | None = None,
     checkpoint_every_s: float = CHECKPOINT_EVERY_S,
     interruption_counts: int | None = None,
+    celid_h: float | Sequence[float] | np.ndarray | None = None,
 ) -> MonteCarloResult:
     """Simulate years of fault and planned outages over ``impact`` and return every index's distribution.
 
@@ -1287,6 +1358,12 @@ def simulate(
         ``K − 1`` and ``K`` or more interruptions (fault + planned): ``result.lp_count_p`` (load, count) holds
         their shares and ``result.cemi`` CEMI-n for ``n < K`` per group. Memory (load points × (K + 1)
         int64 per chunk in flight) and time grow a little (a sort of the year's interrupted ranges).
+    celid_h : float or sequence of float, optional
+        CELID thresholds ``t`` in hours (finite, ≥ 0; at most :data:`MAX_CELID_THRESHOLDS`): also count, per load
+        point, the years with at least one interruption (fault or planned) lasting longer than ``t`` (strictly;
+        the sampled duration: repair, ``min(switching, repair)`` or planned work): ``result.lp_longer_p`` (load,
+        celid_h) holds their shares and ``result.celid`` CELID-t per group. Memory: load points × thresholds
+        int64 per chunk in flight.
 
     Returns
     -------
@@ -1313,6 +1390,7 @@ def simulate(
             _is_int(interruption_counts) and 1 <= interruption_counts <= MAX_INTERRUPTION_COUNTS):
         problems.append(f"interruption_counts must be an integer in 1..{MAX_INTERRUPTION_COUNTS}, "
                         f"got {interruption_counts!r}")
+    celid = _check_celid(problems, celid_h)
     if not (_is_real(checkpoint_every_s) and checkpoint_every_s >= 0):
         problems.append(f"checkpoint_every_s must be a number ≥ 0, got {checkpoint_every_s!r}")
     impact_ok = isinstance(impact, Impact) and not problems
@@ -1339,6 +1417,7 @@ def simulate(
         compiling = None
     model = _prepare(impact, opts, target_h)
     model.count_max = int(interruption_counts or 0)
+    model.celid_h = celid
     _run_chunk(model, np.ones(4, np.uint64), 0, False)  # compile (or load the cache) before timing and threads
     if compiling is not None:
         compiling.update(1)
@@ -1358,6 +1437,7 @@ def simulate(
         "live_work_fraction": live_work_fraction if np.ndim(live_work_fraction) == 0 else "per component",
         "years": years, "target_cov": target_cov, "cov_on": cov_on, "max_years": None if fixed else limit,
         "interruption_counts": interruption_counts,
+        "celid_h": None if celid_h is None else [float(t) for t in celid],
     }
     rep = Reporter(PROGRESS_WHAT, limit, progress=progress, cancel=cancel)
     run = _Run(model, impact, rep, chunk_years=cy, limit=limit, target_cov=None if fixed else target_cov,

@@ -30,7 +30,8 @@ def monte_carlo_dataset(impact: Any, live_work_fraction: float, targets: Any, at
     ``<index>_quantile`` (P5/P50/P95 of the annual total), ``p_miss_target`` (share of years whose SAIDI
     exceeds the zone target), ``feeder_<index>_stderr``; with ``keep_samples=True`` also
     ``sample_<index>`` (year × zone); with ``interruption_counts=K`` also ``CEMI_mc`` (zone × cemi_n, n = 0 ..
-    K − 1).
+    K − 1); with ``celid_h=(t, ...)`` also ``CELID_mc`` (zone × celid_h) and ``lp_longer_p`` (load × celid_h),
+    coordinate ``celid_h`` the thresholds in hours.
     """
     zones = [*impact.zones, "system"]
     saidi_target = targets.reindex(zones)["saidi_target_h"].to_numpy(dtype=float)
@@ -41,6 +42,11 @@ def monte_carlo_dataset(impact: Any, live_work_fraction: float, targets: Any, at
     annual = res.array("annual_mean")
     feeder = res.array("feeder_mean")
     extra = _statistics(res)
+    if res.lp_longer_p is not None:  # per load point, in the dataset's load order (net.load order)
+        order = np.argsort(impact.load_index, kind="stable")
+        extra["lp_longer_p"] = (("load", "celid_h"), res.lp_longer_p[order], {
+            "units": "1", "long_name": "share of simulated years with at least one interruption (fault or "
+            "planned) longer than celid_h hours"})
 
     def sums(arr: Any, kind: str) -> dict[str, np.ndarray]:
         return {k.lower(): arr.sel(kind=kind, metric=k).values for k in ("CI", "CH", "ENS")}
@@ -61,7 +67,10 @@ def monte_carlo_dataset(impact: Any, live_work_fraction: float, targets: Any, at
         feeder_sums={k: sums(feeder, k) for k in ("fault", "planned")},
         comp_ch=comp.sel(metric="CH").values, comp_ens=comp.sel(metric="ENS").values, targets=targets,
         attrs=attrs, extra=extra)
-    return ds.assign_coords(quantile=list(QUANTILES))
+    ds = ds.assign_coords(quantile=list(QUANTILES))
+    if res.celid_h is not None:
+        ds = ds.assign_coords(celid_h=("celid_h", res.celid_h, {"units": "h", "long_name": "CELID threshold t"}))
+    return ds
 
 
 def _per_customer(values: np.ndarray, customers: np.ndarray, index: str) -> np.ndarray:
@@ -110,6 +119,10 @@ def _statistics(res: Any) -> dict[str, Any]:
         extra["CEMI_mc"] = (("zone", "cemi_n"), res.cemi_mean, {
             "units": "1", "long_name": "share of customers with more than n interruptions (fault + planned) in a "
             "year, mean over the simulated years (n = 0 .. K-1)"})
+    if res.celid_mean is not None:  # simulate(..., celid_h=...)
+        extra["CELID_mc"] = (("zone", "celid_h"), res.celid_mean, {
+            "units": "1", "long_name": "share of customers with at least one interruption (fault + planned) longer "
+            "than celid_h hours in a year, mean over the simulated years"})
     if res.samples is not None:
         samples = res.array("samples").sel(kind="total")
         for name in INDICES:

@@ -22,8 +22,10 @@ from gridscope.settings import MC_REPAIR_DIST
 # every statistic of a result (exact comparison, NaN = NaN)
 COMPARED = ("annual_mean", "annual_stderr", "annual_std", "index_mean", "index_stderr", "derived_stderr",
             "index_percentiles", "annual_max", "p_miss_target", "feeder_mean", "feeder_stderr", "lp_failure_rate",
-            "lp_unavailability_h", "comp_mean", "lp_count_p", "cemi_mean")
-KW = dict(years=200_000, seed=7, chunk_years=2000, repair_dist="exponential", saidi_target_h=1.0)
+            "lp_unavailability_h", "comp_mean", "lp_count_p", "cemi_mean", "lp_longer_p",
+            "celid_mean")
+KW = dict(years=200_000, seed=7, chunk_years=2000, repair_dist="exponential", saidi_target_h=1.0,
+          celid_h=(1.0, 4.0))
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +47,8 @@ CHILD = textwrap.dedent("""
     print("ready", flush=True)
     # the progress callback slows the run down (0.1 s per chunk) so that it is killed mid-run
     simulate(imp, years=200_000, seed=7, chunk_years=2000, repair_dist="exponential", saidi_target_h=1.0,
-             threads=2, checkpoint=sys.argv[1], checkpoint_every_s=0, progress=lambda rec: time.sleep(0.1))
+             celid_h=(1.0, 4.0), threads=2, checkpoint=sys.argv[1], checkpoint_every_s=0,
+             progress=lambda rec: time.sleep(0.1))
     print("finished", flush=True)
 """)
 
@@ -88,7 +91,8 @@ def test_cancel_then_resume_with_seed_from_checkpoint(tmp_path: Path, rbts2_impa
         done[0] = max(done[0], rec.done)
         time.sleep(0.06)
 
-    kw = dict(years=30_000, seed=11, chunk_years=1000, interruption_counts=3)  # the count histograms too
+    # the count histograms and the CELID indicators too
+    kw = dict(years=30_000, seed=11, chunk_years=1000, interruption_counts=3, celid_h=(1.0, 4.0))
     with pytest.raises(CancelledError) as info:
         simulate(rbts2_impact, threads=2, checkpoint=ckpt, checkpoint_every_s=60.0, progress=progress,
                  cancel=lambda: done[0] >= 5000, **kw)
@@ -96,13 +100,14 @@ def test_cancel_then_resume_with_seed_from_checkpoint(tmp_path: Path, rbts2_impa
     assert partial is not None and partial.cancelled and 5000 <= partial.years < 30_000
     # the state at the cancellation is written whatever checkpoint_every_s says
     assert read_checkpoint(ckpt)[1]["years"] == partial.years
-    resumed = simulate(rbts2_impact, years=30_000, chunk_years=1000, interruption_counts=3,
+    resumed = simulate(rbts2_impact, years=30_000, chunk_years=1000, interruption_counts=3, celid_h=(1.0, 4.0),
                        checkpoint=ckpt)  # seed from the file
     assert resumed.seed == 11
     assert_identical(resumed, simulate(rbts2_impact, **kw))
     # a finished run's checkpoint gives its result again at once
-    again = simulate(rbts2_impact, years=30_000, chunk_years=1000, interruption_counts=3, checkpoint=ckpt)
-    assert resumed.lp_count_p is not None
+    again = simulate(rbts2_impact, years=30_000, chunk_years=1000, interruption_counts=3, celid_h=(1.0, 4.0),
+                     checkpoint=ckpt)
+    assert resumed.lp_count_p is not None and resumed.lp_longer_p is not None
     assert_identical(again, resumed)
 
 
