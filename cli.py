@@ -130,9 +130,30 @@ def validate_cmd(net_source: str, default_zone: str | None) -> None:
         topo = None
     if problems or topo is None:
         print_problems(problems, file=click.get_text_stream("stdout"))
+        _print_role_warnings(st.net, topo)
         sys.exit(2)
     click.echo(f"{net_source}: no problems ({topo.n_bus} buses, {len(topo.feeders)} feeders, "
                f"{len(topo.ties)} ties)")
+    _print_role_warnings(st.net, topo)
+
+
+def _print_role_warnings(net: Any, topo: Any) -> None:
+    """Transformers whose role (main or distribution) the analysis had to guess: warnings, not problems (the
+    exit code is the problems'); the failure-effect results carry the same text in ``trafo_role_warnings``."""
+    from .grid.stations import role_warnings
+
+    if topo is None:
+        return
+    try:
+        warnings = role_warnings(net, radial_max_kv=topo.radial_max_kv)
+    except Exception:  # a net too broken for the role rule: its problems are already listed
+        return
+    if warnings:
+        click.echo(f"\n{len(warnings)} warning(s) (the analysis runs; check the role it took):")
+        for table, idx, message in warnings:
+            name = net[table].at[idx, "name"] if "name" in net[table] else None
+            label = f" {name!r}" if isinstance(name, str) and name else ""
+            click.echo(f"  {table}[{idx}]{label}: {message}")
 
 
 def _parse_feeder_zones(items: tuple[str, ...]) -> dict[str, str]:
@@ -307,7 +328,7 @@ def _run_reliability(st: Any, method: str, years: int | None, seed: int, target_
                      max_years: int, threads: int | None, repair_dist: str, failure_rate_scale: float,
                      repair_time_scale: float, live_work_fraction: float, tie_capacity: str | None,
                      targets: tuple[str, ...], checkpoint: str | None = None, upstream: bool = False,
-                     interruption_counts: int | None = None) -> Any:
+                     interruption_counts: int | None = None, celid_h: float | None = None) -> Any:
     tie_capacity = _TIE_MODES[tie_capacity]
     kw: dict[str, Any] = {}
     if method == "monte-carlo":
@@ -315,6 +336,8 @@ def _run_reliability(st: Any, method: str, years: int | None, seed: int, target_
               "threads": threads, "repair_dist": repair_dist, "progress": progress_bar()}
         if interruption_counts:
             kw["interruption_counts"] = interruption_counts
+        if celid_h is not None:
+            kw["celid_h"] = (celid_h,)
         if checkpoint is not None:
             kw["checkpoint"] = checkpoint
     elif checkpoint is not None:
@@ -409,7 +432,9 @@ def reliability_cmd(net_source: str, out_path: str | None, tables_dir: str | Non
 
     st = _study(net_source)
     # Monte Carlo with --cemi N: the kernel counts each load point's interruptions per year (bins 0 .. N+1)
-    ds = _run_reliability(st, interruption_counts=cemi_n + 1 if cemi_n is not None else None, **options)
+    # and with --celid T each load point's years with an interruption longer than T h
+    ds = _run_reliability(st, interruption_counts=cemi_n + 1 if cemi_n is not None else None, celid_h=celid_h,
+                          **options)
     click.echo(reliability_summary(ds, top=top))
     if cemi_n is not None or celid_h is not None:
         _print_frequent(st, ds, cemi_n, celid_h, options["live_work_fraction"], _TIE_MODES[options["tie_capacity"]])
@@ -432,9 +457,15 @@ def _print_frequent(st: Any, ds: Any, cemi_n: int | None, celid_h: float | None,
         click.echo(f"\nCEMI-{cemi_n} (customers with more than {cemi_n} interruptions a year; {how}):")
         click.echo("  " + "   ".join(f"{z} {v:.2%}" for z, v in cemi.items()))
     if celid_h is not None:
-        celid = celid_by_zone(st.impact(tie_capacity), celid_h, live_work_fraction=live_work_fraction)
+        if "CELID_mc" in ds:
+            values = ds["CELID_mc"].sel(celid_h=celid_h).values
+            celid = dict(zip([str(z) for z in ds.zone.values], values.tolist(), strict=True))
+            how = "sampled: each load point's years with an interruption longer than t, sampled durations"
+        else:
+            celid = celid_by_zone(st.impact(tie_capacity), celid_h, live_work_fraction=live_work_fraction).to_dict()
+            how = "analytical, mean durations"
         click.echo(f"\nCELID-{celid_h:g}h (customers with an interruption longer than {celid_h:g} h in a year; "
-                   "analytical, mean durations):")
+                   f"{how}):")
         click.echo("  " + "   ".join(f"{z} {v:.2%}" for z, v in celid.items()))
 
 

@@ -198,3 +198,18 @@ def test_zones_bad_options(run, tmp_path, args, text):
 def test_zones_out_suffix(run, tmp_path):
     result = run("zones", "rbts2", "--by-density", "--out", str(tmp_path / "o.csv"))
     assert result.exit_code == 4 and ".json or .xlsx" in _single_error_line(result)
+
+
+def test_validate_lists_role_warnings_without_failing(run, tmp_path):
+    """A 35/10 kV unit whose feeders are headed by load-break switches is taken as a distribution transformer
+    (nothing marks it as a station unit): a warning, printed by validate, exit code still 0."""
+    from test_grid_stations import _rural_station
+
+    path = gs.save_network(_rural_station(35.0, feeder_head="LBS"), tmp_path / "rural35.json")
+    res = run("validate", str(path))
+    assert res.exit_code == 0, res.output
+    assert "no problems" in res.output
+    assert "1 warning(s)" in res.output and "trafo[0] 'T1':" in res.output
+    assert "distribution transformer" in res.output
+    clean = run("validate", str(gs.save_network(_rural_station(35.0), tmp_path / "rural35cb.json")))
+    assert clean.exit_code == 0 and "warning" not in clean.output
