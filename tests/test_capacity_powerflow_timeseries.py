@@ -297,3 +297,66 @@ def test_unsupplied_part_matches_pandapower(load_builtin):
     np.testing.assert_allclose(pk.line["loading_percent"], ref.res_line["loading_percent"], atol=LOADING_TOL_PP)
     assert pk.line["loading_percent"].isna().sum() == 14
     np.testing.assert_allclose(pk.bus["p_mw"], ref.res_bus["p_mw"], atol=1e-6)
+
+
+# ------------------------------------------------------------------------------- voltage band per bus
+def _lv_two_levels():
+    """10 kV source (1.0 pu), two 1 MVA transformers (vk 10 %, vkr 3 %): to bus 1 at 0.23 kV (220 V
+    single-phase by its voltage: +7 % / -10 %) and to bus 2 at 0.4 kV (three-phase: ±7 %); per LV bus a load
+    (pf 0.95) and an sgen (p = q, raises the voltage)."""
+    net = pp.create_empty_network()
+    mv = pp.create_bus(net, 10.0, name="MV")
+    for vn, name in ((0.23, "LV230"), (0.4, "LV400")):
+        b = pp.create_bus(net, vn, name=name)
+        pp.create_transformer_from_parameters(net, mv, b, 1.0, 10.0, vn, 3.0, 10.0, 0.0, 0.2, name=f"T{name}")
+        pp.create_load(net, b, p_mw=0.1, q_mvar=0.1 * np.tan(np.arccos(0.95)), name=f"L{name}")
+        pp.create_sgen(net, b, p_mw=0.0, q_mvar=0.0, name=f"G{name}")
+    pp.create_ext_grid(net, mv, vm_pu=1.0)
+    return net
+
+
+def test_hours_outside_the_band_use_each_bus_own_limits():
+    """Four hours: sgens at 0.75 MW + 0.75 Mvar (LV at 1.086 pu), loads 1.2 MW (0.913 pu), 1.5 MW (0.885 pu),
+    0.2 MW (0.987 pu); both LV buses see the same voltage (identical transformers). Outside at 0.23 kV
+    (0.90..1.07): hours 0 and 2 = 2 h; at 0.4 kV (0.93..1.07): hours 0, 1, 2 = 3 h. The voltages are from runpp."""
+    net = _lv_two_levels()
+    idx = pd.date_range("2024-07-01", periods=4, freq="h")
+    load_p = pd.DataFrame(np.repeat([[0.0], [1.2], [1.5], [0.2]], 2, axis=1), index=idx, columns=net.load.index)
+    sgen_pq = pd.DataFrame(np.repeat([[0.75], [0.0], [0.0], [0.0]], 2, axis=1), index=idx,
+                           columns=net.sgen.index)
+    values = {("load", "p_mw"): load_p, ("sgen", "p_mw"): sgen_pq, ("sgen", "q_mvar"): sgen_pq}
+    vm = []
+    for step in idx:
+        w = copy.deepcopy(net)
+        w.load["p_mw"] = load_p.loc[step].to_numpy()
+        w.load["q_mvar"] = w.load["p_mw"] * np.tan(np.arccos(0.95))
+        w.sgen["p_mw"] = w.sgen["q_mvar"] = sgen_pq.loc[step].to_numpy()
+        pp.runpp(w, numba=False)
+        vm.append(w.res_bus["vm_pu"].to_numpy())
+    vm = np.array(vm)
+    # the constructed hours: 1.08 > 1.07 (outside everywhere), 0.913 (inside at 220 V only), 0.885, 0.987
+    np.testing.assert_allclose(vm[:, 1], [1.0855, 0.9129, 0.8854, 0.9873], atol=2e-4)
+    np.testing.assert_allclose(vm[:, 2], vm[:, 1], atol=1e-9)
+    outside_230 = ((vm[:, 1] < 0.90) | (vm[:, 1] > 1.07)).sum()
+    outside_400 = ((vm[:, 2] < 0.93) | (vm[:, 2] > 1.07)).sum()
+    assert (outside_230, outside_400) == (2, 3)
+
+    def hours(pk):
+        ha = pk.hours_above[pk.hours_above["element"] == "bus"].set_index("index")
+        return ha["hours_above"].to_dict(), ha["threshold_percent"].to_dict()
+
+    pk = run_timeseries(net, values)
+    np.testing.assert_allclose(pk.bus["vm_max_pu"], vm.max(axis=0), atol=V_TOL_PU)
+    got, thr = hours(pk)
+    assert got == {0: 0.0, 1: float(outside_230), 2: float(outside_400)}
+    assert thr == pytest.approx({0: 7.0, 1: 10.0, 2: 7.0})  # the wider side, the key flag_loading looks up
+    # the flags carry these hours (same band key)
+    from gridscope.capacity.flags import flag_loading
+
+    flags = flag_loading(net, pk, topology=False)
+    bus1 = flags[(flags["element"] == "bus") & (flags["index"] == 1)]
+    assert sorted(bus1["severity"]) == ["overvoltage", "undervoltage"] and list(bus1["hours_above"]) == [2.0, 2.0]
+    # the phases column wins: bus 1 declared three-phase, bus 2 single-phase, swaps the counts
+    net.bus["phases"] = [np.nan, 3, 1]
+    got, _ = hours(run_timeseries(net, values))
+    assert got == {0: 0.0, 1: float(outside_400), 2: float(outside_230)}
