@@ -190,3 +190,33 @@ async def test_frequent_bad_input_inline(rbts2: Study):
         app.action_export_frequent()
         await pilot.pause()
         assert any("Run the frequent" in n.message for n in app._notifications)
+
+
+async def test_device_kinds_in_chinese(rbts2: Study):
+    # one row of each kind (hand-made ranking), then RBTS's own ranking: the device column is shown in the
+    # language of the screen; the words are the glossary's, written out here
+    zh = {"fuse": "熔断器", "recloser": "重合器", "switch": "开关", "tie": "联络线", "live_line": "不停电作业"}
+    kinds = list(zh)
+    hand = pd.DataFrame({"kind": kinds, "description": [f"a {k}" for k in kinds],
+                         "cemi_reduction": [0.5, 0.4, 0.3, 0.2, 0.1], "customers_relieved": [1.0] * 5,
+                         "saifi_reduction": [0.1] * 5, "saidi_reduction_h": [0.2] * 5})
+    ranked = rbts2.rank_devices(0, top=None)
+    app = GridscopeApp(rbts2, timings=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await opened(pilot, app)
+        await pilot.press("6")
+        view = await app.ensure_view("frequent")
+        table = view.query_one("#fq-devices-table", FrameTable)
+        view.show_devices(hand, 0, None)
+        await pilot.pause()
+        assert table.column_texts("device") == kinds
+        await pilot.press("ctrl+l")
+        await pilot.pause()
+        assert table.column_texts("device") == ["熔断器", "重合器", "开关", "联络线", "不停电作业"]
+        assert table.column_texts("description") == [f"a {k}" for k in kinds]  # free text is left alone
+        view.show_devices(ranked, 0, None)  # shown while in Chinese: 10 reclosers, then 3 ties
+        await pilot.pause()
+        assert table.column_texts("device") == ["重合器"] * 10 + ["联络线"] * 3
+        await pilot.press("ctrl+l")
+        await pilot.pause()
+        assert table.column_texts("device") == ["recloser"] * 10 + ["tie"] * 3

@@ -160,7 +160,7 @@ class FrequentView(Vertical):
         """Show the devices ranked by the CEMI-``n`` reduction (:meth:`~gridscope.study.Study.rank_devices`)."""
         self.devices, self.devices_n, self.elapsed_s = ranked, n, elapsed_s
         shown = frequent_tables(None, ranked)["devices"]
-        self.query_one("#fq-devices-table", FrameTable).show(shown, self.lang, _FORMATS)
+        self.query_one("#fq-devices-table", FrameTable).show(shown, self.lang, _FORMATS, categories=("device",))
         self.query_one("#fq-tabs", TabbedContent).active = "fq-devices"
         self._status()
 

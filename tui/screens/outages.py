@@ -11,7 +11,7 @@ import pandas as pd
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.validation import Function, Integer
-from textual.widgets import Button, Input, Label, Switch, TabbedContent, TabPane
+from textual.widgets import Button, Checkbox, Input, Label, TabbedContent, TabPane
 
 from ..i18n import t
 from ..widgets.frame_table import FrameTable
@@ -38,7 +38,17 @@ def _is_jobs_file(text: str) -> bool:
 
 
 class OutagesView(Vertical):
-    """Form bar on top; jobs, outages and zone budgets in tabs below."""
+    """Form bars on top; jobs, outages and zone budgets in tabs below (the tabs take the rest of the height)."""
+
+    DEFAULT_CSS = """
+    OutagesView .bar Checkbox { margin: 0 1 0 1; }
+    OutagesView #out-status { width: 1fr; }
+    OutagesView .bar Button { min-width: 0; padding: 0 1; }
+    OutagesView #out-tabs { height: 1fr; }
+    OutagesView #out-tabs > ContentSwitcher { height: 1fr; }
+    OutagesView #out-tabs TabPane { height: 1fr; }
+    OutagesView FrameTable { min-height: 4; }
+    """
 
     def __init__(self, **kw: Any) -> None:
         super().__init__(**kw)
@@ -48,6 +58,8 @@ class OutagesView(Vertical):
         self.elapsed_s: float | None = None
 
     def compose(self) -> ComposeResult:
+        # three one-line rows (a compact checkbox, not a 3-row switch) and tables that take the rest, so the
+        # whole form and a few table rows fit an 80x24 terminal
         with Horizontal(id="out-bar", classes="bar"):
             yield Label(t("jobs_file"), id="lbl-jobs_file")
             yield Input("", placeholder="jobs.csv / jobs.xlsx", id="out-jobs_file", compact=True,
@@ -56,16 +68,13 @@ class OutagesView(Vertical):
             yield Input("", placeholder="auto", id="out-year", compact=True,
                         validators=[Integer(minimum=1900, maximum=2200)], valid_empty=True)
             yield Button(t("run"), variant="primary", id="out-run", compact=True)
-        # short rows, so every field stays visible on an 80-column terminal
+            yield Button(t("toggle_decision"), id="out-toggle", compact=True)
         with Horizontal(id="out-bar-rules", classes="bar"):
             yield Label(t("window_days"), id="lbl-window_days")
             yield Input("60", id="out-window_days", compact=True, validators=[Integer(minimum=1, maximum=366)])
             yield Label(t("max_interruptions"), id="lbl-max_interruptions")
             yield Input("1", id="out-max_interruptions", compact=True, validators=[Integer(minimum=1, maximum=365)])
-        with Horizontal(id="out-bar-decide", classes="bar"):
-            yield Switch(True, id="out-transfer_check")
-            yield Label(t("transfer_check"), id="lbl-transfer_check")
-            yield Button(t("toggle_decision"), id="out-toggle", compact=True)
+            yield Checkbox(t("transfer_check"), True, id="out-transfer_check", compact=True)
         with Horizontal(id="out-bar2", classes="bar"):
             yield Label(t("plan_file"), id="lbl-plan_file")
             yield Input("", placeholder="plan.xlsx / plan.csv", id="out-plan_file", compact=True)
@@ -80,6 +89,12 @@ class OutagesView(Vertical):
             with TabPane(t("budget"), id="out-budget"):
                 yield FrameTable(id="out-budget-table")
 
+    def on_mount(self) -> None:
+        # narrow fields (inline styles: the app's stylesheet gives every bar input 16 cells)
+        for name, width in (("jobs_file", 22), ("year", 6), ("window_days", 5), ("max_interruptions", 5),
+                            ("plan_file", 30)):
+            self.query_one(f"#out-{name}", Input).styles.width = width
+
     # ------------------------------------------------------------------ form
     def request(self) -> dict[str, Any] | None:
         """Arguments of :meth:`gridscope.study.Study.outages` (``jobs`` first), or ``None`` with inline errors."""
@@ -92,7 +107,7 @@ class OutagesView(Vertical):
                 "year": int(year) if year else None,
                 "window_days": int(field_value(self, "out", "window_days")),
                 "max_interruptions": int(field_value(self, "out", "max_interruptions")),
-                "check_transfer": bool(self.query_one("#out-transfer_check", Switch).value)}
+                "check_transfer": bool(self.query_one("#out-transfer_check", Checkbox).value)}
 
     def export_path(self) -> str | None:
         """The plan file to write, or ``None`` (with an inline message) when none is given."""
@@ -156,11 +171,14 @@ class OutagesView(Vertical):
     def relabel(self, lang: str) -> None:
         """Show every label in ``lang``."""
         self.lang = lang
-        for name in ("jobs_file", "year", "window_days", "max_interruptions", "transfer_check", "plan_file"):
+        for name in ("jobs_file", "year", "window_days", "max_interruptions", "plan_file"):
             self.query_one(f"#lbl-{name}", Label).update(t(name, lang))
+        self.query_one("#out-transfer_check", Checkbox).label = t("transfer_check", lang)
         self.query_one("#out-run", Button).label = t("run", lang)
         self.query_one("#out-toggle", Button).label = t("toggle_decision", lang)
         self.query_one("#out-export", Button).label = t("export", lang)
+        for button in self.query(Button):  # a new label does not re-measure an auto-width button by itself
+            button.refresh(layout=True)
         tabs = self.query_one("#out-tabs", TabbedContent)
         for key, pane in (("outage_groups", "out-groups"), ("jobs", "out-jobs"), ("budget", "out-budget")):
             tabs.get_tab(pane).label = t(key, lang)

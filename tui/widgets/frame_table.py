@@ -8,6 +8,7 @@ whole frame, then the page is refilled.
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from typing import Any, ClassVar
 
 import numpy as np
@@ -78,16 +79,20 @@ class FrameTable(DataTable):
         self.sort_by: str | None = None
         self.sort_reverse = False
         self.formats: dict[str, str] = {}
+        self.categories: frozenset[str] = frozenset()
 
     # ------------------------------------------------------------------ data
-    def show(self, df: pd.DataFrame, lang: str | None = None, formats: dict[str, str] | None = None) -> None:
+    def show(self, df: pd.DataFrame, lang: str | None = None, formats: dict[str, str] | None = None,
+             categories: Collection[str] = ()) -> None:
         """Show ``df`` (its column names as headers, translated to ``lang``) from its first page.
 
         ``formats`` maps columns to format strings (``"{:.1f}"``); the reliability display formats apply
-        everywhere unless overridden.
+        everywhere unless overridden. Every text cell of the ``categories`` columns is a category word shown
+        in ``lang`` (:func:`~gridscope.tui.i18n.value`); elsewhere only the coloured categories are.
         """
         self.frame = df.reset_index(drop=True)
         self.formats = dict(formats or {})
+        self.categories = frozenset(categories)
         if lang is not None:
             self.lang = lang
         self.page = 0
@@ -118,7 +123,9 @@ class FrameTable(DataTable):
         lang = self.lang
         cols = list(page.columns)
         fmts = [self.formats.get(str(c), FORMATS.get(str(c))) for c in cols]  # the core's, as the CLI prints
-        rows = [[format_cell(v, lang, f) for v, f in zip(row, fmts, strict=True)]
+        cats = [str(c) in self.categories for c in cols]
+        rows = [[str(value(v, lang)) if cat and isinstance(v, str) and v not in _STYLES else format_cell(v, lang, f)
+                 for v, f, cat in zip(row, fmts, cats, strict=True)]
                 for row in page.itertuples(index=False, name=None)]
         for j, col in enumerate(cols):
             label = header(str(col), lang)
