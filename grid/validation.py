@@ -32,6 +32,8 @@ Checks (the ``check`` code of each :class:`Problem` in brackets):
   :data:`HUGE_VALUE` (1e15, which overflow); a NaN or infinite load,
   sgen or gen injection (``p_mw``, ``q_mvar``) or ext_grid ``va_degree``; an ext_grid or gen ``vm_pu``
   that is NaN, infinite or ≤ 0.
+* ``phases``: a bus ``phases`` value other than 1 (220 V single-phase supply point), 3 (three-phase) or empty
+  (decided by the nominal voltage; :mod:`gridscope.grid.voltage`, GB/T 12325-2008 bands).
 * ``reliability_data``: NaN, infinite or negative reliability columns (``lambda_per_km``, ``lambda_per_yr``,
   ``repair_h``, ``switching_h``, ``planned_per_yr``, ``planned_h``) and negative ``p_avg_mw``; a
   ``repair_h`` ≤ 0 on an element that fails (λ > 0: it would be restored instantly), or above
@@ -65,6 +67,7 @@ import pandas as pd
 
 from .defaults import RADIAL_MAX_KV, ZONES
 from .topology import EDGE_KINDS, NO, SWITCH_TYPES, Topology, build_topology
+from .voltage import PHASES_COLUMN, invalid_phases
 
 __all__ = ["CAPACITY_CHECKS", "CHECKS", "HUGE_VALUE", "MAX_REPAIR_H", "REQUIRED_COLUMNS", "TINY_VALUE", "Problem",
            "validate"]
@@ -72,7 +75,7 @@ __all__ = ["CAPACITY_CHECKS", "CHECKS", "HUGE_VALUE", "MAX_REPAIR_H", "REQUIRED_
 #: Check codes in the order :func:`validate` runs them.
 CHECKS: tuple[str, ...] = (
     "missing_column", "duplicate_index", "text_bool", "nothing_to_analyse",
-    "no_source", "dangling", "rating", "reliability_data", "switch_type", "customers", "zone",
+    "no_source", "dangling", "rating", "phases", "reliability_data", "switch_type", "customers", "zone",
     "duplicate_name", "not_energised", "meshed_feeder", "two_sources", "no_protection", "station", "internal",
 )
 
@@ -81,7 +84,7 @@ CHECKS: tuple[str, ...] = (
 #: zones, protection or unique names).
 CAPACITY_CHECKS: frozenset[str] = frozenset({
     "missing_column", "duplicate_index", "text_bool", "nothing_to_analyse", "no_source", "dangling", "rating",
-    "switch_type", "not_energised", "meshed_feeder", "two_sources", "internal",
+    "phases", "switch_type", "not_energised", "meshed_feeder", "two_sources", "internal",
 })
 
 #: Upper bound of a plausible ``repair_h`` (10 years = 87,600 h). A validation bound, not a default: the
@@ -447,6 +450,14 @@ def _check_references(out: list[Problem], net: Any) -> None:
                                   ends[~at_end].tolist(), strict=True)], "dangling")
 
 
+def _check_phases(out: list[Problem], net: Any) -> None:
+    """The optional bus ``phases`` column: 1, 3 or empty (the voltage band of a bus depends on it)."""
+    bad = invalid_phases(net)
+    _emit(out, "bus", net.bus, [idx for idx, _ in bad],
+          [f"{PHASES_COLUMN} = {value}: must be 1 (single-phase), 3 (three-phase) or empty (by voltage)"
+           for _, value in bad], "phases")
+
+
 def _check_switch_types(out: list[Problem], net: Any) -> None:
     sw = net.switch
     if not len(sw):
@@ -677,6 +688,7 @@ def _run_checks(out: list[Problem], net: Any, require_zones: bool, default_zone:
         _check_nan_only(out, net, table, columns, "rating")
         _check_physical(out, net, table, list(columns))
         _check_numeric_cells(out, net, table, [*columns, "scaling"])
+    _check_phases(out, net)
     hint = " (set it, or fill the defaults: gridscope.grid.defaults.apply_reliability_data(net))"
     for table, columns in _RELIABILITY.items():
         _check_values(out, net, table, columns, "reliability_data", hint, finite=True)

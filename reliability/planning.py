@@ -47,7 +47,7 @@ from ..grid.facts import element_names, in_service
 from ..grid.topology import NO, EdgeKind, Topology, build_topology
 from ..grid.untrusted import read_input_table
 from ..grid.validation import Problem
-from ..settings import V_BAND_HV_MIN_KV, V_BAND_HV_PU, V_BAND_PU
+from ..grid.voltage import bus_band_limits_pu
 from ..textfmt import check_lang
 from .analytical import analytical_indices
 from .impact import Impact, build_impact
@@ -344,10 +344,7 @@ class _PowerFlowCheck:
 
         work = copy.deepcopy(net)
         work.load["scaling"] = work.load["scaling"].fillna(1.0) * scaling if "scaling" in work.load else scaling
-        vn = work.bus["vn_kv"].to_numpy(float)
-        hv = vn >= V_BAND_HV_MIN_KV
-        lo = np.where(hv, V_BAND_HV_PU[0], 1.0 - V_BAND_PU)
-        hi = np.where(hv, V_BAND_HV_PU[1], 1.0 + V_BAND_PU)
+        lo, hi = bus_band_limits_pu(work)  # each bus's GB/T 12325-2008 band (220 V: +7 % / -10 %, phases column)
         chk = cls(work, np.zeros(0), np.zeros(0), np.zeros(0), lo, hi)
         res = chk._solve()
         if res is None:

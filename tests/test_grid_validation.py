@@ -172,6 +172,31 @@ def test_switch_types(rbts2_copy):
     assert "'XYZ'" in found[0].message and "CB, FUSE, DS, LBS, LS" in found[0].message
 
 
+def test_phases_column(rbts2_copy):
+    """``phases`` may be 1, 3 or empty; anything else is one problem per bus (index, name, the value as
+    written), the ``phases`` check (a capacity check too), instead of an InputError later in the band lookup."""
+    from gridscope.capacity.api import capacity_problems
+    from gridscope.capacity.voltage import bus_phases
+    from gridscope.errors import InputError
+
+    net = rbts2_copy
+    assert gs.validate(net) == []  # no column: every bus by voltage
+    b1, b2, b3, b4 = (_bus(net, n) for n in ("B2", "B3", "B4", "B5"))
+    net.bus["phases"] = pd.Series([None] * len(net.bus), index=net.bus.index, dtype=object)
+    net.bus.loc[b1, "phases"] = 1
+    net.bus.loc[b2, "phases"] = 3.0
+    assert gs.validate(net) == []  # 1, 3.0 and empty are fine
+    net.bus.loc[b3, "phases"] = 2
+    net.bus.loc[b4, "phases"] = "one"
+    found = _found(gs.validate(net), "phases")
+    assert [(p.table, p.index, p.name) for p in found] == [("bus", b3, "B4"), ("bus", b4, "B5")]
+    assert found[0].message.startswith("phases = 2: must be 1") and "phases = 'one'" in found[1].message
+    assert [p.check for p in capacity_problems(net)] == ["phases", "phases"]
+    # the band lookup names the same buses (it is reached only with validate=False)
+    with pytest.raises(InputError, match=r"bus \d+ \(B4\): phases = 2"):
+        bus_phases(net)
+
+
 def test_customers(rbts2_copy):
     net = rbts2_copy
     net.load["customers"] = net.load["customers"].astype(float)
@@ -251,6 +276,9 @@ def test_every_problem_at_once(rbts2_copy):
     expected.add(("zone", "bus", 1))
     net.switch.loc[_switch(net, "DS S4"), "type"] = "disconnector"
     expected.add(("switch_type", "switch", _switch(net, "DS S4")))
+    net.bus["phases"] = np.nan
+    net.bus.loc[_bus(net, "B4"), "phases"] = 2
+    expected.add(("phases", "bus", _bus(net, "B4")))
     net.load.loc[_load(net, "LP20"), "customers"] = -1
     expected.add(("customers", "load", _load(net, "LP20")))
     s = pp.create_switch(net, 0, 0, et="b", closed=False, type="DS", name="same ends")
