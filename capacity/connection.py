@@ -381,6 +381,11 @@ def evaluate_connection(net: Any, p_mw: float, *, bus: int | None = None,
     cand_buses = d.index.to_numpy(dtype=np.int64)
     cap = bus_open_capacity(net, cand_buses, pf=pf, limits=limits, physical=True, model=model, constraints=cons,
                             topology=topo, cancel=cancel)
+    if p >= float(cap.attrs.get("p_max_mw", np.inf)):
+        # the search stops at its bound (by default about ten times the network's load): a capacity found "at
+        # the bound" would read as a reject of a larger request that fits; search again up to twice the request
+        cap = bus_open_capacity(net, cand_buses, pf=pf, limits=limits, physical=True, model=model,
+                                constraints=cons, topology=topo, cancel=cancel, p_max_mw=2.0 * p)
     rep.update(2)
     fe = topo.feeder_name_of(net, "bus")
     cand = pd.DataFrame({
@@ -415,9 +420,12 @@ def evaluate_connection(net: Any, p_mw: float, *, bus: int | None = None,
     viol = _exceeded(net, topo, cons, ev, physical=True, limits=limits)
     reinforcements = reinf if decision == "connect_then_reinforce" else reinf.iloc[0:0]
     violations = viol if decision == "reject" else viol.iloc[0:0]
+    # "line loading 70 % at line 0 (L0)"; a search that met no limit has no element ("none up to the search limit")
+    where_binds = (f"{best['binding']} at {best['binding_element']}" if best["binding_element"]
+                   else str(best["binding"]))
     if decision == "connect":
         msg = (f"{p:g} MW fits within the planning limits at bus {chosen} (open capacity "
-               f"{best['open_capacity_mw']:.3g} MW, limited by {best['binding']} at {best['binding_element']})")
+               f"{best['open_capacity_mw']:.3g} MW, limited by {where_binds})")
     elif decision == "connect_then_reinforce":
         msg = (f"{p:g} MW fits within the physical limits at bus {chosen} (up to "
                f"{best['physical_capacity_mw']:.3g} MW) but exceeds the planning limits (open capacity "
@@ -429,8 +437,7 @@ def evaluate_connection(net: Any, p_mw: float, *, bus: int | None = None,
                    "(voltage collapse)")
         else:
             msg = (f"{p:g} MW violates physical limits {where} (bus {chosen}, up to "
-                   f"{best['physical_capacity_mw']:.3g} MW possible): {best['binding']} at "
-                   f"{best['binding_element']}")
+                   f"{best['physical_capacity_mw']:.3g} MW possible): {where_binds}")
     rep.check(3)
     rep.update(3)
     rel = _reliability_impact(net, chosen, p, q, topology=topo, impact=impact) if reliability else None

@@ -365,3 +365,16 @@ def test_110kv_bus_uses_the_35kv_and_above_band():
     assert v.at[0, "kind"] == "voltage < 0.9 pu" and v.at[0, "limit"] == pytest.approx(0.90)
     assert v.at[0, "value_after"] == pytest.approx(vm50, abs=1e-6)
     assert "voltage >= 0.9 pu at bus 1" in dec.message
+
+
+def test_request_above_the_default_search_bound_is_still_decided():
+    """Without the 10 MW base load the default search bound of bus_open_capacity is 10 MW; 20 MW at the 110 kV
+    bus fits (runpp: 0.963 pu, line at 28.7 %), so it must be ``connect``, not a reject "up to 10 MW possible"."""
+    net = _hv_net()
+    net.load.drop(index=net.load.index, inplace=True)
+    w = _runpp_with(net, 1, 20.0)
+    assert float(w.res_bus.at[1, "vm_pu"]) > 0.93 and float(w.res_line.at[0, "loading_percent"]) < 70.0
+    dec = gs.evaluate_connection(net, p_mw=20.0, bus=1, validate=False)
+    assert dec.decision == "connect"
+    assert dec.candidates.iloc[0]["open_capacity_mw"] >= 20.0
+    assert " at )" not in dec.message and not dec.message.endswith(" at ")
