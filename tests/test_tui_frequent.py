@@ -220,3 +220,23 @@ async def test_device_kinds_in_chinese(rbts2: Study):
         await pilot.press("ctrl+l")
         await pilot.pause()
         assert table.column_texts("device") == ["recloser"] * 10 + ["tie"] * 3
+
+
+async def test_job_hint_follows_the_language():
+    from gridscope.tui.widgets.jobbar import JobBar
+    from textual.app import App
+
+    class One(App):
+        def compose(self):
+            yield JobBar(id="jobbar", classes="-idle")
+
+    app = One()
+    async with app.run_test(size=(80, 24)) as pilot:
+        bar = app.query_one(JobBar)
+        bar.relabel("zh")  # idle: nothing shown, nothing changed
+        assert str(bar.query_one("#job-hint").render()) == ""
+        bar.start("devices", "en")
+        assert str(bar.query_one("#job-hint").render()) == "Esc to cancel"
+        bar.relabel("zh")
+        await pilot.pause()
+        assert str(bar.query_one("#job-hint").render()) == "Esc 取消"

@@ -578,6 +578,7 @@ class GridscopeApp(App[None]):
             view = self.mounted_view(name)
             if view is not None:
                 view.relabel(self.lang)
+        self.query_one(JobBar).relabel(self.lang)
 
     def action_help(self) -> None:
         """Show the keys."""

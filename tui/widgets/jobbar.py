@@ -62,6 +62,11 @@ class JobBar(Horizontal):
         self.query_one("#job-eta", Label).update(f"{p.done:,.0f}/{p.total:,.0f} {p.what}  {eta_text}")
         self.query_one("#job-figures", Label).update(format_figures(dict(p.figures)))
 
+    def relabel(self, lang: str) -> None:
+        """The language was switched while a job runs: the hint now (the ETA word with the next record)."""
+        if not self.has_class("-idle"):
+            self.query_one("#job-hint", Label).update(t("esc_cancel", lang))
+
     def stop(self) -> None:
         """The job ended."""
         self.add_class("-idle")
