@@ -234,8 +234,8 @@ def rank_devices(net: Any, n: int = CEMI_N, *, kinds: Sequence[str] = DEVICE_KIN
         has them already (:meth:`gridscope.study.Study.rank_devices` passes its cached ones).
     progress, cancel : callable, optional
         The progress protocol (:mod:`gridscope.progress`): one record per candidate evaluated (``what`` is
-        :data:`RANK_WHAT`; figure ``best_cemi_reduction``), cancellation checked before each candidate
-        (:class:`~gridscope.errors.CancelledError`).
+        :data:`RANK_WHAT`; figure ``best_cemi_reduction``), cancellation checked before each candidate and
+        once inside its failure-effect build, after the topology (:class:`~gridscope.errors.CancelledError`).
 
     Returns
     -------
@@ -258,12 +258,15 @@ def rank_devices(net: Any, n: int = CEMI_N, *, kinds: Sequence[str] = DEVICE_KIN
     rows = []
     best = 0.0
     rep.update(0, {"best_cemi_reduction": best}, total=len(cands), force=True)
+    rep.check(0)  # the candidates were found: the copy below and the first build are the next long steps
     work = copy.deepcopy(net)  # one working copy; each candidate is added, analysed and taken out again
     for i, c in enumerate(cands):
         rep.check(i)
         undo = _apply(work, c)
         try:
-            imp = build_impact(work, tie_capacity=tie_capacity)
+            topo_c = build_topology(work)
+            rep.check(i)  # again between the topology and the rest of the build: Esc waits for half a build
+            imp = build_impact(work, topology=topo_c, tie_capacity=tie_capacity)
         finally:
             undo()
         after, saifi, saidi = _cemi(imp, int(n))

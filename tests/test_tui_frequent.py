@@ -162,6 +162,16 @@ def test_rank_devices_reports_progress_and_stops(rbts2: Study):
     token.cancel()
     with pytest.raises(CancelledError):
         rbts2.rank_devices(0, cancel=token)
+    # cancel is asked once before the working copy, then twice per candidate (before it and between its
+    # topology and the rest of its build): an Esc during the first candidate's build (the third question)
+    # stops the ranking before that build goes on
+    calls: list[int] = []
+    rbts2.rank_devices(0, kinds=("recloser",), cancel=lambda: bool(calls.append(1)))
+    assert len(calls) == 1 + 2 * n_cand
+    calls.clear()
+    with pytest.raises(CancelledError, match="after 0 of"):
+        rbts2.rank_devices(0, kinds=("recloser",), cancel=lambda: bool(calls.append(1)) or len(calls) >= 3)
+    assert len(calls) == 3
 
 
 async def test_frequent_bad_input_inline(rbts2: Study):
