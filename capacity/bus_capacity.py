@@ -613,14 +613,15 @@ def margin_kernel() -> Any:
     @njit(cache=True, nogil=True, parallel=True)
     def margins(V, conv, bus_node, use_path, yfp, yfi, yfx, ytp, yti, ytx, ka_f, ka_t, line_row, line_imax,
                 trafo_row, trafo_hv, trafo_lv, trafo_sn, bus_ppci, ext_vals, vidx, block, row, base, lim, scale,
-                upper, tol, node, has_node, tin, size, no_solution, none, out_m, out_kind, out_elem, out_nkind,
-                out_nelem):  # pragma: no cover
+                upper, tol, node, has_node, tin, size, no_solution, none, watch_kind, watch_elem, out_m, out_kind,
+                out_elem, out_nkind, out_nelem, out_watch):  # pragma: no cover
         n, k = V.shape
         n_line, n_trafo, n_bus = line_row.size, trafo_row.size, bus_ppci.size
         n_val = n_line + n_trafo + n_bus + ext_vals.shape[0]
         n_el = vidx.size
         sqrt3 = np.sqrt(3.0)
         for c in prange(k):
+            out_watch[c] = np.nan
             if not conv[c]:
                 out_m[c] = -1.0
                 out_kind[c] = no_solution
@@ -677,6 +678,8 @@ def margin_kernel() -> Any:
                     m = (x - lim[e]) / scale[e]
                     not_worse = x >= base[e] - tol[e]
                     pre = base[e] < lim[e]
+                if block[e] == watch_kind[c] and row[e] == watch_elem[c]:
+                    out_watch[c] = m  # the watched limit's own margin, before the rules below
                 if m != m or (m < 0 and not_worse):
                     m = np.inf  # out of service, or a pre-existing violation not made worse
                 if use_path and has_node[e] and pre and np.isfinite(base[e]):
@@ -898,12 +901,13 @@ class Constraints:
         return flat
 
     def margins_of_states(self, V: np.ndarray, conv: np.ndarray, added: np.ndarray, physical: bool,
-                          buses: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
-                                                             np.ndarray]:
+                          buses: np.ndarray | None, watch: tuple[np.ndarray, np.ndarray] | None = None
+                          ) -> tuple[np.ndarray, ...]:
         """:meth:`margins_on_path` of the power-flow states of :meth:`ACModel.solve` (``method="ybus"``),
         compiled (:func:`margin_kernel`): the same margins, kinds and elements (ties to the first element in
         the order of the blocks), with the ``(n_element, k)`` loading and voltage arrays never built. The
-        element of an unsolved case is 0."""
+        element of an unsolved case is 0. ``watch``: per case a (kind, element) whose own scaled margin is
+        returned as a sixth array (NaN where none or unsolved), whether it binds or not."""
         f = self._flat(physical)
         k = conv.size
         ext_s = self.model.ext_grid_s(V, added)
@@ -915,14 +919,17 @@ class Constraints:
             bus_node = self.path.bus_node(self.model.bus_pos.reindex(buses).to_numpy()).astype(np.int64)
             use_path = True
         m, kind, elem = np.empty(k), np.empty(k, np.int64), np.empty(k, np.int64)
-        nkind, nelem = np.empty(k, np.int64), np.empty(k, np.int64)
+        nkind, nelem, mw = np.empty(k, np.int64), np.empty(k, np.int64), np.empty(k)
+        wk, we = (np.full(k, -1, np.int64), np.zeros(k, np.int64)) if watch is None else \
+            (np.asarray(watch[0], dtype=np.int64), np.asarray(watch[1], dtype=np.int64))
         margin_kernel()(np.ascontiguousarray(V), np.asarray(conv, dtype=np.bool_), bus_node, use_path,
                         f["yfp"], f["yfi"], f["yfx"], f["ytp"], f["yti"], f["ytx"], f["ka_f"], f["ka_t"],
                         f["line_row"], f["line_imax"], f["trafo_row"], f["trafo_hv"], f["trafo_lv"], f["trafo_sn"],
                         f["bus_ppci"], ext_vals, f["vidx"], f["block"], f["row"], f["base"], f["lim"], f["scale"],
                         f["upper"], f["tol"], f["node"], f["has_node"], self.path.tin, self.path.size,
-                        int(BindingKind.NO_SOLUTION), int(BindingKind.NONE), m, kind, elem, nkind, nelem)
-        return m, kind, elem, nkind, nelem
+                        int(BindingKind.NO_SOLUTION), int(BindingKind.NONE), wk, we, m, kind, elem, nkind, nelem,
+                        mw)
+        return (m, kind, elem, nkind, nelem) if watch is None else (m, kind, elem, nkind, nelem, mw)
 
     def note(self, kind: int, elem: int) -> str:
         """Text of a pre-existing violation off the request's path that the request makes worse ("" if none)."""
@@ -1148,11 +1155,12 @@ class _Pace:
 
 def _evaluate_paced(model: ACModel, cons: Constraints, rep: Reporter, pace: _Pace, buses: np.ndarray,
                     p_mw: np.ndarray, q_mvar: np.ndarray, V_start: np.ndarray | None, fallback: np.ndarray,
-                    physical: bool) -> tuple[np.ndarray, ...]:
+                    physical: bool, watch: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, ...]:
     """Power flows and their margins on the supply path (:meth:`Constraints.margins_on_path`) in batches of
-    about 100 ms, checking ``cancel`` before each: ``(V, converged, margin, kind, elem, note_kind, note_elem)``
-    (``V`` empty for ``method="pandapower"``). With ``method="ybus"`` the margins come from the compiled
-    :meth:`Constraints.margins_of_states`; only the margins of a batch are kept, not its loadings."""
+    about 100 ms, checking ``cancel`` before each: ``(V, converged, margin, kind, elem, note_kind, note_elem,
+    watched margin)`` (``V`` empty and the watched margin NaN for ``method="pandapower"``). With
+    ``method="ybus"`` the margins come from the compiled :meth:`Constraints.margins_of_states`; only the margins
+    of a batch are kept, not its loadings. ``watch``: per case the (kind, element) whose own margin is wanted."""
     parts = []
     start, k = 0, buses.size
     while start < k:
@@ -1162,17 +1170,17 @@ def _evaluate_paced(model: ACModel, cons: Constraints, rep: Reporter, pace: _Pac
         vs = None if V_start is None else V_start[:, sl]
         if model.method == "ybus":
             V, conv, added = model.solve(buses[sl], p_mw[sl], q_mvar[sl], V_start=vs, fallback=fallback[sl])
-            marg = cons.margins_of_states(V, conv, added, physical, buses[sl])
+            marg = cons.margins_of_states(V, conv, added, physical, buses[sl], (watch[0][sl], watch[1][sl]))
         else:
             ev = model.evaluate(buses[sl], p_mw[sl], q_mvar[sl], V_start=vs, fallback=fallback[sl])
             V, conv = ev.V, ev.converged
-            marg = cons.margins_on_path(ev, physical, buses[sl])
+            marg = (*cons.margins_on_path(ev, physical, buses[sl]), np.full(sl.stop - sl.start, np.nan))
         parts.append((V, conv, *marg))
         pace.per_case_s = (perf_counter() - t0) / (sl.stop - sl.start)
         start = sl.stop
     if len(parts) == 1:
         return parts[0]
-    return tuple(np.concatenate([p[i] for p in parts], axis=-1) for i in range(7))
+    return tuple(np.concatenate([p[i] for p in parts], axis=-1) for i in range(8))
 
 
 def _search(model: ACModel, cons: Constraints, buses: np.ndarray, start: np.ndarray, *, pf: float,
@@ -1196,6 +1204,14 @@ def _search(model: ACModel, cons: Constraints, buses: np.ndarray, start: np.ndar
     prev_lo, prev_mlo = np.full(k, np.nan), np.full(k, np.nan)
     last_feasible = np.zeros(k, bool)
     same_side = np.zeros(k, np.int64)  # consecutive evaluations on the same side of the root
+    # Illinois weights of the bracket ends: the end kept twice in a row has its margin halved in the
+    # interpolation, so a margin that bends (the binding limit changes inside the bracket) does not make the
+    # regula falsi creep towards the root from one side
+    w_lo, w_hi = np.ones(k), np.ones(k)
+    # the margin at ``lo`` of the limit that binds at ``hi`` (evaluated with it watched): interpolating one
+    # limit's own margin is nearly linear, where the smallest margin jumps from one limit to another
+    mw_lo = np.full(k, np.nan)
+    wk_lo, we_lo = np.full(k, -1, np.int64), np.zeros(k, np.int64)
     # a screen of 0 (a limit on the path already reached): probe at the absolute tolerance first, which settles
     # a zero capacity in one round instead of a bisection down from 1 MW
     guess = np.where(np.isfinite(start) & (start > 0), np.clip(start, 1e-3, p_max_mw),
@@ -1216,14 +1232,17 @@ def _search(model: ACModel, cons: Constraints, buses: np.ndarray, start: np.ndar
         # a full Newton-Raphson only near a known solvable point: far jumps that the chord iterations cannot
         # solve are beyond the collapse point (or are bracketed away, then re-tried close to ``lo``)
         near = P <= 1.1 * lo[act] + 1e-9
-        V_ev, conv_ev, m, kind, elem, nkind, nelem = _evaluate_paced(model, cons, rep, pace, buses[act], P,
-                                                                     q_from_pf(P, pf), V_start, near, physical)
+        wk = np.where(np.isfinite(hi[act]), kind_hi[act], -1).astype(np.int64)
+        we = elem_hi[act].astype(np.int64)
+        V_ev, conv_ev, m, kind, elem, nkind, nelem, mw = _evaluate_paced(
+            model, cons, rep, pace, buses[act], P, q_from_pf(P, pf), V_start, near, physical, (wk, we))
         feas = m >= 0
         # update brackets
         f_idx, i_idx = act[feas], act[~feas]
         prev_lo[f_idx], prev_mlo[f_idx] = lo[f_idx], m_lo[f_idx]
         lo[f_idx], m_lo[f_idx] = P[feas], m[feas]
         note_kind[f_idx], note_elem[f_idx] = nkind[feas], nelem[feas]
+        mw_lo[f_idx], wk_lo[f_idx], we_lo[f_idx] = mw[feas], wk[feas], we[feas]
         if model.method == "ybus" and V_ev.size:
             if V_lo is None:
                 V_lo = np.repeat(model.V0[:, None], k, axis=1)
@@ -1231,8 +1250,12 @@ def _search(model: ACModel, cons: Constraints, buses: np.ndarray, start: np.ndar
         hi[i_idx], m_hi[i_idx] = P[~feas], m[~feas]
         hi_real[i_idx] = conv_ev[~feas]
         kind_hi[i_idx], elem_hi[i_idx] = kind[~feas], elem[~feas]
-        same_side[act] = np.where(feas == last_feasible[act], same_side[act] + 1, 0)
+        again = feas == last_feasible[act]
+        same_side[act] = np.where(again, same_side[act] + 1, 0)
         last_feasible[act] = feas
+        w_lo[f_idx], w_hi[i_idx] = 1.0, 1.0
+        w_hi[f_idx[again[feas]]] *= 0.5
+        w_lo[i_idx[again[~feas]]] *= 0.5
         # stop tests
         bracket = np.isfinite(hi)
         tight = bracket & ((hi <= lo * (1 + rtol)) | (hi - lo <= abs_tol_mw))
@@ -1252,15 +1275,21 @@ def _search(model: ACModel, cons: Constraints, buses: np.ndarray, start: np.ndar
         if br.any():
             a, b_ = lo[br], hi[br]
             with np.errstate(divide="ignore", invalid="ignore"):
-                est = a + (b_ - a) * m_lo[br] / (m_lo[br] - m_hi[br])
+                ml, mh = w_lo[br] * m_lo[br], w_hi[br] * m_hi[br]
+                est = a + (b_ - a) * ml / (ml - mh)
+                same = (wk_lo[br] == kind_hi[br]) & (we_lo[br] == elem_hi[br]) & (mw_lo[br] > 0)
+                est_w = a + (b_ - a) * mw_lo[br] / (mw_lo[br] - m_hi[br])
+                est = np.where(same & np.isfinite(est_w), est_w, est)
             est = np.where(hi_real[br] & np.isfinite(est), est, 0.5 * (a + b_))
             # straddle the estimated root so the next evaluation closes the bracket on the other side
             est = np.where(last_feasible[br], est * (1 + rtol / 3), est * (1 - rtol / 3))
             width = b_ - a
-            est = np.clip(est, a + 0.02 * width, b_ - 0.02 * width)
+            # keep off the ends, by less than the tolerance where the bracket is still wide
+            gap = np.maximum(np.minimum(0.02 * width, rtol / 4 * a), 1e-3 * width)
+            est = np.clip(est, a + gap, b_ - gap)
             # safeguard: interpolation that keeps landing on one side (a margin that jumps, e.g. a limit
             # exceeded before the connection and made worse at once) falls back to bisection
-            nxt[br] = np.where(same_side[br] >= 2, 0.5 * (a + b_), est)
+            nxt[br] = np.where(same_side[br] >= 4, 0.5 * (a + b_), est)
         guess = nxt
         rep.update(done_before + int(done.sum()))
     kind_out = np.where(np.isfinite(hi), kind_hi, BindingKind.NONE)

@@ -49,6 +49,13 @@ def test_compiled_margins_match_numpy_on_1mv_urban():
             np.testing.assert_array_equal(new[4][noted], old[4][noted])
             seen_notes += int(noted.sum())
     assert seen_notes > 0  # the off-path rule was exercised
+    # a watched limit returns its own margin: the binding one's is the smallest margin itself
+    V, conv, added = model.solve(buses, p, 0.33 * p)
+    m, kind, elem, _, _ = cons.margins_of_states(V, conv, added, False, buses)
+    *_, mw = cons.margins_of_states(V, conv, added, False, buses, (kind, elem))
+    fin = conv & np.isfinite(m)
+    np.testing.assert_array_equal(mw[fin], m[fin])
+    assert np.isnan(mw[~conv]).all()
 
 
 @pytest.mark.slow
@@ -63,8 +70,9 @@ def test_same_capacities_as_numpy_margins_on_1mvlv_rural(monkeypatch):
     buses = np.sort(np.random.default_rng(7).choice(ok, 40, replace=False))
     fast = bus_open_capacity(net, buses, model=model)
 
-    def numpy_margins(self, V, conv, added, physical, b):
-        return self.margins_on_path(self.model._results(V, conv, added), physical, b)
+    def numpy_margins(self, V, conv, added, physical, b, watch=None):
+        out = self.margins_on_path(self.model._results(V, conv, added), physical, b)
+        return out if watch is None else (*out, np.full(conv.size, np.nan))  # no watched margin: regula falsi
 
     monkeypatch.setattr(Constraints, "margins_of_states", numpy_margins)
     slow = bus_open_capacity(net, buses, model=model)
