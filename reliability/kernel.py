@@ -19,6 +19,9 @@ Sampling of one year (per outage kind: fault ``k = 0``, planned ``k = 1``):
 1. the number of events ``n ~ Poisson(Λ)``, ``Λ`` the summed rate of the components that can interrupt a
    load point;
 2. for each event the component by its rate, one uniform draw through a Walker/Vose alias table (O(1));
+   the events are handled in blocks of ``EVENT_BLOCK`` in three passes (draws, alias rows, effects) with
+   software prefetch of the rows the next pass reads, so on a large network the cache misses of a block
+   overlap (200k buses: 209 → 80 ns per event on one core; same draws in the same order, bit-identical);
 3. one duration ``R`` per event (repair time for faults, work duration for planned outages) as
    ``mean × unit draw`` from the chosen family (fixed, exponential, lognormal, gamma; unit draws have
    mean 1), and for faults one switching multiplier ``M`` per event (mean 1; exactly 1 for fixed switching);
@@ -47,7 +50,10 @@ Sampling of one year (per outage kind: fault ``k = 0``, planned ``k = 1``):
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 from .codes import Distribution, DurationClass
 
@@ -83,6 +89,53 @@ _FRACTION_SHIFT = 52 - 8  # keep the top 8 = log2(HIST_BINS_PER_OCTAVE) bits of 
 
 #: Duration class of ranges that wait for the repair, as a plain int for the kernel.
 REPAIR_CLASS = int(DurationClass.REPAIR)
+
+#: Events handled per block of the three passes of a year (draws, alias rows, effects): the rows a block
+#: prefetches (64-byte alias slot, range row and the 32-byte per-range sums of each event, ≈ 80 kB) stay in
+#: the core's L2 cache until the pass that uses them.
+EVENT_BLOCK = 512
+
+
+def _prefetch_intrinsic(write: int) -> object:
+    """A Numba intrinsic ``f(arr, i)``: software prefetch of the cache line holding ``arr[i, 0, ...]``
+    (``write`` = 1: with intent to write).
+
+    LLVM's ``llvm.prefetch``: no load is waited for and nothing depends on it, so the misses of a whole block
+    of events are in flight together instead of one or two at a time (each range row is reached through the
+    alias row, and branches on the row's values serialise the loads otherwise)."""
+
+    def prefetch(typingctx, arr, i):  # type: ignore[no-untyped-def]  # pragma: no cover - numba
+        if not isinstance(arr, types.Array) or not isinstance(i, types.Integer):
+            return None
+        sig = types.void(arr, i)
+
+        def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+            aryty = signature.args[0]
+            ary = context.make_array(aryty)(context, builder, args[0])
+            idx = context.cast(builder, args[1], signature.args[1], types.intp)
+            zero = context.get_constant(types.intp, 0)
+            ptr = cgutils.get_item_pointer2(context, builder, data=ary.data,
+                                            shape=cgutils.unpack_tuple(builder, ary.shape),
+                                            strides=cgutils.unpack_tuple(builder, ary.strides),
+                                            layout=aryty.layout, inds=[idx] + [zero] * (aryty.ndim - 1),
+                                            wraparound=False, boundscheck=False)
+            i8p = ir.IntType(8).as_pointer()
+            i32 = ir.IntType(32)
+            fnty = ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32])
+            fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0i8")
+            # rw, locality 3 (keep in every cache level), data cache
+            builder.call(fn, [builder.bitcast(ptr, i8p), ir.Constant(i32, write), ir.Constant(i32, 3),
+                              ir.Constant(i32, 1)])
+            return context.get_dummy_value()
+
+        return sig, codegen
+
+    prefetch.__name__ = prefetch.__qualname__ = "_prefetch_write" if write else "_prefetch_read"
+    return intrinsic(prefetch)
+
+
+_prefetch_read = _prefetch_intrinsic(0)
+_prefetch_write = _prefetch_intrinsic(1)
 
 
 @njit(cache=True)
@@ -338,6 +391,7 @@ def simulate_chunk(  # pragma: no cover - numba
     b_r1 = np.empty(n_buf, np.int64)
     b_dur = np.empty(n_buf)
     b_mult = np.empty(n_buf)
+    b_frac = np.empty(n_buf)
     # yearly interruption counts: the interrupted ranges' end points of the year (at most n_buf events per
     # kind, each with at most max_span ranges)
     n_ep_max = 0
@@ -371,74 +425,86 @@ def simulate_chunk(  # pragma: no cover - numba
                 continue
             n_ev = _poisson(st, lam, ev_cdf[k], ev_cdf_n[k])
             n_slots = ev_n[k]
-            # two passes over the year's events: the random draws with the alias slots (one row each, loads
-            # independent of each other that the CPU overlaps), then the effects on the range rows; on large
-            # networks every row is a cache miss, so each lives in one 64-byte row
-            for e in range(n_ev):
-                u = _uniform(st) * n_slots
-                i = int(u)
-                if i >= n_slots:  # u rounded up to n_slots
-                    i = n_slots - 1
-                j = 1 if u - i < ev_rec[k, i, 0] else 4  # the slot's own component or its alias
-                b_r0[e] = int(ev_rec[k, i, j])
-                b_r1[e] = int(ev_rec[k, i, j + 1])
-                h = ev_rec[k, i, j + 2]
-                if k == 0:
-                    b_dur[e] = h * _unit_draw(st, repair_dist, dist_shape[0])
-                    b_mult[e] = _unit_draw(st, switch_dist, dist_shape[1])
-                else:
-                    b_dur[e] = h * _unit_draw(st, planned_dist, dist_shape[2])
-                    b_mult[e] = 1.0
-            for e in range(n_ev):
-                dur = b_dur[e]
-                mult = b_mult[e]
-                for r in range(b_r0[e], b_r1[e]):
-                    if int(rg[r, 0]) == REPAIR_CLASS:
-                        d = dur
-                    elif k == 1:
-                        continue  # planned work: loads fed another way are switched over beforehand
+            rec = ev_rec[k]
+            # three passes over each block of the year's events: (a) the random draws, in the order of one event
+            # after the other (slot, then durations), prefetching each event's alias slot row; (b) the slot rows:
+            # range span and mean hours, prefetching the range row and the per-range sums; (c) the effects.
+            # On large networks every row is a cache miss; prefetched a block ahead, the misses overlap.
+            for e0 in range(0, n_ev, EVENT_BLOCK):
+                e1 = min(e0 + EVENT_BLOCK, n_ev)
+                for e in range(e0, e1):
+                    u = _uniform(st) * n_slots
+                    i = int(u)
+                    if i >= n_slots:  # u rounded up to n_slots
+                        i = n_slots - 1
+                    b_r0[e] = i
+                    b_frac[e] = u - i
+                    _prefetch_read(rec, i)
+                    if k == 0:
+                        b_dur[e] = _unit_draw(st, repair_dist, dist_shape[0])
+                        b_mult[e] = _unit_draw(st, switch_dist, dist_shape[1])
                     else:
-                        d = rg[r, 4] * mult
-                        if dur < d:
+                        b_dur[e] = _unit_draw(st, planned_dist, dist_shape[2])
+                        b_mult[e] = 1.0
+                for e in range(e0, e1):
+                    i = b_r0[e]
+                    j = 1 if b_frac[e] < rec[i, 0] else 4  # the slot's own component or its alias
+                    r0 = int(rec[i, j])
+                    b_r0[e] = r0
+                    b_r1[e] = int(rec[i, j + 1])
+                    b_dur[e] = rec[i, j + 2] * b_dur[e]  # mean hours × unit draw
+                    _prefetch_read(rg, r0)
+                    _prefetch_write(r_acc, r0)
+                for e in range(e0, e1):
+                    dur = b_dur[e]
+                    mult = b_mult[e]
+                    for r in range(b_r0[e], b_r1[e]):
+                        if int(rg[r, 0]) == REPAIR_CLASS:
                             d = dur
-                    p0 = rg[r, 2]
-                    if p0 < 0.0:  # the range lies in one zone: its only part is in the row (no part row load)
-                        z = int(-1.0 - p0)
-                        cu = rg[r, 7]
-                        yv[k, z, 0] += cu
-                        yv[k, z, 1] += cu * d
-                        yv[k, z, 2] += rg[r, 3] * d
-                    else:
-                        for p in range(int(p0), int(rg[r, 3])):
-                            z = int(part[p, 0])
-                            cu = part[p, 1]
+                        elif k == 1:
+                            continue  # planned work: loads fed another way are switched over beforehand
+                        else:
+                            d = rg[r, 4] * mult
+                            if dur < d:
+                                d = dur
+                        p0 = rg[r, 2]
+                        if p0 < 0.0:  # the range lies in one zone: its only part is in the row (no part row load)
+                            z = int(-1.0 - p0)
+                            cu = rg[r, 7]
                             yv[k, z, 0] += cu
                             yv[k, z, 1] += cu * d
-                            yv[k, z, 2] += part[p, 2] * d
-                    cu = rg[r, 5]
-                    ch = cu * d
-                    en = rg[r, 6] * d
-                    yv[k, sys_g, 0] += cu
-                    yv[k, sys_g, 1] += ch
-                    yv[k, sys_g, 2] += en
-                    # per range only: the component and load-point sums follow from these (see montecarlo)
-                    r_acc[r, k, 0] += 1.0
-                    r_acc[r, k, 1] += d
-                    if track:
-                        ep_lo[n_ep] = r_lohi[r, 0]
-                        ep_hi[n_ep] = r_lohi[r, 1]
-                        if n_celid > 0:
-                            ep_d[n_ep] = d
-                        n_ep += 1
-                    f = int(rg[r, 1])
-                    if f >= 0:
-                        if not is_touched[f]:
-                            is_touched[f] = True
-                            touched[n_touched] = f
-                            n_touched += 1
-                        fy[k, f, 0] += cu
-                        fy[k, f, 1] += ch
-                        fy[k, f, 2] += en
+                            yv[k, z, 2] += rg[r, 3] * d
+                        else:
+                            for p in range(int(p0), int(rg[r, 3])):
+                                z = int(part[p, 0])
+                                cu = part[p, 1]
+                                yv[k, z, 0] += cu
+                                yv[k, z, 1] += cu * d
+                                yv[k, z, 2] += part[p, 2] * d
+                        cu = rg[r, 5]
+                        ch = cu * d
+                        en = rg[r, 6] * d
+                        yv[k, sys_g, 0] += cu
+                        yv[k, sys_g, 1] += ch
+                        yv[k, sys_g, 2] += en
+                        # per range only: the component and load-point sums follow from these (see montecarlo)
+                        r_acc[r, k, 0] += 1.0
+                        r_acc[r, k, 1] += d
+                        if track:
+                            ep_lo[n_ep] = r_lohi[r, 0]
+                            ep_hi[n_ep] = r_lohi[r, 1]
+                            if n_celid > 0:
+                                ep_d[n_ep] = d
+                            n_ep += 1
+                        f = int(rg[r, 1])
+                        if f >= 0:
+                            if not is_touched[f]:
+                                is_touched[f] = True
+                                touched[n_touched] = f
+                                n_touched += 1
+                            fy[k, f, 0] += cu
+                            fy[k, f, 1] += ch
+                            fy[k, f, 2] += en
         # ---- year end: per-load-point "an interruption longer than t" (CELID-t), before the count sweep below
         # sorts the end points apart: per threshold the ranges with d > t, sorted, swept; each maximal stretch
         # of positions covered at least once adds 1 to the threshold's column of the difference array
