@@ -41,10 +41,11 @@ Sampling of one year (per outage kind: fault ``k = 0``, planned ``k = 1``):
    to bin ``min(c, K)`` of those positions through a difference array over positions (O(R log R) for the
    year's R interrupted ranges, independent of how many load points they cover).
 8. with thresholds ``celid_h = (t_1, ..., t_m)`` (``simulate(..., celid_h=...)``): per threshold, the year's
-   interrupted ranges whose duration ``d`` (as in 4: fault or planned) exceeds ``t_i`` (strictly) are swept
-   the same way and each stretch of positions covered at least once adds one year to column ``i`` of a
-   second difference array: the years in which a load point had at least one interruption longer than
-   ``t_i`` (CELID-t). O(m · R log R) per year; nothing of the network's size.
+   interrupted ranges whose duration ``d`` (as in 4: fault or planned) exceeds ``t_i`` (strictly) are merged
+   in order of their first position (one sort per year for all thresholds) and each maximal stretch of
+   positions covered at least once adds one year to column ``i`` of a second difference array: the years in
+   which a load point had at least one interruption longer than ``t_i`` (CELID-t). O(R log R + m · R) per
+   year; nothing of the network's size.
 """
 
 from __future__ import annotations
@@ -89,6 +90,9 @@ _FRACTION_SHIFT = 52 - 8  # keep the top 8 = log2(HIST_BINS_PER_OCTAVE) bits of 
 
 #: Duration class of ranges that wait for the repair, as a plain int for the kernel.
 REPAIR_CLASS = int(DurationClass.REPAIR)
+
+#: Sort keys of the year's interrupted ranges for CELID: first position · 2**32 + index in the year.
+_KEY_SHIFT = 1 << 32
 
 #: Events handled per block of the three passes of a year (draws, alias rows, effects): the rows a block
 #: prefetches (64-byte alias slot, range row and the 32-byte per-range sums of each event, ≈ 80 kB) stay in
@@ -410,7 +414,6 @@ def simulate_chunk(  # pragma: no cover - numba
     ep_hi = np.empty(n_ep_max, np.int64)
     ep_d = np.empty(n_ep_max if n_celid > 0 else 0)
     cl_lo = np.empty(n_ep_max if n_celid > 0 else 0, np.int64)
-    cl_hi = np.empty(n_ep_max if n_celid > 0 else 0, np.int64)
     repair_dist = dist[0]
     switch_dist = dist[1]
     planned_dist = dist[2]
@@ -506,42 +509,44 @@ def simulate_chunk(  # pragma: no cover - numba
                             fy[k, f, 1] += ch
                             fy[k, f, 2] += en
         # ---- year end: per-load-point "an interruption longer than t" (CELID-t), before the count sweep below
-        # sorts the end points apart: per threshold the ranges with d > t, sorted, swept; each maximal stretch
-        # of positions covered at least once adds 1 to the threshold's column of the difference array
+        # sorts the end points apart: one sort of the year's ranges by first position (key = lo · 2**32 + e),
+        # then per threshold a linear scan of the ranges with d > t in that order, merging overlapping ones;
+        # each maximal stretch of positions covered at least once adds 1 to the threshold's column of the
+        # difference array (one sort for all thresholds, none of the end positions)
         if n_celid > 0 and n_ep > 0:
+            for e in range(n_ep):
+                cl_lo[e] = ep_lo[e] * _KEY_SHIFT + e
+            _sort_prefix(cl_lo, n_ep)
             for ti in range(n_celid):
                 t_h = celid_h[ti]
-                m = 0
-                for e in range(n_ep):
+                start = -1
+                end = -1
+                for q in range(n_ep):
+                    e = cl_lo[q] % _KEY_SHIFT
                     if ep_d[e] > t_h:
-                        cl_lo[m] = ep_lo[e]
-                        cl_hi[m] = ep_hi[e]
-                        m += 1
-                if m == 0:
-                    continue
-                _sort_prefix(cl_lo, m)
-                _sort_prefix(cl_hi, m)
-                i = 0
-                j = 0
-                cur = 0
-                start = 0
-                while j < m:
-                    if i < m and cl_lo[i] <= cl_hi[j]:
-                        if cur == 0:
-                            start = cl_lo[i]
-                        cur += 1
-                        i += 1
-                    else:
-                        cur -= 1
-                        if cur == 0 and cl_hi[j] > start:
-                            lpl[start, ti] += 1
-                            lpl[cl_hi[j], ti] -= 1
-                        j += 1
+                        lo = ep_lo[e]
+                        hi = ep_hi[e]
+                        if start >= 0 and lo <= end:
+                            if hi > end:
+                                end = hi
+                        else:
+                            if end > start >= 0:
+                                lpl[start, ti] += 1
+                                lpl[end, ti] -= 1
+                            start = lo
+                            end = hi
+                if end > start >= 0:
+                    lpl[start, ti] += 1
+                    lpl[end, ti] -= 1
+            if count_max > 0:  # the first positions are sorted already: keep them for the count sweep
+                for q in range(n_ep):
+                    ep_lo[q] = cl_lo[q] // _KEY_SHIFT
         # ---- year end: per-load-point interruption counts (fault + planned) by a sweep over the sorted end
         # points: each stretch of positions with the same count c > 0 adds 1 to bin c of every position in it
         # through the difference array (O(R log R) for R interrupted ranges, not O(positions))
         if count_max > 0 and n_ep > 0:
-            _sort_prefix(ep_lo, n_ep)
+            if n_celid == 0:
+                _sort_prefix(ep_lo, n_ep)
             _sort_prefix(ep_hi, n_ep)
             los = ep_lo
             his = ep_hi
