@@ -11,13 +11,15 @@
    baseline (the same search, one ``runpp`` per case, warm-started) measured on a sample of buses and
    extrapolated. The numba kernel of the radial sweeps is compiled (or loaded from numba's cache) by a
    warm-up call on two buses that is timed separately; the environment is printed first (editable install
-   or not, numba cache directory, thread settings, machine load).
+   or not, where numba caches the kernels, thread settings, machine load). CPU seconds are the whole
+   process's (every numba thread), so they can be compared on a shared machine where wall time cannot.
 
 Run::
 
     python benchmarks/bench_open_capacity.py            # everything (several minutes)
     python benchmarks/bench_open_capacity.py --quick    # without the 5k-bus grid
     python benchmarks/bench_open_capacity.py --bus-only # only part 2
+    python benchmarks/bench_open_capacity.py --bus-only --threads 1   # the kernels on one thread
 
 Times are wall-clock seconds on whatever else the machine is doing; network loading is not timed.
 """
@@ -107,11 +109,20 @@ def environment() -> None:
         editable = bool(json.loads(direct).get("dir_info", {}).get("editable")) if direct else False
     except md.PackageNotFoundError:
         editable = "not installed (source tree)"
+    from gridscope.capacity.bus_capacity import margin_kernel, sweep_kernel
+
     load = os.getloadavg() if hasattr(os, "getloadavg") else ("?",)
+    caches = []
+    for kernel in (sweep_kernel(), margin_kernel()):  # where numba keeps the compiled kernels (not compiled yet)
+        cache = getattr(kernel, "_cache", None)
+        impl = getattr(cache, "_impl", None)
+        caches.append(f"{getattr(cache, '_cache_path', '?')} ({type(getattr(impl, 'locator', None)).__name__})")
     print(f"# environment: gridscope {gs.__version__} at {Path(gs.__file__).parent} (editable install: {editable}); "
-          f"numba {numba.__version__} threads {numba.config.NUMBA_NUM_THREADS}, cache dir "
-          f"{os.environ.get('NUMBA_CACHE_DIR') or '(next to the module / user cache)'}; "
-          + ", ".join(f"{k}={os.environ.get(k, '-')}" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+          f"python {sys.version.split()[0]}, numpy {np.__version__}, pandapower {pp.__version__}; "
+          f"numba {numba.__version__} threads {numba.config.NUMBA_NUM_THREADS} (layer {numba.config.THREADING_LAYER}), "
+          f"kernel cache {sorted(set(caches))}; "
+          + ", ".join(f"{k}={os.environ.get(k, '-')}" for k in ("NUMBA_CACHE_DIR", "NUMBA_NUM_THREADS",
+                                                                "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                                                                 "OPENBLAS_CORETYPE"))
           + f"; {os.cpu_count()} CPUs, load average {load[0]}")
 
@@ -122,24 +133,30 @@ def bench_bus(name: str, n_buses: int | None, n_baseline: int, seed: int = 0) ->
     ok = net.bus.index[(model.bus_ppci >= 0) & net.bus["in_service"].to_numpy(bool)].to_numpy()
     rng = np.random.default_rng(seed)
     buses = ok if n_buses is None or n_buses >= ok.size else np.sort(rng.choice(ok, n_buses, replace=False))
-    _, t_warm = _timed(bus_open_capacity, net, buses[:2], model=model)  # numba compile or cache load
-    sweeps0 = model.n_sweeps
     cpu0 = time.process_time()
+    _, t_warm = _timed(bus_open_capacity, net, buses[:2], model=model)  # numba compile or cache load
+    cpu_warm = time.process_time() - cpu0
+    sweeps0 = model.n_sweeps
+    cpu0 = time.process_time()  # CPU of the whole process: every numba thread counts
     res, t_fast = _timed(bus_open_capacity, net, buses, model=model)
     cpu = time.process_time() - cpu0
     n_pf = res.attrs["n_power_flows"]
     sample = rng.choice(buses, size=min(n_baseline, buses.size), replace=False)
+    cpu0 = time.process_time()
     base, t_base = _timed(bus_open_capacity, net, sample, method="pandapower")
+    cpu_base = time.process_time() - cpu0
     per_bus = t_base / sample.size
     extrapolated = per_bus * buses.size
     agree = np.allclose(base["physical_capacity_mw"], res.loc[sample, "physical_capacity_mw"], rtol=0.011,
                         atol=1e-5)
     solver = "radial sweeps" if getattr(model, "_tree", None) is not None else model.method
     print(f"bus open capacity {name:28s} {buses.size:5d} buses  {t_fast:7.2f} s wall, {cpu:.2f} s CPU "
-          f"(+{t_model:.2f} s model, {t_warm:.2f} s warm-up/compile; {n_pf} AC power flows by {solver}, "
-          f"{model.n_sweeps - sweeps0} sweeps, {t_fast / max(n_pf, 1) * 1e3:.2f} ms each; chunk {res.attrs['chunk']})")
-    print(f"    runpp baseline: {sample.size} buses in {t_base:.1f} s ({base.attrs['n_power_flows']} runpp) "
-          f"-> {extrapolated:.0f} s extrapolated for {buses.size} buses; ratio {extrapolated / t_fast:.0f}x; "
+          f"(+{t_model:.2f} s model, {t_warm:.2f} s wall / {cpu_warm:.2f} s CPU warm-up/compile; {n_pf} AC power "
+          f"flows by {solver}, {model.n_sweeps - sweeps0} sweeps, {t_fast / max(n_pf, 1) * 1e3:.2f} ms wall / "
+          f"{cpu / max(n_pf, 1) * 1e3:.2f} ms CPU each; chunk {res.attrs['chunk']})")
+    print(f"    runpp baseline: {sample.size} buses in {t_base:.1f} s wall, {cpu_base:.1f} s CPU "
+          f"({base.attrs['n_power_flows']} runpp) -> {extrapolated:.0f} s extrapolated for {buses.size} buses; "
+          f"ratio {extrapolated / t_fast:.0f}x (CPU {cpu_base / sample.size * buses.size / max(cpu, 1e-9):.0f}x); "
           f"sample agrees within 1.1 %: {agree}")
     pos = (res["open_capacity_mw"] > 0).sum()
     print(f"    planning capacity > 0 at {pos}/{buses.size} buses; binding: "
@@ -152,7 +169,12 @@ def main() -> None:
     parser.add_argument("--baseline", type=int, default=5, help="buses in the runpp baseline sample")
     parser.add_argument("--sample", type=int, default=None, help="random buses of the 5k-bus grid (default: all)")
     parser.add_argument("--bus-only", action="store_true", help="only the exact bus capacity (part 2)")
+    parser.add_argument("--threads", type=int, default=None, help="numba threads of the kernels (default: all)")
     args = parser.parse_args()
+    if args.threads:
+        import numba
+
+        numba.set_num_threads(args.threads)
     print("# gridscope open-capacity benchmark (wall-clock; the machine may be shared, figures are noisy)")
     environment()
     if not args.bus_only:

@@ -318,18 +318,19 @@ class ACModel:
             V[:, c], conv[c] = self._solve_full(self.V0.copy(), S[:, c])
         return V, conv
 
-    def _solve_sweep(self, rows: np.ndarray, dS: np.ndarray, V: np.ndarray, max_it: int,
-                     fallback: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    def _solve_sweep(self, rows: np.ndarray, dS: np.ndarray, src: np.ndarray, cols: np.ndarray, V: np.ndarray,
+                     max_it: int, fallback: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         """Radial grids: backward/forward sweeps (compiled, one case after the other) on the exact branch
         two-ports, case ``c`` being the base injections plus ``dS[c]`` at internal bus ``rows[c]``, stopped on
-        the same mismatch test as the Newton-Raphson; ``V`` (``(n, k)``) is the start and is overwritten. A case
-        the sweeps do not settle is re-solved by a full Newton-Raphson where ``fallback`` is True."""
+        the same mismatch test as the Newton-Raphson, started from column ``cols[c]`` of ``src``; the solution
+        is written to ``V`` (``(n, k)``). A case the sweeps do not settle is re-solved by a full Newton-Raphson
+        where ``fallback`` is True."""
         t = self._tree
         k = rows.size
         conv = np.zeros(k, bool)
         self.n_sweeps += sweep_kernel()(t.order, t.pos, t.parent, t.a, t.b, t.ytf, t.ytt, t.ysh, t.yp, t.yi,
-                                        t.yx, t.s0, rows.astype(np.int64), dS.astype(complex), V, _TOL_PU,
-                                        max_it, conv)
+                                        t.yx, t.s0, rows.astype(np.int64), dS.astype(complex), src,
+                                        np.asarray(cols, dtype=np.int64), V, _TOL_PU, max_it, conv)
         retry = ~conv if fallback is None else ~conv & fallback
         for c in np.flatnonzero(retry):
             S = self.Sbus0.copy()
@@ -355,10 +356,12 @@ class ACModel:
         return self._results(V, conv, added)
 
     def solve(self, bus: np.ndarray, p_mw: np.ndarray, q_mvar: np.ndarray, V_start: np.ndarray | None = None,
-              fallback: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+              fallback: np.ndarray | None = None, start_cols: np.ndarray | None = None
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The power flows of :meth:`evaluate` (``method="ybus"`` only) without the loadings: ``(V, converged,
         added)``, ``V`` the ``(n_ppci, k)`` internal bus voltages, ``added`` the ``(n_ext_grid, k)`` load added
-        at each external grid's bus (MVA, complex)."""
+        at each external grid's bus (MVA, complex). ``start_cols``: case ``c`` starts from column
+        ``start_cols[c]`` of ``V_start`` (which is then not copied; default: column ``c``)."""
         bus = np.asarray(bus, dtype=np.int64)
         p_mw = np.asarray(p_mw, dtype=float)
         q_mvar = np.asarray(q_mvar, dtype=float)
@@ -366,10 +369,14 @@ class ACModel:
         self.n_pf += k
         rows = self.bus_ppci[self.bus_pos.reindex(bus).to_numpy(dtype=np.int64)]
         dS = -(p_mw + 1j * q_mvar) / self.baseMVA
-        V = np.repeat(self.V0[:, None], k, axis=1) if V_start is None else V_start.copy()
         if getattr(self, "_tree", None) is not None:
-            V, conv = self._solve_sweep(rows, dS, V, 40, fallback)
+            src = np.ascontiguousarray(self.V0[:, None]) if V_start is None else V_start
+            cols = np.zeros(k, np.int64) if V_start is None else \
+                (np.arange(k) if start_cols is None else np.asarray(start_cols, dtype=np.int64))
+            V, conv = self._solve_sweep(rows, dS, src, cols, np.empty((self.V0.size, k), complex), 40, fallback)
         else:
+            V = np.repeat(self.V0[:, None], k, axis=1) if V_start is None else \
+                (V_start.copy() if start_cols is None else V_start[:, start_cols])
             S = np.repeat(self.Sbus0[:, None], k, axis=1)
             S[rows, np.arange(k)] += dS
             V, conv = self._solve_batch(S, V, fallback=fallback)
@@ -545,7 +552,7 @@ def sweep_kernel() -> Any:
     from numba import njit, prange  # deferred: heavy import, compile on first use
 
     @njit(cache=True, nogil=True, parallel=True)
-    def sweep(order, pos, parent, a, b, ytf, inv_ytt, ysh, yp, yi, yx, s0, rows, dS, V, tol, max_it,
+    def sweep(order, pos, parent, a, b, ytf, inv_ytt, ysh, yp, yi, yx, s0, rows, dS, src, cols, V, tol, max_it,
               conv):  # pragma: no cover
         n, k = V.shape
         its = 0
@@ -554,7 +561,7 @@ def sweep_kernel() -> Any:
             s = np.empty(n, np.complex128)
             J = np.empty(n, np.complex128)
             for q in range(n):  # into breadth-first positions
-                v[q] = V[order[q], c]
+                v[q] = src[order[q], cols[c]]
                 s[q] = s0[q]
             s[pos[rows[c]]] += dS[c]
             prev = np.inf
@@ -1154,33 +1161,37 @@ class _Pace:
 
 
 def _evaluate_paced(model: ACModel, cons: Constraints, rep: Reporter, pace: _Pace, buses: np.ndarray,
-                    p_mw: np.ndarray, q_mvar: np.ndarray, V_start: np.ndarray | None, fallback: np.ndarray,
-                    physical: bool, watch: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, ...]:
+                    p_mw: np.ndarray, q_mvar: np.ndarray, V_lo: np.ndarray | None, cols: np.ndarray,
+                    fallback: np.ndarray, physical: bool, watch: tuple[np.ndarray, np.ndarray]
+                    ) -> tuple[np.ndarray, ...]:
     """Power flows and their margins on the supply path (:meth:`Constraints.margins_on_path`) in batches of
-    about 100 ms, checking ``cancel`` before each: ``(V, converged, margin, kind, elem, note_kind, note_elem,
-    watched margin)`` (``V`` empty and the watched margin NaN for ``method="pandapower"``). With
-    ``method="ybus"`` the margins come from the compiled :meth:`Constraints.margins_of_states`; only the margins
-    of a batch are kept, not its loadings. ``watch``: per case the (kind, element) whose own margin is wanted."""
+    about 100 ms, checking ``cancel`` before each: ``(converged, margin, kind, elem, note_kind, note_elem,
+    watched margin)`` (the watched margin NaN for ``method="pandapower"``). With ``method="ybus"`` case ``c``
+    starts from column ``cols[c]`` of ``V_lo`` and a feasible case (margin >= 0) writes its solution back there;
+    the margins come from the compiled :meth:`Constraints.margins_of_states`, only the margins of a batch are
+    kept, not its loadings. ``watch``: per case the (kind, element) whose own margin is wanted."""
     parts = []
     start, k = 0, buses.size
     while start < k:
         rep.check()
         sl = slice(start, start + pace.size(k - start))
         t0 = perf_counter()
-        vs = None if V_start is None else V_start[:, sl]
         if model.method == "ybus":
-            V, conv, added = model.solve(buses[sl], p_mw[sl], q_mvar[sl], V_start=vs, fallback=fallback[sl])
+            V, conv, added = model.solve(buses[sl], p_mw[sl], q_mvar[sl], V_start=V_lo, fallback=fallback[sl],
+                                         start_cols=cols[sl])
             marg = cons.margins_of_states(V, conv, added, physical, buses[sl], (watch[0][sl], watch[1][sl]))
+            feas = marg[0] >= 0
+            V_lo[:, cols[sl][feas]] = V[:, feas]  # the restart point of the next round
         else:
-            ev = model.evaluate(buses[sl], p_mw[sl], q_mvar[sl], V_start=vs, fallback=fallback[sl])
-            V, conv = ev.V, ev.converged
+            ev = model.evaluate(buses[sl], p_mw[sl], q_mvar[sl], fallback=fallback[sl])
+            conv = ev.converged
             marg = (*cons.margins_on_path(ev, physical, buses[sl]), np.full(sl.stop - sl.start, np.nan))
-        parts.append((V, conv, *marg))
+        parts.append((conv, *marg))
         pace.per_case_s = (perf_counter() - t0) / (sl.stop - sl.start)
         start = sl.stop
     if len(parts) == 1:
         return parts[0]
-    return tuple(np.concatenate([p[i] for p in parts], axis=-1) for i in range(8))
+    return tuple(np.concatenate([p[i] for p in parts]) for i in range(7))
 
 
 def _search(model: ACModel, cons: Constraints, buses: np.ndarray, start: np.ndarray, *, pf: float,
@@ -1217,7 +1228,8 @@ def _search(model: ACModel, cons: Constraints, buses: np.ndarray, start: np.ndar
     guess = np.where(np.isfinite(start) & (start > 0), np.clip(start, 1e-3, p_max_mw),
                      np.where(np.isfinite(start), abs_tol_mw, 1.0))
     done = np.zeros(k, bool)
-    V_lo = None
+    # the last feasible solution of every bus: the start of its next power flow
+    V_lo = np.repeat(model.V0[:, None], k, axis=1) if model.method == "ybus" else None
     # margins at zero added load: the constraint model's base case
     m0, _, _ = cons.margins(cons.base, physical)
     m_lo[:] = m0[0]
@@ -1228,14 +1240,13 @@ def _search(model: ACModel, cons: Constraints, buses: np.ndarray, start: np.ndar
         rounds += 1
         act = np.flatnonzero(~done)
         P = guess[act]
-        V_start = V_lo[:, act] if V_lo is not None and model.method == "ybus" else None
         # a full Newton-Raphson only near a known solvable point: far jumps that the chord iterations cannot
         # solve are beyond the collapse point (or are bracketed away, then re-tried close to ``lo``)
         near = P <= 1.1 * lo[act] + 1e-9
         wk = np.where(np.isfinite(hi[act]), kind_hi[act], -1).astype(np.int64)
         we = elem_hi[act].astype(np.int64)
-        V_ev, conv_ev, m, kind, elem, nkind, nelem, mw = _evaluate_paced(
-            model, cons, rep, pace, buses[act], P, q_from_pf(P, pf), V_start, near, physical, (wk, we))
+        conv_ev, m, kind, elem, nkind, nelem, mw = _evaluate_paced(
+            model, cons, rep, pace, buses[act], P, q_from_pf(P, pf), V_lo, act, near, physical, (wk, we))
         feas = m >= 0
         # update brackets
         f_idx, i_idx = act[feas], act[~feas]
@@ -1243,10 +1254,6 @@ def _search(model: ACModel, cons: Constraints, buses: np.ndarray, start: np.ndar
         lo[f_idx], m_lo[f_idx] = P[feas], m[feas]
         note_kind[f_idx], note_elem[f_idx] = nkind[feas], nelem[feas]
         mw_lo[f_idx], wk_lo[f_idx], we_lo[f_idx] = mw[feas], wk[feas], we[feas]
-        if model.method == "ybus" and V_ev.size:
-            if V_lo is None:
-                V_lo = np.repeat(model.V0[:, None], k, axis=1)
-            V_lo[:, f_idx] = V_ev[:, feas]
         hi[i_idx], m_hi[i_idx] = P[~feas], m[~feas]
         hi_real[i_idx] = conv_ev[~feas]
         kind_hi[i_idx], elem_hi[i_idx] = kind[~feas], elem[~feas]
@@ -1439,7 +1446,12 @@ def bus_open_capacity(net: Any, buses: Any = None, *, pf: float = LOAD_PF, scali
                                     1e-3)
                 res2 = _search(model, cons, bus_arr[sl][todo], start2, pf=pf, physical=True, p_max_mw=p_max_mw,
                                rtol=rtol, max_rounds=max_rounds, rep=rep, done_before=2 * c0 + (sl.stop - c0))
-                cap2[todo], kind2[todo], elem2[todo] = res2["capacity_mw"], res2["kind"], res2["elem"]
+                # the planning capacity meets the (wider) physical limits too: where the physical search, seeded
+                # above it, closed its bracket below it, the planning value is the feasible end of that bracket
+                plan = res["capacity_mw"][todo]
+                up = np.isfinite(res2["upper_mw"]) & (res2["upper_mw"] > plan)
+                cap2[todo] = np.where(up, np.maximum(res2["capacity_mw"], plan), res2["capacity_mw"])
+                kind2[todo], elem2[todo] = res2["kind"], res2["elem"]
                 conv2[todo] = res2["converged"]
             rep.update(2 * sl.stop)
             part.update({"physical_capacity_mw": cap2, "pkind": kind2, "pelem": elem2})
