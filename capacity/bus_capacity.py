@@ -568,7 +568,7 @@ def sweep_kernel() -> Any:
             check = False
             for it in range(max_it + 1):
                 # the mismatch test of the Newton-Raphson, once the voltage updates have become small
-                if check or it == 0:
+                if check:
                     norm = 0.0
                     for q in range(1, n):
                         acc = 0j
