@@ -156,3 +156,25 @@ def test_connection_decision_uses_the_220v_band_against_runpp(p_mw, decision):
     assert (0.90 <= vm < 0.93) if decision == "connect" else (vm < 0.90)
     assert float(w.res_trafo.at[0, "loading_percent"]) < 80.0
     assert gs.evaluate_connection(net, p_mw=p_mw, bus=1, validate=False).decision == decision
+
+
+def test_bus_capacity_reads_the_phases_column_against_runpp():
+    """The same 0.23 kV bus declared three-phase (``phases`` = 3) gets ±7 %: its exact capacity binds at
+    0.93 pu, a smaller load than at the single-phase 0.90 pu."""
+    import copy
+
+    import pandapower as pp
+    from gridscope.capacity.bus_capacity import bus_open_capacity
+    from gridscope.settings import LOAD_PF
+
+    net = _lv_net(0.935)
+    single = float(bus_open_capacity(net, buses=[1]).at[1, "open_capacity_mw"])
+    net.bus["phases"] = 3
+    res = bus_open_capacity(net, buses=[1])
+    p = float(res.at[1, "open_capacity_mw"])
+    assert "voltage" in str(res.at[1, "binding"]).lower() and 0 < p < single
+    w = copy.deepcopy(net)
+    tan_phi = (1 / LOAD_PF**2 - 1) ** 0.5
+    pp.create_load(w, 1, p_mw=p, q_mvar=p * tan_phi)
+    pp.runpp(w, numba=False)
+    assert w.res_bus.at[1, "vm_pu"] == pytest.approx(0.93, abs=2e-3)
