@@ -944,31 +944,24 @@ def _comp_sums(r_acc: np.ndarray, model: _Model) -> np.ndarray:
 def _cemi(count_p: np.ndarray, impact: Impact) -> np.ndarray:
     """CEMI-n per group (zones, system) for n = 0 .. K − 1 from the per-load-point count probabilities:
     Σ customers · P(N > n) / Σ customers (NaN for a group without customers)."""
-    k = count_p.shape[1] - 1
     # P(N > n) = sum of the bins above n (the last bin holds "K or more", so n ≤ K − 1 is exact)
-    p_more = np.cumsum(count_p[:, ::-1], axis=1)[:, ::-1][:, 1:]  # (load, n = 0 .. K-1)
-    cust = np.asarray(impact.load_customers, dtype=float)
-    zone = np.asarray(impact.load_zone, dtype=np.int64)
-    n_z = len(impact.zones)
-    out = np.full((n_z + 1, k), np.nan)
-    w = cust[:, None] * p_more
-    for z in range(n_z):
-        c = cust[zone == z].sum()
-        if c > 0:
-            out[z] = w[zone == z].sum(axis=0) / c
-    if cust.sum() > 0:
-        out[n_z] = w.sum(axis=0) / cust.sum()
-    return out
+    return _customer_shares(np.cumsum(count_p[:, ::-1], axis=1)[:, ::-1][:, 1:], impact)
 
 
 def _celid(longer_p: np.ndarray, impact: Impact) -> np.ndarray:
     """CELID-t per group (zones, system) and threshold: Σ customers · P(longer than t) / Σ customers (NaN for a
     group without customers)."""
+    return _customer_shares(longer_p, impact)
+
+
+def _customer_shares(p: np.ndarray, impact: Impact) -> np.ndarray:
+    """Customer-weighted means of the per-load-point shares ``p`` (load × column) per zone and for the system
+    (last row); NaN for a group without customers."""
     cust = np.asarray(impact.load_customers, dtype=float)
     zone = np.asarray(impact.load_zone, dtype=np.int64)
     n_z = len(impact.zones)
-    out = np.full((n_z + 1, longer_p.shape[1]), np.nan)
-    w = cust[:, None] * longer_p
+    out = np.full((n_z + 1, p.shape[1]), np.nan)
+    w = cust[:, None] * p
     for z in range(n_z):
         c = cust[zone == z].sum()
         if c > 0:
