@@ -13,6 +13,7 @@ import pandas as pd
 
 from .. import __version__
 from ..errors import InputError, ValidationError
+from ..grid.defaults import with_pandapower_defaults
 from ..grid.io import network_hash
 from ..grid.topology import build_topology
 from ..grid.validation import CAPACITY_CHECKS
@@ -183,6 +184,7 @@ def assess_capacity(net: Any, *, scaling: float = 1.0, profiles: Any = None, thr
     CancelledError
         ``cancel`` returned True.
     """
+    net = with_pandapower_defaults(net)
     if reserved is not None:
         net = with_reserved(net, reserved)
     if validate:

@@ -32,6 +32,7 @@ import pandas as pd
 
 from .. import __version__
 from ..errors import InputError
+from ..grid.defaults import with_pandapower_defaults
 from ..grid.facts import (
     bus_xy,
     coords_are_lonlat,
@@ -282,6 +283,7 @@ def evaluate_connection(net: Any, p_mw: float, *, bus: int | None = None,
         ``cancel`` returned True.
     """
     del peak  # see the docstring: the AC model runs its own planning power flow
+    net = with_pandapower_defaults(net)
     if validate:
         topology = validated_topology(net, topology)
     limits = limits or Limits()

@@ -84,7 +84,9 @@ def prepare_planning_net(net: Any, *, scaling: float, include_sgen: bool) -> Any
         raise InputError(f"scaling must be a finite number >= 0, got {scaling!r}")
     work = copy.deepcopy(net)
     if len(work.load):
-        work.load["scaling"] = work.load["scaling"].astype(float) * float(scaling)
+        # a missing scaling column is pandapower's default 1 (the data contract: missing columns take defaults)
+        own = work.load["scaling"].astype(float) if "scaling" in work.load.columns else 1.0
+        work.load["scaling"] = own * float(scaling)
     if not include_sgen and len(work.sgen):
         work.sgen["in_service"] = False
     return work

@@ -7,6 +7,7 @@ in the network (columns of the data contract, DESIGN.md §2) always win over the
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -19,12 +20,14 @@ from .facts import RADIAL_MAX_KV, trafo_is_main
 
 __all__ = [
     "CONTRACT_COLUMNS",
+    "PANDAPOWER_DEFAULT_COLUMNS",
     "ZONES",
     "ZONE_DENSITY_BANDS",
     "apply_reliability_data",
     "missing_contract_columns",
     "reliability_defaults",
     "upstream_defaults",
+    "with_pandapower_defaults",
     "zone_targets",
 ]
 
@@ -293,8 +296,8 @@ def apply_reliability_data(
     if "customers" not in load.columns:
         load["customers"] = 1 if len(load) else pd.Series(dtype="int64")
     # text in p_mw or scaling gives NaN here (not a TypeError): the validator names the text value
-    p_scaled = pd.to_numeric(load["p_mw"], errors="coerce") * pd.to_numeric(load["scaling"], errors="coerce") \
-        if len(load) else pd.Series(dtype=float)
+    p_mw = pd.to_numeric(load["p_mw"], errors="coerce") if "p_mw" in load.columns else np.nan  # missing: listed
+    p_scaled = p_mw * pd.to_numeric(load["scaling"], errors="coerce") if len(load) else pd.Series(dtype=float)
     if "p_avg_mw" not in load.columns:
         load["p_avg_mw"] = p_scaled.astype(float)
     else:
@@ -320,6 +323,24 @@ CONTRACT_COLUMNS: dict[str, tuple[str, ...]] = {
     "switch": ("lambda_per_yr", "repair_h", "switching_h"),
     "load": ("customers", "p_avg_mw"),
 }
+
+
+#: pandapower columns with a default of their own (``pandapower.create_load``): a net written by hand or by
+#: another tool may lack them; missing, they take that default (never a KeyError deep inside an analysis).
+PANDAPOWER_DEFAULT_COLUMNS: dict[str, dict[str, float]] = {"load": {"scaling": 1.0}, "sgen": {"scaling": 1.0}}
+
+
+def with_pandapower_defaults(net: Any) -> Any:
+    """``net`` itself when it has every column of :data:`PANDAPOWER_DEFAULT_COLUMNS`, else a deep copy with the
+    missing ones added at pandapower's defaults (the user's net is never changed)."""
+    missing = [(t, c, v) for t, cols in PANDAPOWER_DEFAULT_COLUMNS.items() if t in net
+               for c, v in cols.items() if c not in net[t].columns]
+    if not missing:
+        return net
+    net = copy.deepcopy(net)
+    for table, column, value in missing:
+        net[table][column] = value if len(net[table]) else pd.Series(dtype=float)
+    return net
 
 
 def missing_contract_columns(net: Any) -> list[str]:

@@ -27,7 +27,8 @@ Checks (the ``check`` code of each :class:`Problem` in brackets):
   behind it are energised from two sides.
 * ``no_protection``: a feeder with no breaker or fuse at its head (reliability needs one to clear faults).
 * ``rating``: NaN or non-positive ratings and parameters (``vn_kv``, ``max_i_ka``, ``length_km``, ``sn_mva``,
-  ``vk_percent``, ...); infinite ones (only ``line.max_i_ka`` may be ``inf``, an unlimited rating); non-zero
+  ``vk_percent``, ...); a transformer ``vkr_percent`` above its ``vk_percent``; infinite ones (only
+  ``line.max_i_ka`` may be ``inf``, an unlimited rating); non-zero
   magnitudes below :data:`TINY_VALUE` (1e-100, which underflow in the power flow) or above
   :data:`HUGE_VALUE` (1e15, which overflow); a NaN or infinite load,
   sgen or gen injection (``p_mw``, ``q_mvar``) or ext_grid ``va_degree``; an ext_grid or gen ``vm_pu``
@@ -38,7 +39,10 @@ Checks (the ``check`` code of each :class:`Problem` in brackets):
   ``repair_h``, ``switching_h``, ``planned_per_yr``, ``planned_h``) and negative ``p_avg_mw``; a
   ``repair_h`` ≤ 0 on an element that fails (λ > 0: it would be restored instantly), or above
   :data:`MAX_REPAIR_H` (87,600 h = 10 years: no repair of a distribution element takes longer, and a
-  larger value makes the unavailability exceed one year per year, i.e. ASAI < 0).
+  larger value makes the unavailability exceed one year per year, i.e. ASAI < 0); an element's fault rate
+  (a line's ``lambda_per_km`` × ``length_km``) or ``planned_per_yr`` above :data:`MAX_RATE_PER_YR` (8,760/yr,
+  one an hour), or its expected outage time (λ·``repair_h``, ``planned_per_yr``·``planned_h``) above
+  :data:`HOURS_PER_YEAR` (8,760 h: out longer than the year).
 * ``zone``: an unknown zone label (``A+``, ``A``, ``B``, ``C``, ``D``, ``E`` only), or a bus with loads and
   no zone when zones are required and no ``default_zone`` is given.
 * ``switch_type``: a switch type other than ``CB``, ``FUSE``, ``DS``, ``LBS``, ``LS``.
@@ -69,8 +73,8 @@ from .defaults import RADIAL_MAX_KV, ZONES
 from .topology import EDGE_KINDS, NO, SWITCH_TYPES, Topology, build_topology
 from .voltage import PHASES_COLUMN, invalid_phases
 
-__all__ = ["CAPACITY_CHECKS", "CHECKS", "HUGE_VALUE", "MAX_REPAIR_H", "REQUIRED_COLUMNS", "TINY_VALUE", "Problem",
-           "validate"]
+__all__ = ["CAPACITY_CHECKS", "CHECKS", "HOURS_PER_YEAR", "HUGE_VALUE", "MAX_RATE_PER_YR", "MAX_REPAIR_H",
+           "REQUIRED_COLUMNS", "TINY_VALUE", "Problem", "validate"]
 
 #: Check codes in the order :func:`validate` runs them.
 CHECKS: tuple[str, ...] = (
@@ -91,6 +95,12 @@ CAPACITY_CHECKS: frozenset[str] = frozenset({
 #: longest repairs of distribution equipment (a transformer replacement) take weeks, so anything beyond
 #: ten years is a unit or typing error; at λ·r > 8,760 h/yr the unavailability exceeds 1 and ASAI < 0.
 MAX_REPAIR_H: float = 87_600.0
+#: Upper bound of an element's yearly outage rate (fault λ, or planned outages per year): one an hour. Beyond
+#: it the number is a unit error, and the Monte-Carlo method would draw that many events per simulated year.
+MAX_RATE_PER_YR: float = 8_760.0
+#: Hours in a year: an element's expected outage time (λ·r, or planned_per_yr · planned_h) above it means
+#: it is out more than the whole year (unavailability > 1, ASAI < 0): a unit or typing error.
+HOURS_PER_YEAR: float = 8_760.0
 
 #: Tables whose row indices other tables refer to, or which the analyses read row by row.
 _ELEMENT_TABLES: tuple[str, ...] = ("bus", "line", "trafo", "trafo3w", "switch", "load", "sgen", "gen",
@@ -228,9 +238,10 @@ _RELIABILITY: dict[str, dict[str, str]] = {
 _PLANNED = ("line", "trafo", "trafo3w", "bus", "switch")
 
 
-def _check_physical(out: list[Problem], net: Any, table: str, columns: list[str]) -> None:
-    """Infinite values (either sign), non-zero magnitudes below :data:`TINY_VALUE` and finite magnitudes above
-    :data:`HUGE_VALUE` in ``columns``."""
+def _check_physical(out: list[Problem], net: Any, table: str, columns: list[str],
+                    may_be_infinite: frozenset[str] = frozenset()) -> None:
+    """Infinite values (either sign; ``+inf`` allowed in ``may_be_infinite``), non-zero magnitudes below
+    :data:`TINY_VALUE` and finite magnitudes above :data:`HUGE_VALUE` in ``columns``."""
     df = net[table] if table in net else None
     if df is None or not len(df):
         return
@@ -238,7 +249,7 @@ def _check_physical(out: list[Problem], net: Any, table: str, columns: list[str]
         if column not in df.columns:
             continue
         v = _numeric(df, column).to_numpy()
-        inf = np.isinf(v)
+        inf = np.isneginf(v) if column in may_be_infinite else np.isinf(v)
         _emit(out, table, df, df.index[inf], f"{column} is infinite; it must be a finite number", "rating")
         with np.errstate(invalid="ignore"):
             tiny = (v != 0) & (np.abs(v) < TINY_VALUE)
@@ -249,6 +260,19 @@ def _check_physical(out: list[Problem], net: Any, table: str, columns: list[str]
         _emit(out, table, df, df.index[tiny],
               [f"{column} = {x:g} is not a physical value (non-zero below {TINY_VALUE:g}): use 0 or the real "
                "value" for x in v[tiny]], "rating")
+
+
+def _check_trafo_impedance(out: list[Problem], net: Any) -> None:
+    """A transformer whose ``vkr_percent`` exceeds its ``vk_percent``: the resistive part of the short-circuit
+    voltage cannot exceed the whole (pandapower takes √(vk² − vkr²) for the reactance)."""
+    df = net["trafo"] if "trafo" in net else None
+    if df is None or not len(df) or not {"vk_percent", "vkr_percent"} <= set(df.columns):
+        return
+    vk, vkr = _numeric(df, "vk_percent"), _numeric(df, "vkr_percent")
+    bad = (vkr > vk) & (vk > 0)
+    _emit(out, "trafo", df, df.index[bad],
+          [f"vkr_percent = {r:g} exceeds vk_percent = {k:g}: the resistive part of the short-circuit voltage "
+           "cannot exceed the whole" for r, k in zip(vkr[bad], vk[bad], strict=True)], "rating")
 
 
 def _check_repair_times(out: list[Problem], net: Any) -> None:
@@ -267,6 +291,38 @@ def _check_repair_times(out: list[Problem], net: Any) -> None:
         _emit(out, table, df, df.index[long],
               [f"repair_h = {x:g} h exceeds {MAX_REPAIR_H:g} h (10 years): check the unit" for x in r[long]],
               "reliability_data")
+
+
+def _check_outage_rates(out: list[Problem], net: Any) -> None:
+    """Per element: the yearly fault rate (lines: ``lambda_per_km`` × ``length_km``) and ``planned_per_yr``
+    above :data:`MAX_RATE_PER_YR`, and the expected outage time λ·``repair_h`` or ``planned_per_yr`` ·
+    ``planned_h`` above :data:`HOURS_PER_YEAR` (out longer than the year)."""
+    for table, lam_col in _LAMBDA_OF.items():
+        df = net[table] if table in net else None
+        if df is None or not len(df):
+            continue
+        one = pd.Series(1.0, index=df.index)
+        scale = _numeric(df, "length_km") if table == "line" and "length_km" in df.columns else one
+        pairs = [(lam_col, "repair_h", "fault rate", "λ·repair_h"),
+                 ("planned_per_yr", "planned_h", "planned outages", "planned_per_yr·planned_h")]
+        for rate_col, dur_col, what, product in pairs:
+            if rate_col not in df.columns:
+                continue
+            rate = _numeric(df, rate_col) * (scale if rate_col == lam_col else one)
+            dur = _numeric(df, dur_col) if dur_col in df.columns else pd.Series(0.0, index=df.index)
+            with np.errstate(invalid="ignore", over="ignore"):
+                fast = np.isfinite(rate) & (rate > MAX_RATE_PER_YR)
+                hours = rate * dur
+                long = ~fast & np.isfinite(hours) & (hours > HOURS_PER_YEAR)
+                if dur_col == "repair_h":
+                    long &= ~(dur > MAX_REPAIR_H)  # that repair time is reported on its own
+            per = " (lambda_per_km × length_km)" if table == "line" and rate_col == lam_col else ""
+            _emit(out, table, df, df.index[fast],
+                  [f"{what} {x:g}/yr{per} exceeds {MAX_RATE_PER_YR:g}/yr (one an hour): check the unit"
+                   for x in rate[fast]], "reliability_data")
+            _emit(out, table, df, df.index[long],
+                  [f"{product} = {x:g} h/yr exceeds the {HOURS_PER_YEAR:g} h of a year (out longer than the "
+                   "year): check the units" for x in hours[long]], "reliability_data")
 
 
 #: Columns pandapower and gridscope cannot do without, in every non-empty table (the data-contract columns
@@ -678,7 +734,7 @@ def _run_checks(out: list[Problem], net: Any, require_zones: bool, default_zone:
     _check_references(out, net)
     for table, columns in _RATINGS.items():
         _check_values(out, net, table, columns, "rating")
-        _check_physical(out, net, table, [c for c in columns if (table, c) not in _MAY_BE_INFINITE])
+        _check_physical(out, net, table, list(columns), frozenset(c for t, c in _MAY_BE_INFINITE if t == table))
         _check_numeric_cells(out, net, table, [c for c in columns if c != "scaling"])
     for table, columns in _SETPOINTS.items():
         _check_values(out, net, table, columns, "rating")
@@ -688,6 +744,7 @@ def _run_checks(out: list[Problem], net: Any, require_zones: bool, default_zone:
         _check_nan_only(out, net, table, columns, "rating")
         _check_physical(out, net, table, list(columns))
         _check_numeric_cells(out, net, table, [*columns, "scaling"])
+    _check_trafo_impedance(out, net)
     _check_phases(out, net)
     hint = " (set it, or fill the defaults: gridscope.grid.defaults.apply_reliability_data(net))"
     for table, columns in _RELIABILITY.items():
@@ -696,6 +753,7 @@ def _run_checks(out: list[Problem], net: Any, require_zones: bool, default_zone:
         _check_values(out, net, table, {"planned_per_yr": "nonneg", "planned_h": "nonneg"}, "reliability_data",
                       hint, finite=True)
     _check_repair_times(out, net)
+    _check_outage_rates(out, net)
     _check_switch_types(out, net)
     _check_customers(out, net)
     _check_zones(out, net, require_zones, default_zone)

@@ -141,6 +141,47 @@ def test_reliability_data(rbts2_copy):
                      ("switch", 3, "switching_h"), ("bus", 4, "planned_h"), ("load", 6, "p_avg_mw")}
 
 
+def test_outage_rates_and_times_beyond_a_year(rbts2_copy):
+    """Found by the long fuzz run: a 1e12 km line (below the 1e15 magnitude bound) validated clean and gave
+    ASAI -1.4e8; planned_per_yr = 1e300 made the Monte-Carlo method overflow. Bounds: an element's yearly rate
+    <= 8,760 (one an hour) and its expected outage time <= 8,760 h (the year)."""
+    net = rbts2_copy
+    rbts_line = net.line.loc[0]  # RBTS: 0.065/km·yr, 5 h repair
+    net.line.loc[0, "length_km"] = 1e12           # 6.5e10 faults a year
+    net.line.loc[1, "repair_h"] = 80_000.0          # below the 87,600 h bound; λ·r decides (see below)
+    net.line.loc[2, "planned_per_yr"] = 1e300
+    net.trafo.loc[0, "lambda_per_yr"] = 2_000.0     # 2,000/yr × its repair time (h) > 8,760 h
+    net.switch.loc[3, "planned_per_yr"] = 365.0     # daily for 24 h: 8,760 h, exactly the year: allowed
+    net.switch.loc[3, "planned_h"] = 24.0
+    found = {(p.table, p.index): p.message for p in _found(gs.validate(net), "reliability_data")}
+    assert "exceeds 8760/yr" in found[("line", 0)] and "lambda_per_km × length_km" in found[("line", 0)]
+    assert "planned outages 1e+300/yr exceeds 8760/yr" in found[("line", 2)]
+    assert f"λ·repair_h = {2_000.0 * float(net.trafo.at[0, 'repair_h']):g} h/yr" in found[("trafo", 0)]
+    line1_hours = float(net.line.at[1, "lambda_per_km"] * net.line.at[1, "length_km"]) * 80_000.0
+    assert (("line", 1) in found) == (line1_hours > 8760.0)
+    assert ("switch", 3) not in found
+    assert rbts_line["lambda_per_km"] == pytest.approx(0.065)
+
+
+def test_transformer_resistance_above_impedance(rbts2_copy):
+    """Found by the long fuzz run: vkr_percent 1e12 > vk_percent 12 validated clean and pandapower's power flow
+    raised FloatingPointError (it takes sqrt(vk² - vkr²))."""
+    net = rbts2_copy
+    net.trafo.loc[0, "vkr_percent"] = float(net.trafo.at[0, "vk_percent"]) + 1.0
+    found = [p for p in _found(gs.validate(net), "rating") if p.table == "trafo"]
+    assert [p.index for p in found] == [0] and "exceeds vk_percent" in found[0].message
+
+
+def test_tiny_thermal_rating(rbts2_copy):
+    """max_i_ka may be +inf (unlimited) but not 1e-310 (found by the fuzz run: an overflow in the connection
+    check)."""
+    net = rbts2_copy
+    net.line.loc[1, "max_i_ka"] = 1e-310
+    net.line.loc[2, "max_i_ka"] = np.inf
+    found = {(p.table, p.index) for p in _found(gs.validate(net), "rating")}
+    assert found == {("line", 1)}
+
+
 def test_text_in_a_numeric_column(rbts2_copy):
     net = rbts2_copy
     net.line["repair_h"] = net.line["repair_h"].astype(object)
