@@ -622,9 +622,15 @@ def _as_os_error(exc: BaseException) -> OSError | None:
     return None
 
 
+#: What a writer's half-written stream raises again when it is closed after a failed write: lxml's incremental
+#: writer (openpyxl's write-only sheets) ends its open elements on a file that already failed.
+_CLOSE_AFTER_FAILURE_ERRORS = frozenset({"LxmlSyntaxError"})
+
+
 def _quiet_io_errors(hook: Any) -> Any:
     def quiet(unraisable: Any) -> None:
-        if _as_os_error(unraisable.exc_value) is None:
+        exc = unraisable.exc_value
+        if _as_os_error(exc) is None and type(exc).__name__ not in _CLOSE_AFTER_FAILURE_ERRORS:
             hook(unraisable)
 
     return quiet
