@@ -446,10 +446,12 @@ def _print_frequent(st: Any, ds: Any, cemi_n: int | None, celid_h: float | None,
     from .reliability.devices import celid_by_zone
     from .reliability.frequent import cemi_from_results
 
+    def by_zone(values: Any) -> dict[str, float]:
+        return dict(zip([str(z) for z in ds.zone.values], values.tolist(), strict=True))
+
     if cemi_n is not None:
         if "CEMI_mc" in ds:
-            values = ds["CEMI_mc"].isel(cemi_n=cemi_n).values
-            cemi = dict(zip([str(z) for z in ds.zone.values], values.tolist(), strict=True))
+            cemi = by_zone(ds["CEMI_mc"].isel(cemi_n=cemi_n).values)
             how = "sampled: each load point's yearly interruption count, mean over the simulated years"
         else:
             cemi = cemi_from_results(ds, cemi_n).to_dict()
@@ -458,8 +460,7 @@ def _print_frequent(st: Any, ds: Any, cemi_n: int | None, celid_h: float | None,
         click.echo("  " + "   ".join(f"{z} {v:.2%}" for z, v in cemi.items()))
     if celid_h is not None:
         if "CELID_mc" in ds:
-            values = ds["CELID_mc"].sel(celid_h=celid_h).values
-            celid = dict(zip([str(z) for z in ds.zone.values], values.tolist(), strict=True))
+            celid = by_zone(ds["CELID_mc"].sel(celid_h=celid_h).values)
             how = "sampled: each load point's years with an interruption longer than t, sampled durations"
         else:
             celid = celid_by_zone(st.impact(tie_capacity), celid_h, live_work_fraction=live_work_fraction).to_dict()

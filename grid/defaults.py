@@ -219,6 +219,11 @@ def _fill_by_kind(df: pd.DataFrame, kind: pd.Series, table: pd.DataFrame, column
             df[column] = pd.Series(dtype=float)
 
 
+#: pandapower columns with a default of their own (``pandapower.create_load``): a net written by hand or by
+#: another tool may lack them; missing, they take that default (never a KeyError deep inside an analysis).
+PANDAPOWER_DEFAULT_COLUMNS: dict[str, dict[str, float]] = {"load": {"scaling": 1.0}, "sgen": {"scaling": 1.0}}
+
+
 def apply_reliability_data(
     net: Any,
     *,
@@ -292,7 +297,7 @@ def apply_reliability_data(
 
     load = net.load
     if "scaling" not in load.columns:  # pandapower's own column; a stripped table would break p_avg_mw below
-        load["scaling"] = 1.0 if len(load) else pd.Series(dtype=float)
+        load["scaling"] = PANDAPOWER_DEFAULT_COLUMNS["load"]["scaling"] if len(load) else pd.Series(dtype=float)
     if "customers" not in load.columns:
         load["customers"] = 1 if len(load) else pd.Series(dtype="int64")
     # text in p_mw or scaling gives NaN here (not a TypeError): the validator names the text value
@@ -323,11 +328,6 @@ CONTRACT_COLUMNS: dict[str, tuple[str, ...]] = {
     "switch": ("lambda_per_yr", "repair_h", "switching_h"),
     "load": ("customers", "p_avg_mw"),
 }
-
-
-#: pandapower columns with a default of their own (``pandapower.create_load``): a net written by hand or by
-#: another tool may lack them; missing, they take that default (never a KeyError deep inside an analysis).
-PANDAPOWER_DEFAULT_COLUMNS: dict[str, dict[str, float]] = {"load": {"scaling": 1.0}, "sgen": {"scaling": 1.0}}
 
 
 def with_pandapower_defaults(net: Any) -> Any:

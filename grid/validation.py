@@ -301,14 +301,13 @@ def _check_outage_rates(out: list[Problem], net: Any) -> None:
         df = net[table] if table in net else None
         if df is None or not len(df):
             continue
-        one = pd.Series(1.0, index=df.index)
-        scale = _numeric(df, "length_km") if table == "line" and "length_km" in df.columns else one
         pairs = [(lam_col, "repair_h", "fault rate", "λ·repair_h"),
                  ("planned_per_yr", "planned_h", "planned outages", "planned_per_yr·planned_h")]
         for rate_col, dur_col, what, product in pairs:
             if rate_col not in df.columns:
                 continue
-            rate = _numeric(df, rate_col) * (scale if rate_col == lam_col else one)
+            per_km = table == "line" and rate_col == lam_col and "length_km" in df.columns
+            rate = _numeric(df, rate_col) * _numeric(df, "length_km") if per_km else _numeric(df, rate_col)
             dur = _numeric(df, dur_col) if dur_col in df.columns else pd.Series(0.0, index=df.index)
             with np.errstate(invalid="ignore", over="ignore"):
                 fast = np.isfinite(rate) & (rate > MAX_RATE_PER_YR)
@@ -316,7 +315,7 @@ def _check_outage_rates(out: list[Problem], net: Any) -> None:
                 long = ~fast & np.isfinite(hours) & (hours > HOURS_PER_YEAR)
                 if dur_col == "repair_h":
                     long &= ~(dur > MAX_REPAIR_H)  # that repair time is reported on its own
-            per = " (lambda_per_km × length_km)" if table == "line" and rate_col == lam_col else ""
+            per = " (lambda_per_km × length_km)" if per_km else ""
             _emit(out, table, df, df.index[fast],
                   [f"{what} {x:g}/yr{per} exceeds {MAX_RATE_PER_YR:g}/yr (one an hour): check the unit"
                    for x in rate[fast]], "reliability_data")
